@@ -1,0 +1,93 @@
+"""The ASGI application: Starlette routes around the Strawberry GraphQL app, resources owned by the lifespan."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from graphql import GraphQLError
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+
+from budsim import __version__
+from budsim.context import Context
+from budsim.db import migrate
+from budsim.db.session import create_engine, create_sessionmaker
+from budsim.events import EventBus
+from budsim.schema import build_schema
+from budsim.settings import Settings
+
+log = logging.getLogger("budsim")
+
+
+def _error_code(error: GraphQLError) -> str:
+    """Apollo-style codes let clients tell a malformed request from a server fault without parsing messages."""
+    if error.extensions and "code" in error.extensions:
+        return str(error.extensions["code"])
+    if error.original_error is None:
+        return "GRAPHQL_PARSE_FAILED" if error.message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
+    if isinstance(error.original_error, GraphQLError):  # a variable's value failed to coerce to its declared type
+        return "BAD_USER_INPUT"
+    return "INTERNAL_SERVER_ERROR"
+
+
+class BudSimGraphQL(GraphQL[Context, None]):
+    async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
+        state = request.app.state
+        return Context(settings=state.settings, sessionmaker=state.sessionmaker, events=state.events)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        processed = await super().process_result(request, result)
+        for error, formatted in zip(result.errors or [], processed.get("errors") or [], strict=False):
+            formatted.setdefault("extensions", {})["code"] = _error_code(error)  # type: ignore[index]
+        return processed
+
+
+async def healthz(_request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    engine = request.app.state.engine
+    head = migrate.head_revision()
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        current = await migrate.current_revision(engine)
+    except Exception as error:  # any driver error means "not ready", and says why
+        return JSONResponse({"status": "unavailable", "database": "unreachable", "error": type(error).__name__}, 503)
+    ready = current == head
+    body = {"status": "ok" if ready else "unavailable", "database": "ok", "migration": current, "head": head}
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = create_engine(settings.async_database_url)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.events = EventBus()
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    graphql = BudSimGraphQL(build_schema())
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,22 @@
+"""The per-request GraphQL context: shared factories from the app, fresh DataLoaders for every request."""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from budsim.events import EventBus
+from budsim.resolvers.loaders import Loaders
+from budsim.settings import Settings
+
+
+@dataclass
+class Context:
+    """Holds a session *factory*, never a session: sibling resolvers run concurrently and each opens its own."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    events: EventBus
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.sessionmaker)

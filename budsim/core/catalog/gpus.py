@@ -1,0 +1,96 @@
+"""The GPU catalog: the one place a GPU's memory, bandwidth, peak throughput and price are written down.
+
+Conventions, so every consumer reads the numbers the same way:
+- memory in GB (10^9 bytes), bandwidths in GB/s, throughput in dense (no 2:4 sparsity) TFLOPS / TOPS;
+- `nvlink_gbs` is the datasheet's total (bidirectional) GPU-to-GPU fabric bandwidth per GPU, `None` without one;
+  `pcie_gbs` is the bidirectional PCIe x16 host link. Communication models use half of each per direction;
+- `fp8_tflops` is `None` where the tensor cores have no FP8 path (Ampere, Ada's L4 has one, A10G does not); FP8
+  weights then run weight-only (W8A16) at the BF16 rate;
+- `cost_per_hour` is a default on-demand list price per GPU-hour; every hardware profile may override it.
+"""
+
+from dataclasses import dataclass
+
+NVIDIA_A100 = "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf"
+NVIDIA_H100 = "https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet"
+NVIDIA_H200 = "https://www.nvidia.com/en-us/data-center/h200/"
+NVIDIA_B200 = "https://www.nvidia.com/en-us/data-center/hgx/ (HGX B200: per-GPU share of the 8-GPU figures)"
+NVIDIA_L40S = "https://resources.nvidia.com/en-us-l40s/l40s-datasheet-28413"
+NVIDIA_L4 = "https://resources.nvidia.com/en-us-data-center-overview/l4-gpu-datasheet"
+NVIDIA_A10 = "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a10/pdf/a10-datasheet.pdf"
+AMD_MI300X = (
+    "https://www.amd.com/content/dam/amd/en/documents/instinct-tech-docs/data-sheets/amd-instinct-mi300x-data-sheet.pdf"
+)
+LAMBDA_PRICES = "https://lambda.ai/pricing (on-demand, 8-GPU instances, 2025)"
+RUNPOD_PRICES = "https://www.runpod.io/pricing (secure cloud on-demand, 2025)"
+AWS_G5_PRICE = "https://aws.amazon.com/ec2/instance-types/g5/ (g5.xlarge on-demand, us-east-1: $1.006/h for one A10G)"
+
+
+@dataclass(frozen=True, slots=True)
+class GpuSpec:
+    name: str
+    vendor: str
+    memory_gb: float
+    memory_bandwidth_gbs: float
+    bf16_tflops: float
+    fp8_tflops: float | None
+    int8_tops: float
+    nvlink_gbs: float | None
+    pcie_gbs: float
+    cost_per_hour: float
+    spec_source: str
+    price_source: str
+
+    @property
+    def interconnect_gbs(self) -> float:
+        """The fastest GPU-to-GPU path inside a node: the fabric where there is one, else PCIe."""
+        return self.nvlink_gbs if self.nvlink_gbs is not None else self.pcie_gbs
+
+
+GPUS: dict[str, GpuSpec] = {
+    gpu.name: gpu
+    for gpu in (
+        GpuSpec("A100-40GB-SXM", "NVIDIA", 40, 1555, 312, None, 624, 600, 64, 1.29, NVIDIA_A100, LAMBDA_PRICES),
+        GpuSpec("A100-80GB-SXM", "NVIDIA", 80, 2039, 312, None, 624, 600, 64, 1.79, NVIDIA_A100, LAMBDA_PRICES),
+        GpuSpec("H100-SXM", "NVIDIA", 80, 3350, 989, 1979, 1979, 900, 128, 2.99, NVIDIA_H100, LAMBDA_PRICES),
+        # H100 PCIe: NVLink only as an optional two-card bridge, so the default fabric is PCIe Gen5.
+        GpuSpec("H100-PCIe", "NVIDIA", 80, 2000, 756, 1513, 1513, None, 128, 2.49, NVIDIA_H100, LAMBDA_PRICES),
+        GpuSpec("H200-SXM", "NVIDIA", 141, 4800, 989, 1979, 1979, 900, 128, 3.99, NVIDIA_H200, RUNPOD_PRICES),
+        # HGX B200 8-GPU: 1,440 GB HBM3e, 64 TB/s, 18 PFLOPS dense FP16/BF16, 36 PFLOPS dense FP8, NVLink 5 1.8 TB/s.
+        GpuSpec("B200", "NVIDIA", 180, 8000, 2250, 4500, 4500, 1800, 128, 4.99, NVIDIA_B200, LAMBDA_PRICES),
+        GpuSpec("L40S", "NVIDIA", 48, 864, 362, 733, 733, None, 64, 0.86, NVIDIA_L40S, RUNPOD_PRICES),
+        GpuSpec("L4", "NVIDIA", 24, 300, 121, 242, 242, None, 64, 0.43, NVIDIA_L4, RUNPOD_PRICES),
+        # AWS publishes no tensor-core figures for its A10G; the A10 datasheet's are the closest public numbers.
+        GpuSpec("A10G", "NVIDIA", 24, 600, 125, None, 250, None, 64, 1.006, NVIDIA_A10, AWS_G5_PRICE),
+        # MI300X: Infinity Fabric 7 links x 128 GB/s = 896 GB/s peak aggregate per GPU.
+        GpuSpec("MI300X", "AMD", 192, 5300, 1307, 2615, 2615, 896, 128, 2.49, AMD_MI300X, RUNPOD_PRICES),
+    )
+}
+
+_ALIASES = {
+    "a100": "A100-80GB-SXM",
+    "a10040gb": "A100-40GB-SXM",
+    "a100sxm": "A100-80GB-SXM",
+    "a10080gb": "A100-80GB-SXM",
+    "h100": "H100-SXM",
+    "h100sxm": "H100-SXM",
+    "h10080gb": "H100-SXM",
+    "h100pcie": "H100-PCIe",
+    "h200": "H200-SXM",
+    "h200sxm": "H200-SXM",
+    "b200sxm": "B200",
+    "a10": "A10G",
+}
+
+
+def _normalise(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+_BY_KEY = {_normalise(name): name for name in GPUS} | _ALIASES
+
+
+def find_gpu(name: str) -> GpuSpec | None:
+    """Look a GPU up by catalog name, forgiving case, punctuation and common short names (`h100`, `a100_sxm`)."""
+    canonical = _BY_KEY.get(_normalise(name))
+    return GPUS[canonical] if canonical else None

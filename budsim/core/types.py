@@ -1,0 +1,29 @@
+"""Enumerations shared by every layer; values are the wire names used in the API and the database."""
+
+from enum import StrEnum
+
+
+class Interconnect(StrEnum):
+    NVLINK = "NVLINK"
+    PCIE = "PCIE"
+    INFINIBAND = "INFINIBAND"
+    ETHERNET = "ETHERNET"
+
+
+class Method(StrEnum):
+    REGRESSOR = "REGRESSOR"
+    HEURISTIC = "HEURISTIC"
+
+
+class Engine(StrEnum):
+    VLLM = "VLLM"
+    SGLANG = "SGLANG"
+    TRTLLM = "TRTLLM"
+
+
+class Dtype(StrEnum):
+    BF16 = "BF16"
+    FP16 = "FP16"
+    FP8 = "FP8"
+    INT8 = "INT8"
+    INT4 = "INT4"

@@ -1,0 +1,107 @@
+"""Queries shaped for the API: keyset pages for lists, one `IN (...)` per DataLoader batch for nested fields."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from budsim.db.models import HardwareProfileRow, ModelRow, SimulationRow
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    rows: list[T]
+    has_next_page: bool
+    total_count: int
+
+
+async def _page(session: AsyncSession, stmt: Select[tuple[T]], keyset: Select[tuple[T]], first: int) -> Page[T]:
+    """Fetch one extra row to learn whether another page follows, and count the filtered set once."""
+    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = list((await session.scalars(keyset.limit(first + 1))).all())
+    return Page(rows=rows[:first], has_next_page=len(rows) > first, total_count=int(total or 0))
+
+
+async def list_hardware_profiles(
+    session: AsyncSession, *, first: int, after_name: str | None, gpu_type: str | None
+) -> Page[HardwareProfileRow]:
+    stmt = select(HardwareProfileRow)
+    if gpu_type is not None:
+        stmt = stmt.where(HardwareProfileRow.gpu_type == gpu_type)
+    keyset = stmt if after_name is None else stmt.where(HardwareProfileRow.name > after_name)
+    return await _page(session, stmt, keyset.order_by(HardwareProfileRow.name), first)
+
+
+async def list_simulations(
+    session: AsyncSession,
+    *,
+    first: int,
+    after: tuple[datetime, uuid.UUID] | None,
+    model_id: uuid.UUID | None,
+    hardware_profile_id: uuid.UUID | None,
+    method: str | None,
+) -> Page[SimulationRow]:
+    stmt = select(SimulationRow)
+    if model_id is not None:
+        stmt = stmt.where(SimulationRow.model_id == model_id)
+    if hardware_profile_id is not None:
+        stmt = stmt.where(SimulationRow.hardware_profile_id == hardware_profile_id)
+    if method is not None:
+        stmt = stmt.where(SimulationRow.method == method)
+    keyset = stmt
+    if after is not None:
+        created_at, row_id = after
+        keyset = stmt.where(
+            or_(
+                SimulationRow.created_at < created_at,
+                and_(SimulationRow.created_at == created_at, SimulationRow.id < row_id),
+            )
+        )
+    return await _page(session, stmt, keyset.order_by(SimulationRow.created_at.desc(), SimulationRow.id.desc()), first)
+
+
+async def hardware_profiles_by_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, HardwareProfileRow]:
+    rows = await session.scalars(select(HardwareProfileRow).where(HardwareProfileRow.id.in_(set(ids))))
+    return {row.id: row for row in rows}
+
+
+async def models_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ModelRow]:
+    rows = await session.scalars(select(ModelRow).where(ModelRow.id.in_(set(ids))))
+    return {row.id: row for row in rows}
+
+
+async def simulations_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, SimulationRow]:
+    rows = await session.scalars(select(SimulationRow).where(SimulationRow.id.in_(set(ids))))
+    return {row.id: row for row in rows}
+
+
+async def search_models(session: AsyncSession, search: str | None, limit: int) -> list[ModelRow]:
+    stmt = select(ModelRow).order_by(ModelRow.name).limit(limit)
+    if search:
+        escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(func.lower(ModelRow.name).like(f"%{escaped}%", escape="\\"))
+    return list((await session.scalars(stmt)).all())
+
+
+async def hardware_profile_name_taken(session: AsyncSession, name: str, except_id: uuid.UUID | None = None) -> bool:
+    stmt = select(HardwareProfileRow.id).where(HardwareProfileRow.name == name)
+    if except_id is not None:
+        stmt = stmt.where(HardwareProfileRow.id != except_id)
+    return (await session.scalar(stmt.limit(1))) is not None
+
+
+async def model_name_taken(session: AsyncSession, name: str) -> bool:
+    return (await session.scalar(select(ModelRow.id).where(ModelRow.name == name).limit(1))) is not None
+
+
+async def simulations_using_profile(session: AsyncSession, profile_id: uuid.UUID) -> int:
+    stmt = select(func.count()).select_from(SimulationRow).where(SimulationRow.hardware_profile_id == profile_id)
+    return int(await session.scalar(stmt) or 0)

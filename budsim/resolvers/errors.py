@@ -1,0 +1,32 @@
+"""Exceptions resolvers raise for expected failures; schema/errors.py maps each onto its GraphQL union member."""
+
+from graphql import GraphQLError
+
+
+class Invalid(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class NotFound(Exception):
+    def __init__(self, entity: str, id: str) -> None:
+        super().__init__(f"{entity} {id} does not exist")
+        self.entity = entity
+        self.id = id
+        self.message = str(self)
+
+
+class Conflict(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class BadUserInput(GraphQLError):
+    """For queries, whose results are plain types: a GraphQL error carrying `code` and the offending `field`."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", extensions={"code": "BAD_USER_INPUT", "field": field})

@@ -1,0 +1,33 @@
+"""DataLoaders that turn N nested lookups into one query per batch, each batch in its own session."""
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from strawberry.dataloader import DataLoader
+
+from budsim.db import queries
+from budsim.db.models import HardwareProfileRow, ModelRow
+
+Row = TypeVar("Row")
+BatchQuery = Callable[[AsyncSession, Sequence[uuid.UUID]], Awaitable[dict[uuid.UUID, Row]]]
+
+
+def _loader(
+    sessionmaker: async_sessionmaker[AsyncSession], query: BatchQuery[Row]
+) -> DataLoader[uuid.UUID, Row | None]:
+    async def load(ids: list[uuid.UUID]) -> list[Row | None]:
+        async with sessionmaker() as session:
+            found = await query(session, ids)
+        return [found.get(i) for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+class Loaders:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.model: DataLoader[uuid.UUID, ModelRow | None] = _loader(sessionmaker, queries.models_by_ids)
+        self.hardware_profile: DataLoader[uuid.UUID, HardwareProfileRow | None] = _loader(
+            sessionmaker, queries.hardware_profiles_by_ids
+        )

@@ -1,0 +1,45 @@
+"""Input checks shared by resolvers. Each names the offending field so clients can point at it."""
+
+import math
+import uuid
+from typing import Any
+
+from budsim.resolvers.errors import Invalid
+
+
+def parse_id(value: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise Invalid(field, f"is not a valid id: {value!r}") from None
+
+
+def text(value: str, field: str, *, max_length: int) -> str:
+    stripped = value.strip()
+    if not stripped:
+        raise Invalid(field, "must not be blank")
+    if len(stripped) > max_length:
+        raise Invalid(field, f"must be at most {max_length} characters, got {len(stripped)}")
+    return stripped
+
+
+def number(value: float, field: str, *, minimum: float, maximum: float, exclusive_minimum: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise Invalid(field, f"must be a finite number, got {value!r}")
+    if value < minimum or (exclusive_minimum and value == minimum):
+        bound = "greater than" if exclusive_minimum else "at least"
+        raise Invalid(field, f"must be {bound} {minimum:g}, got {value:g}")
+    if value > maximum:
+        raise Invalid(field, f"must be at most {maximum:g}, got {value:g}")
+    return float(value)
+
+
+def integer(value: int, field: str, *, minimum: int, maximum: int) -> int:
+    number(value, field, minimum=minimum, maximum=maximum)
+    return int(value)
+
+
+def json_object(value: Any, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise Invalid(field, f"must be a JSON object, got {type(value).__name__}")
+    return value

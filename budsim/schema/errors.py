@@ -1,0 +1,65 @@
+"""Result unions and the handlers that turn expected exceptions into their union members.
+
+Resolvers raise; `strawberry.ExceptionHandler`s catch only on fields whose return union holds the error type, so a
+query field still fails loudly while a mutation answers `ValidationError { field message }`.
+"""
+
+from typing import Annotated, Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from budsim.core.errors import CoreError
+from budsim.resolvers.errors import Conflict, Invalid, NotFound
+from budsim.schema.types.errors import ConflictError, NotFoundError, ValidationError
+from budsim.schema.types.hardware import DeletedHardwareProfile, HardwareProfile
+from budsim.schema.types.model import Model
+
+CreateHardwareProfileResult = Annotated[
+    HardwareProfile | ValidationError | ConflictError, strawberry.union("CreateHardwareProfileResult")
+]
+UpdateHardwareProfileResult = Annotated[
+    HardwareProfile | ValidationError | NotFoundError | ConflictError, strawberry.union("UpdateHardwareProfileResult")
+]
+DeleteHardwareProfileResult = Annotated[
+    DeletedHardwareProfile | ValidationError | NotFoundError | ConflictError,
+    strawberry.union("DeleteHardwareProfileResult"),
+]
+RegisterModelResult = Annotated[Model | ValidationError | ConflictError, strawberry.union("RegisterModelResult")]
+
+
+class ValidationHandler(strawberry.ExceptionHandler[Invalid | CoreError, ValidationError]):
+    def handle(self, exception: Invalid | CoreError, *, field: Any, info: Any) -> ValidationError:
+        return ValidationError(field=exception.field, message=exception.message)
+
+
+class NotFoundHandler(strawberry.ExceptionHandler[NotFound, NotFoundError]):
+    def handle(self, exception: NotFound, *, field: Any, info: Any) -> NotFoundError:
+        return NotFoundError(id=strawberry.ID(exception.id), entity=exception.entity, message=exception.message)
+
+
+class ConflictHandler(strawberry.ExceptionHandler[Conflict, ConflictError]):
+    def handle(self, exception: Conflict, *, field: Any, info: Any) -> ConflictError:
+        return ConflictError(field=exception.field, message=exception.message)
+
+
+EXCEPTION_HANDLERS = (ValidationHandler(), NotFoundHandler(), ConflictHandler())
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """Keep messages we wrote for users (syntax, validation, BadUserInput); hide every other exception's text."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Replace an unexpected exception's text with a fixed message and mark it as the server's fault."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=is_unexpected, error_message="Internal server error.")
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        return masked

@@ -1,0 +1,38 @@
+"""Mutation root. Every mutation answers a union: the success type or a typed error."""
+
+import strawberry
+from strawberry.scalars import JSON
+
+from budsim.resolvers import hardware, models
+from budsim.schema.errors import (
+    CreateHardwareProfileResult,
+    DeleteHardwareProfileResult,
+    RegisterModelResult,
+    UpdateHardwareProfileResult,
+)
+from budsim.schema.inputs import CreateHardwareProfileInput, UpdateHardwareProfileInput
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def create_hardware_profile(
+        self, info: strawberry.Info, input: CreateHardwareProfileInput
+    ) -> CreateHardwareProfileResult:
+        return await hardware.create_profile(info.context, input)
+
+    @strawberry.mutation
+    async def update_hardware_profile(
+        self, info: strawberry.Info, id: strawberry.ID, input: UpdateHardwareProfileInput
+    ) -> UpdateHardwareProfileResult:
+        return await hardware.update_profile(info.context, id, input)
+
+    @strawberry.mutation
+    async def delete_hardware_profile(self, info: strawberry.Info, id: strawberry.ID) -> DeleteHardwareProfileResult:
+        return await hardware.delete_profile(info.context, id)
+
+    @strawberry.mutation(description="Register a model from its Hugging Face config.json.")
+    async def register_model(
+        self, info: strawberry.Info, name: str, config: JSON, source: str | None = None
+    ) -> RegisterModelResult:
+        return await models.register(info.context, name, config, source)

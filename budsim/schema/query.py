@@ -1,0 +1,45 @@
+"""Query root."""
+
+import strawberry
+
+from budsim.resolvers import hardware, models, simulations
+from budsim.schema.types.hardware import HardwareProfile, HardwareProfileConnection
+from budsim.schema.types.model import Model
+from budsim.schema.types.simulation import Method, Simulation, SimulationConnection
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Hardware profiles by name, `first` (1-100) at a time after the cursor `after`.")
+    async def hardware_profiles(
+        self, info: strawberry.Info, first: int = 20, after: str | None = None, gpu_type: str | None = None
+    ) -> HardwareProfileConnection:
+        return await hardware.list_profiles(info.context, first, after, gpu_type)
+
+    @strawberry.field
+    async def hardware_profile(self, info: strawberry.Info, id: strawberry.ID) -> HardwareProfile | None:
+        return await hardware.get_profile(info.context, id)
+
+    @strawberry.field(description="Simulations newest first, optionally filtered.")
+    async def simulations(
+        self,
+        info: strawberry.Info,
+        first: int = 20,
+        after: str | None = None,
+        model_id: strawberry.ID | None = None,
+        hardware_profile_id: strawberry.ID | None = None,
+        method: Method | None = None,  # type: ignore[valid-type]
+    ) -> SimulationConnection:
+        return await simulations.list_simulations(info.context, first, after, model_id, hardware_profile_id, method)
+
+    @strawberry.field
+    async def simulation(self, info: strawberry.Info, id: strawberry.ID) -> Simulation | None:
+        return await simulations.get_simulation(info.context, id)
+
+    @strawberry.field(description="Registered models whose name contains `search` (case-insensitive), by name.")
+    async def models(self, info: strawberry.Info, search: str | None = None) -> list[Model]:
+        return await models.search(info.context, search)
+
+    @strawberry.field
+    async def model(self, info: strawberry.Info, id: strawberry.ID) -> Model | None:
+        return await models.get_model(info.context, id)

@@ -1,0 +1,1 @@
+"""GraphQL object types. Leaves: they import nothing from schema roots or resolvers."""

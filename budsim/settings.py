@@ -1,0 +1,37 @@
+"""Runtime settings, read from the environment once at start-up and passed down explicitly."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./budsim.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL, description="SQLAlchemy async URL (sqlite+aiosqlite or postgresql+asyncpg)."
+    )
+    model_path: Path = Field(Path("./models/xgboost.json"), description="Where the trained XGBoost regressor lives.")
+    optimization_timeout: float = Field(300.0, gt=0, description="Seconds an optimization may run before it stops.")
+    population_size: int = Field(50, ge=4, description="NSGA-II population per generation.")
+    generations: int = Field(100, ge=1, description="NSGA-II generation limit.")
+    host: str = Field("0.0.0.0", description="Interface uvicorn binds.")
+    port: int = Field(9083, ge=1, le=65535, description="Port uvicorn listens on.")
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field("info", description="Log level.")
+
+    @property
+    def async_database_url(self) -> str:
+        """Accept the plain driver-less URLs people paste (postgresql://, sqlite://) and pick the async driver."""
+        url = self.database_url
+        for plain, driver in (
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+            ("sqlite://", "sqlite+aiosqlite://"),
+        ):
+            if url.startswith(plain):
+                return driver + url[len(plain) :]
+        return url

@@ -1,0 +1,142 @@
+"""Model registration from Hugging Face config.json files, and model queries."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.api.helpers import row_counts, unique
+from tests.conftest import gql, gql_data
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "hf_configs"
+REGISTER = """
+mutation Register($name: String!, $config: JSON!, $source: String) {
+  registerModel(name: $name, config: $config, source: $source) {
+    __typename
+    ... on Model {
+      id name parameterCount source
+      architecture { modelType numLayers hiddenSize numAttentionHeads numKeyValueHeads headDim vocabSize isMoe
+                     numExperts expertsPerToken usesMla tieWordEmbeddings maxContext activeParameterCount }
+    }
+    ... on ValidationError { field message }
+    ... on ConflictError { field message }
+  }
+}
+"""
+LLAMA_31_8B = {  # https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct/blob/main/config.json
+    "architectures": ["LlamaForCausalLM"],
+    "model_type": "llama",
+    "hidden_size": 4096,
+    "intermediate_size": 14336,
+    "num_hidden_layers": 32,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "vocab_size": 128256,
+    "max_position_embeddings": 131072,
+    "tie_word_embeddings": False,
+}
+
+
+async def register(client: httpx.AsyncClient, name: str, config: Any, source: str | None = None) -> dict[str, Any]:
+    return (await gql_data(client, REGISTER, name=name, config=config, source=source))["registerModel"]
+
+
+async def test_registering_a_llama_config_counts_its_published_parameters(client: httpx.AsyncClient) -> None:
+    name = unique("acme/llama-3.1-8b")
+    model = await register(client, name, LLAMA_31_8B, "https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct")
+
+    assert model["__typename"] == "Model"
+    assert model["parameterCount"] == 8_030_261_248  # the safetensors total on the model page: 8.03B
+    assert model["source"] == "https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct"
+    assert model["architecture"] == {
+        "modelType": "llama",
+        "numLayers": 32,
+        "hiddenSize": 4096,
+        "numAttentionHeads": 32,
+        "numKeyValueHeads": 8,
+        "headDim": 128,
+        "vocabSize": 128256,
+        "isMoe": False,
+        "numExperts": None,
+        "expertsPerToken": None,
+        "usesMla": False,
+        "tieWordEmbeddings": False,
+        "maxContext": 131072,
+        "activeParameterCount": 8_030_261_248 - 128256 * 4096,
+    }
+
+
+@pytest.mark.parametrize("fixture", sorted(p.name for p in FIXTURES.glob("*__*.json")))
+async def test_older_config_layouts_register_with_published_parameter_counts(
+    client: httpx.AsyncClient, fixture: str
+) -> None:
+    """BLOOM (`n_layer`, `n_head`), GPT-NeoX and Falcon (multi-query, new decoder) layouts all parse."""
+    hf_id = fixture.removesuffix(".json").replace("__", "/")
+    published = json.loads((FIXTURES / "published.json").read_text())[hf_id]["published_params_b"]
+    model = await register(client, unique(hf_id), json.loads((FIXTURES / fixture).read_text()))
+    assert model["__typename"] == "Model", model
+    assert model["parameterCount"] / 1e9 == pytest.approx(published, rel=0.02)
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        ([1, 2, 3], "config"),
+        ("a config", "config"),
+        ({}, "config.num_hidden_layers"),
+        ({**LLAMA_31_8B, "num_hidden_layers": -4}, "config.num_hidden_layers"),
+        ({**LLAMA_31_8B, "hidden_size": "big"}, "config.hidden_size"),
+        ({**LLAMA_31_8B, "num_key_value_heads": 5}, "config.num_key_value_heads"),
+        ({k: v for k, v in LLAMA_31_8B.items() if k != "vocab_size"}, "config.vocab_size"),
+    ],
+)
+async def test_malformed_configs_name_the_field_and_write_nothing(
+    client: httpx.AsyncClient, engine: AsyncEngine, config: Any, field: str
+) -> None:
+    before = await row_counts(engine)
+    result = await register(client, unique("org/bad"), config)
+    assert result["__typename"] == "ValidationError"
+    assert result["field"] == field
+    assert await row_counts(engine) == before
+
+
+@pytest.mark.parametrize("name", ["", "   ", "has spaces/in it", "a/b/c", "/leading-slash"])
+async def test_model_names_must_look_like_hugging_face_ids(client: httpx.AsyncClient, name: str) -> None:
+    result = await register(client, name, LLAMA_31_8B)
+    assert result["__typename"] == "ValidationError"
+    assert result["field"] == "name"
+
+
+async def test_duplicate_model_name_is_a_conflict(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    name = unique("org/dup")
+    await register(client, name, LLAMA_31_8B)
+    before = await row_counts(engine)
+    again = await register(client, name, LLAMA_31_8B)
+    assert again == {"__typename": "ConflictError", "field": "name", "message": again["message"]}
+    assert await row_counts(engine) == before
+
+
+async def test_models_search_is_case_insensitive_substring_and_literal(client: httpx.AsyncClient) -> None:
+    tag = unique("Search")
+    names = [f"org/{tag}-alpha", f"org/{tag}-beta", f"other/{tag}_gamma"]
+    for name in names:
+        await register(client, name, LLAMA_31_8B)
+    query = "query($s: String) { models(search: $s) { name } }"
+    found = [m["name"] for m in (await gql_data(client, query, s=tag.upper()))["models"]]
+    assert found == sorted(names)
+    # `_` and `%` match themselves, not any character
+    assert [m["name"] for m in (await gql_data(client, query, s=f"{tag}_"))["models"]] == [f"other/{tag}_gamma"]
+
+
+async def test_model_by_id_and_unknown_id(client: httpx.AsyncClient) -> None:
+    model = await register(client, unique("org/by-id"), LLAMA_31_8B)
+    query = "query($id: ID!) { model(id: $id) { name architecture { numLayers } } }"
+    assert (await gql_data(client, query, id=model["id"]))["model"] == {
+        "name": model["name"],
+        "architecture": {"numLayers": 32},
+    }
+    assert (await gql_data(client, query, id="00000000-0000-4000-8000-000000000000"))["model"] is None
+    assert (await gql(client, query, id="x"))["errors"][0]["extensions"]["field"] == "id"

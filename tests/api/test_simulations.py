@@ -1,0 +1,148 @@
+"""Simulation lists: newest first, filtered, cursor-paged, and nested fields batched by DataLoaders."""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from budsim.db.models import HardwareProfileRow, ModelRow, SimulationRow
+from tests.api.helpers import unique
+from tests.conftest import gql, gql_data
+
+NESTED = """
+query($first: Int!, $modelId: ID) {
+  simulations(first: $first, modelId: $modelId) {
+    totalCount
+    edges { node { id method confidence model { name } hardwareProfile { name gpuType } } }
+  }
+}
+"""
+
+
+async def seed(engine: AsyncEngine, simulations: int, models: int = 3, profiles: int = 2) -> list[uuid.UUID]:
+    """Insert rows directly: these tests are about reading, and `simulate` arrives with the performance core."""
+    model_rows = [
+        ModelRow(name=unique("org/m"), architecture={}, parameter_count=1, source="test") for _ in range(models)
+    ]
+    profile_rows = [
+        HardwareProfileRow(
+            name=unique("p"),
+            gpu_type="H100-SXM",
+            gpu_memory_gb=80,
+            gpu_count=8,
+            node_count=1,
+            interconnect="NVLINK",
+            specs={},
+            cost_per_gpu_hour=2.99,
+        )
+        for _ in range(profiles)
+    ]
+    start = datetime.now(UTC)
+    sims: list[SimulationRow] = []
+    async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+        session.add_all(model_rows + profile_rows)
+        await session.flush()
+        for i in range(simulations):
+            sims.append(
+                SimulationRow(
+                    model_id=model_rows[i % models].id,
+                    hardware_profile_id=profile_rows[i % profiles].id,
+                    method="HEURISTIC" if i % 2 else "REGRESSOR",
+                    input_config={"i": i},
+                    result={},
+                    optimal_config=None,
+                    confidence=0.5,
+                    created_at=start + timedelta(milliseconds=i),
+                )
+            )
+        session.add_all(sims)
+        await session.commit()
+    return [m.id for m in model_rows]
+
+
+@contextmanager
+def count_statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_nested_model_and_profile_cost_a_bounded_number_of_statements(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    [model_id, *_] = await seed(engine, simulations=100, models=3, profiles=2)
+    with count_statements(engine) as few:
+        small = await gql_data(client, NESTED, first=5, modelId=str(model_id))
+    model_ids = await seed(engine, simulations=100, models=10, profiles=7)
+    with count_statements(engine) as many:
+        data = await gql_data(client, NESTED, first=100)
+
+    edges = data["simulations"]["edges"]
+    assert len(edges) == 100
+    assert all(edge["node"]["model"]["name"] and edge["node"]["hardwareProfile"]["gpuType"] for edge in edges)
+    assert len(small["simulations"]["edges"]) == 5
+    # count + page + one batched load of models + one of profiles, whatever the page size
+    assert len(many) == len(few) == 4, many
+    assert len(model_ids) == 10
+
+
+async def test_simulations_are_newest_first_and_page_without_gaps(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    model_ids = await seed(engine, simulations=7, models=1, profiles=1)
+    query = """
+    query($after: String, $modelId: ID) {
+      simulations(first: 3, after: $after, modelId: $modelId) {
+        totalCount edges { cursor node { inputConfig createdAt } } pageInfo { hasNextPage endCursor }
+      }
+    }
+    """
+    order: list[int] = []
+    after = None
+    while True:
+        page = (await gql_data(client, query, after=after, modelId=str(model_ids[0])))["simulations"]
+        assert page["totalCount"] == 7
+        order += [edge["node"]["inputConfig"]["i"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert order == [6, 5, 4, 3, 2, 1, 0]
+
+
+async def test_simulations_filter_by_method_and_profile(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    model_ids = await seed(engine, simulations=6, models=1, profiles=1)
+    query = """
+    query($modelId: ID, $method: Method) {
+      simulations(first: 100, modelId: $modelId, method: $method) { totalCount edges { node { method } } }
+    }
+    """
+    heuristic = (await gql_data(client, query, modelId=str(model_ids[0]), method="HEURISTIC"))["simulations"]
+    assert heuristic["totalCount"] == 3
+    assert {edge["node"]["method"] for edge in heuristic["edges"]} == {"HEURISTIC"}
+
+
+async def test_simulation_by_id(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    model_ids = await seed(engine, simulations=1, models=1, profiles=1)
+    listed = await gql_data(client, NESTED, first=1, modelId=str(model_ids[0]))
+    sim_id = listed["simulations"]["edges"][0]["node"]["id"]
+    query = "query($id: ID!) { simulation(id: $id) { id method model { name } } }"
+    assert (await gql_data(client, query, id=sim_id))["simulation"]["id"] == sim_id
+    assert (await gql_data(client, query, id=str(uuid.uuid4())))["simulation"] is None
+
+
+@pytest.mark.parametrize("argument", ["modelId", "hardwareProfileId"])
+async def test_malformed_filter_ids_name_the_argument(client: httpx.AsyncClient, argument: str) -> None:
+    body = await gql(client, f'{{ simulations({argument}: "zzz") {{ totalCount }} }}')
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": argument}

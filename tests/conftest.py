@@ -1,0 +1,168 @@
+"""Shared fixtures: a throwaway database per backend per run, the real ASGI app, and GraphQL helpers.
+
+Every test that takes `client` (or `live_server`) runs twice: once on PostgreSQL, once on SQLite. Each run creates
+its own PostgreSQL database named `budsim_test_<random>` and drops it afterwards, so runs never see each other's rows.
+Under CI=true an unreachable PostgreSQL fails the run; elsewhere the PostgreSQL half is skipped with the reason.
+"""
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+
+from budsim.app import create_app
+from budsim.db import migrate
+from budsim.db.session import create_engine
+from budsim.settings import Settings
+
+DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+BACKENDS = ("postgresql", "sqlite")
+
+
+def _admin_url() -> str:
+    return Settings(database_url=os.environ.get("TEST_DATABASE_URL", DEFAULT_ADMIN_URL)).async_database_url
+
+
+async def _postgres_reachable(admin_url: str) -> str | None:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return None
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+    finally:
+        await engine.dispose()
+
+
+class PostgresDatabases:
+    """Creates and drops throwaway databases through the admin connection."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+
+    async def create(self) -> str:
+        name = f"budsim_test_{uuid.uuid4().hex[:12]}"
+        engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        await engine.dispose()
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    async def drop(self, url: str) -> None:
+        name = make_url(url).database
+        engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await engine.dispose()
+
+
+async def postgres_or_skip() -> PostgresDatabases:
+    admin_url = _admin_url()
+    problem = await _postgres_reachable(admin_url)
+    if problem:
+        message = f"PostgreSQL at {make_url(admin_url).render_as_string()} is unreachable: {problem}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return PostgresDatabases(admin_url)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """An empty database migrated to head, on each backend in turn."""
+    if request.param == "postgresql":
+        databases = await postgres_or_skip()
+        url = await databases.create()
+        try:
+            await migrate.upgrade_url(url)
+            yield url
+        finally:
+            await databases.drop(url)
+    else:
+        path: Path = tmp_path_factory.mktemp("sqlite") / "budsim.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        await migrate.upgrade_url(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str) -> AsyncIterator[Starlette]:
+    application = create_app(Settings(database_url=database_url))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+def engine(app: Starlette) -> AsyncEngine:
+    return app.state.engine
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://budsim.test") as http:
+        yield http
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    host: str
+    app: Starlette
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.host}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}/graphql"
+
+
+@pytest.fixture(scope="session")
+async def live_server(database_url: str) -> AsyncIterator[LiveServer]:
+    """A real uvicorn server on a loopback port, for websocket subscriptions."""
+    port = _free_port()
+    application = create_app(Settings(database_url=database_url))
+    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    yield LiveServer(host=f"127.0.0.1:{port}", app=application)
+    server.should_exit = True
+    await task
+
+
+async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
+    """POST a GraphQL operation and return the decoded body (data and errors)."""
+    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def gql_data(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
+    """Like `gql`, for operations that must succeed."""
+    body = await gql(client, query, **variables)
+    assert "errors" not in body, body["errors"]
+    return body["data"]
