@@ -21,16 +21,16 @@ serve: migrate
 	$(BIN)/budsim serve
 
 test: install
-	$(BIN)/ruff check budsim tests bench migrations
-	$(BIN)/ruff format --check budsim tests bench migrations
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check budsim tests bench migrations
+	$(BIN)/ruff check .
 
 format: install
-	$(BIN)/ruff format budsim tests bench migrations
-	$(BIN)/ruff check --fix budsim tests bench migrations
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 schema: install
 	$(BIN)/budsim export-schema --output schema.graphql
