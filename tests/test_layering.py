@@ -25,7 +25,7 @@ def modules(package: str) -> list[Path]:
 # (package, prefixes it may import from budsim)
 RULES = [
     ("core", ("budsim.core",)),
-    ("db", ("budsim.db", "budsim.settings")),
+    ("db", ("budsim.db", "budsim.settings", "budsim.core")),
     ("schema/types", ("budsim.schema.types", "budsim.core")),
     (
         "resolvers",

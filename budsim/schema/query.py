@@ -2,7 +2,8 @@
 
 import strawberry
 
-from budsim.resolvers import hardware, models, simulations
+from budsim.resolvers import gpus, hardware, models, simulations
+from budsim.schema.types.gpu import GpuType
 from budsim.schema.types.hardware import HardwareProfile, HardwareProfileConnection
 from budsim.schema.types.model import Model
 from budsim.schema.types.simulation import Method, Simulation, SimulationConnection
@@ -10,6 +11,10 @@ from budsim.schema.types.simulation import Method, Simulation, SimulationConnect
 
 @strawberry.type
 class Query:
+    @strawberry.field(description="The built-in GPU catalog, each figure with its public source.")
+    def gpu_types(self) -> list[GpuType]:
+        return gpus.list_gpu_types()
+
     @strawberry.field(description="Hardware profiles by name, `first` (1-100) at a time after the cursor `after`.")
     async def hardware_profiles(
         self, info: strawberry.Info, first: int = 20, after: str | None = None, gpu_type: str | None = None
