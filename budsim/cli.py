@@ -2,11 +2,16 @@
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from budsim.settings import Settings
+
+if TYPE_CHECKING:
+    from budsim.core.architecture import ModelArchitecture
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -44,6 +49,90 @@ def _export_schema(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_architecture(model: str) -> tuple[str, "ModelArchitecture"]:
+    from budsim.core.architecture import parse_hf_config
+    from budsim.core.catalog.models import CATALOG_MODELS
+
+    for entry in CATALOG_MODELS:
+        if entry.hf_id.lower() == model.lower():
+            return entry.hf_id, parse_hf_config(entry.config)
+    path = Path(model)
+    if path.is_file():
+        return path.name, parse_hf_config(json.loads(path.read_text()))
+    known = ", ".join(entry.hf_id for entry in CATALOG_MODELS)
+    raise SystemExit(f"unknown model {model!r}: give a catalog id ({known}) or a config.json path")
+
+
+def _simulate(_settings: Settings, args: argparse.Namespace) -> int:
+    from budsim.core.catalog.fabrics import INTER_NODE_GBS, intra_node_gbs
+    from budsim.core.catalog.gpus import GPUS, find_gpu
+    from budsim.core.deployment import Cluster, Workload
+    from budsim.core.errors import CoreError
+    from budsim.core.heuristic import PartialConfig
+    from budsim.core.simulation import simulate
+    from budsim.core.types import Dtype, Engine, Interconnect
+    from budsim.render import table
+
+    name, arch = _load_architecture(args.model)
+    gpu = find_gpu(args.gpu)
+    if gpu is None:
+        raise SystemExit(f"unknown GPU {args.gpu!r}: one of {', '.join(GPUS)}")
+    interconnect = (
+        Interconnect(args.interconnect)
+        if args.interconnect
+        else (Interconnect.NVLINK if gpu.nvlink_gbs is not None else Interconnect.PCIE)
+    )
+    cluster = Cluster(
+        gpu,
+        args.gpus,
+        args.nodes,
+        interconnect,
+        intra_node_gbs(gpu, interconnect),
+        INTER_NODE_GBS[interconnect],
+        gpu.cost_per_hour,
+    )
+    if (args.concurrency is None) == (args.request_rate is None):
+        raise SystemExit("give exactly one of --concurrency or --request-rate")
+    workload = Workload(args.input_tokens, args.output_tokens, args.concurrency, args.request_rate)
+    partial = PartialConfig(
+        tensor_parallel=args.tp,
+        pipeline_parallel=args.pp,
+        max_num_seqs=args.max_num_seqs,
+        replicas=args.replicas,
+        weight_dtype=Dtype(args.weight_dtype) if args.weight_dtype else None,
+        kv_cache_dtype=Dtype(args.kv_cache_dtype) if args.kv_cache_dtype else None,
+    )
+    try:
+        prediction = simulate(arch, cluster, workload, partial, Engine(args.engine))
+    except CoreError as error:
+        raise SystemExit(f"{error.field}: {error.message}") from None
+    c = prediction.config
+    print(f"{name} on {args.nodes} x {args.gpus} {gpu.name} ({interconnect.value}), {args.engine}, HEURISTIC")
+    print(
+        table(
+            ["config", "value"],
+            [
+                ("tensor parallel", c.tensor_parallel),
+                ("pipeline parallel", c.pipeline_parallel),
+                ("replicas", c.replicas),
+                ("max_num_seqs", c.max_num_seqs),
+                ("max_num_batched_tokens", c.max_num_batched_tokens),
+                ("gpu_memory_utilization", c.gpu_memory_utilization),
+                ("max_model_len", c.max_model_len),
+                ("weights / KV dtype", f"{c.weight_dtype} / {c.kv_cache_dtype}"),
+            ],
+        )
+    )
+    print()
+    print(table(["memory per GPU", "value"], list(prediction.memory.items())))
+    print()
+    print(table(["metric", "value"], list(prediction.metrics.items())))
+    print(f"\nconfidence {prediction.confidence:.2f}")
+    for warning in prediction.warnings:
+        print(f"warning: {warning}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="budsim", description="LLM deployment simulation and optimization service.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -60,6 +149,25 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", "-o", default="schema.graphql", help="file to write, or - for stdout")
     export.set_defaults(run=_export_schema)
+
+    sim = commands.add_parser("simulate", help="predict one deployment in-process and print it (no database)")
+    sim.add_argument("model", help="catalog model id (e.g. meta-llama/Llama-3.1-8B-Instruct) or a config.json path")
+    sim.add_argument("gpu", help="catalog GPU (e.g. H100-SXM)")
+    sim.add_argument("--gpus", type=int, default=8, help="GPUs per node (default 8)")
+    sim.add_argument("--nodes", type=int, default=1)
+    sim.add_argument("--interconnect", choices=["NVLINK", "PCIE", "INFINIBAND", "ETHERNET"])
+    sim.add_argument("--engine", choices=["VLLM", "SGLANG", "TRTLLM"], default="VLLM")
+    sim.add_argument("--input-tokens", type=int, default=1000)
+    sim.add_argument("--output-tokens", type=int, default=200)
+    sim.add_argument("--concurrency", type=float)
+    sim.add_argument("--request-rate", type=float)
+    sim.add_argument("--tp", type=int)
+    sim.add_argument("--pp", type=int)
+    sim.add_argument("--replicas", type=int)
+    sim.add_argument("--max-num-seqs", type=int)
+    sim.add_argument("--weight-dtype", choices=["BF16", "FP16", "FP8", "INT8", "INT4"])
+    sim.add_argument("--kv-cache-dtype", choices=["BF16", "FP16", "FP8"])
+    sim.set_defaults(run=_simulate)
     return parser
 
 

@@ -15,6 +15,7 @@ from budsim.resolvers.errors import Conflict, Invalid, NotFound
 from budsim.schema.types.errors import ConflictError, NotFoundError, ValidationError
 from budsim.schema.types.hardware import DeletedHardwareProfile, HardwareProfile
 from budsim.schema.types.model import Model
+from budsim.schema.types.simulation import Simulation
 
 CreateHardwareProfileResult = Annotated[
     HardwareProfile | ValidationError | ConflictError, strawberry.union("CreateHardwareProfileResult")
@@ -26,6 +27,7 @@ DeleteHardwareProfileResult = Annotated[
     DeletedHardwareProfile | ValidationError | NotFoundError | ConflictError,
     strawberry.union("DeleteHardwareProfileResult"),
 ]
+SimulateResult = Annotated[Simulation | ValidationError | NotFoundError, strawberry.union("SimulateResult")]
 RegisterModelResult = Annotated[Model | ValidationError | ConflictError, strawberry.union("RegisterModelResult")]
 
 

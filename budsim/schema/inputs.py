@@ -3,7 +3,11 @@
 import strawberry
 from strawberry.scalars import JSON
 
+from budsim.core.types import Engine as EngineKind
+from budsim.core.types import Method as MethodKind
 from budsim.schema.types.hardware import Interconnect
+from budsim.schema.types.prediction import Dtype, Engine
+from budsim.schema.types.simulation import Method
 
 
 @strawberry.input
@@ -33,3 +37,34 @@ class UpdateHardwareProfileInput:
     gpu_memory_gb: float | None = strawberry.UNSET
     specs: JSON | None = strawberry.UNSET
     cost_per_gpu_hour: float | None = strawberry.UNSET
+
+
+@strawberry.input(description="Every field optional: what is missing the method chooses.")
+class DeploymentConfigInput:
+    tensor_parallel_size: int | None = None
+    pipeline_parallel_size: int | None = None
+    max_num_seqs: int | None = None
+    max_num_batched_tokens: int | None = None
+    gpu_memory_utilization: float | None = None
+    max_model_len: int | None = None
+    replicas: int | None = None
+    weight_dtype: Dtype | None = None  # type: ignore[valid-type]
+    kv_cache_dtype: Dtype | None = None  # type: ignore[valid-type]
+
+
+@strawberry.input(description="Mean request shape, and the load: exactly one of `concurrency` or `requestRate`.")
+class WorkloadInput:
+    input_tokens: int
+    output_tokens: int
+    concurrency: float | None = strawberry.field(default=None, description="Requests in flight (closed loop).")
+    request_rate: float | None = strawberry.field(default=None, description="Requests per second (open loop).")
+
+
+@strawberry.input
+class SimulateInput:
+    model_id: strawberry.ID
+    hardware_profile_id: strawberry.ID
+    workload: WorkloadInput
+    method: Method = MethodKind.HEURISTIC  # type: ignore[valid-type]
+    engine: Engine = EngineKind.VLLM  # type: ignore[valid-type]
+    config: DeploymentConfigInput | None = None

@@ -3,14 +3,15 @@
 import strawberry
 from strawberry.scalars import JSON
 
-from budsim.resolvers import hardware, models
+from budsim.resolvers import hardware, models, simulate
 from budsim.schema.errors import (
     CreateHardwareProfileResult,
     DeleteHardwareProfileResult,
     RegisterModelResult,
+    SimulateResult,
     UpdateHardwareProfileResult,
 )
-from budsim.schema.inputs import CreateHardwareProfileInput, UpdateHardwareProfileInput
+from budsim.schema.inputs import CreateHardwareProfileInput, SimulateInput, UpdateHardwareProfileInput
 
 
 @strawberry.type
@@ -36,3 +37,7 @@ class Mutation:
         self, info: strawberry.Info, name: str, config: JSON, source: str | None = None
     ) -> RegisterModelResult:
         return await models.register(info.context, name, config, source)
+
+    @strawberry.mutation(description="Predict one deployment and store it as a Simulation.")
+    async def simulate(self, info: strawberry.Info, input: SimulateInput) -> SimulateResult:
+        return await simulate.run_simulation(info.context, input)

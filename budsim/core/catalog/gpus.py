@@ -6,10 +6,17 @@ Conventions, so every consumer reads the numbers the same way:
   `pcie_gbs` is the bidirectional PCIe x16 host link. Communication models use half of each per direction;
 - `fp8_tflops` is `None` where the tensor cores have no FP8 path (Ampere, Ada's L4 has one, A10G does not); FP8
   weights then run weight-only (W8A16) at the BF16 rate;
-- `cost_per_hour` is a default on-demand list price per GPU-hour; every hardware profile may override it.
+- `cost_per_hour` is a default on-demand list price per GPU-hour; every hardware profile may override it;
+- `memory_gb` is the datasheet capacity, which vendors quote in binary units (an "80GB" H100 has 80 GiB of HBM);
+  `usable_memory_gb` is what an engine can allocate, in decimal GB like every other size in BudSim.
 """
 
 from dataclasses import dataclass
+
+GIB_PER_GB = 2**30 / 1e9
+# The driver keeps about 1% of HBM (ECC pages, reserved regions): vLLM reports 79.19 GiB total on an 80 GiB H100
+# (torch.cuda.mem_get_info), 0.99 of the datasheet figure.
+DRIVER_VISIBLE_FRACTION = 0.99
 
 NVIDIA_A100 = "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf"
 NVIDIA_H100 = "https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet"
@@ -24,6 +31,30 @@ AMD_MI300X = (
 LAMBDA_PRICES = "https://lambda.ai/pricing (on-demand, 8-GPU instances, 2025)"
 RUNPOD_PRICES = "https://www.runpod.io/pricing (secure cloud on-demand, 2025)"
 AWS_G5_PRICE = "https://aws.amazon.com/ec2/instance-types/g5/ (g5.xlarge on-demand, us-east-1: $1.006/h for one A10G)"
+NVIDIA_B300 = (
+    "https://www.nvidia.com/en-us/data-center/hgx/ (HGX B300: per-GPU share of the 8-GPU figures); dense per-GPU "
+    "figures as tabulated by https://verda.com/blog/gb300-nvl72-architecture"
+)
+NVIDIA_GB200 = (
+    "https://www.nvidia.com/en-us/data-center/gb200-nvl72/ (GB200 NVL72: per-GPU share of the 72-GPU rack: 13.4 TB "
+    "HBM3e, 576 TB/s, 360 PFLOPS dense FP8, 130 TB/s NVLink)"
+)
+NVIDIA_GB300 = (
+    "https://www.nvidia.com/en-us/data-center/gb300-nvl72/ (GB300 NVL72: per-GPU share of the 72-GPU rack: 20.7 TB "
+    "HBM3e, 576 TB/s, 360 PFLOPS dense FP8, 130 TB/s NVLink)"
+)
+ORNN_B300_PRICE = (
+    "https://www.ornnai.com/research/nvidia-b200-vs-b300-why-use-one-instead-of-the-other (Ornn GPU rental "
+    "benchmark, 2026: B300 on-demand $5.00-7.25/h on neoclouds; low end, as Lambda's B200 price is)"
+)
+COREWEAVE_GB200_PRICE = (
+    "https://www.coreweave.com/pricing (gb200-4x instance, 4 GPUs, $42.00/h on demand, as listed by "
+    "https://gpu.blog/gpus/nvidia-gb200-nvl72)"
+)
+GB300_PRICE_ESTIMATE = (
+    "estimate, no public on-demand list price found: the GB200 rate x 1.25, the ratio of GB300 to GB200 NVL72 rack "
+    "prices ($3.7-5.0M vs $3.0-3.9M) in Ornn's B200 vs B300 comparison (link in ORNN_B300_PRICE)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +73,18 @@ class GpuSpec:
     price_source: str
 
     @property
+    def usable_memory_gb(self) -> float:
+        return usable_memory_gb(self.memory_gb)
+
+    @property
     def interconnect_gbs(self) -> float:
         """The fastest GPU-to-GPU path inside a node: the fabric where there is one, else PCIe."""
         return self.nvlink_gbs if self.nvlink_gbs is not None else self.pcie_gbs
+
+
+def usable_memory_gb(datasheet_gb: float) -> float:
+    """Decimal GB an engine can allocate on a GPU sold as `datasheet_gb` (binary) GB."""
+    return datasheet_gb * GIB_PER_GB * DRIVER_VISIBLE_FRACTION
 
 
 GPUS: dict[str, GpuSpec] = {
@@ -64,6 +104,14 @@ GPUS: dict[str, GpuSpec] = {
         GpuSpec("A10G", "NVIDIA", 24, 600, 125, None, 250, None, 64, 1.006, NVIDIA_A10, AWS_G5_PRICE),
         # MI300X: Infinity Fabric 7 links x 128 GB/s = 896 GB/s peak aggregate per GPU.
         GpuSpec("MI300X", "AMD", 192, 5300, 1307, 2615, 2615, 896, 128, 2.49, AMD_MI300X, RUNPOD_PRICES),
+        # HGX B300 (Blackwell Ultra): 288 GB HBM3e and 8 TB/s per GPU, dense BF16 2.25 / FP8 4.5 PFLOPS as B200, INT8
+        # cut to 0.15 POPS dense, NVLink 5 1.8 TB/s, PCIe Gen6 x16 (256 GB/s bidirectional).
+        GpuSpec("B300", "NVIDIA", 288, 8000, 2250, 4500, 150, 1800, 256, 5.00, NVIDIA_B300, ORNN_B300_PRICE),
+        # GB200 NVL72: 186 GB and 8 TB/s per GPU, dense BF16 2.5 / FP8 5 PFLOPS, INT8 5 POPS; the NVLink domain spans
+        # all 72 GPUs of the rack (a hardware profile sets gpus_per_node = 72 to model it). PCIe Gen5 to the NICs.
+        GpuSpec("GB200", "NVIDIA", 186, 8000, 2500, 5000, 5000, 1800, 128, 10.50, NVIDIA_GB200, COREWEAVE_GB200_PRICE),
+        # GB300 NVL72: 288 GB and 8 TB/s per GPU, dense BF16 2.5 / FP8 5 PFLOPS, INT8 0.165 POPS, NVLink 5 across 72.
+        GpuSpec("GB300", "NVIDIA", 288, 8000, 2500, 5000, 165, 1800, 256, 13.10, NVIDIA_GB300, GB300_PRICE_ESTIMATE),
     )
 }
 
@@ -79,6 +127,7 @@ _ALIASES = {
     "h200": "H200-SXM",
     "h200sxm": "H200-SXM",
     "b200sxm": "B200",
+    "b300sxm": "B300",
     "a10": "A10G",
 }
 

@@ -7,10 +7,18 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
+from budsim.core.types import Engine as EngineKind
 from budsim.core.types import Method as MethodKind
 from budsim.schema.types.hardware import HardwareProfile
 from budsim.schema.types.model import Model
 from budsim.schema.types.pagination import PageInfo
+from budsim.schema.types.prediction import (
+    DeploymentConfig,
+    Engine,
+    MemoryReport,
+    PerformanceMetrics,
+    WorkloadSpec,
+)
 
 Method = strawberry.enum(MethodKind, description="HEURISTIC: memory-based rules; REGRESSOR: XGBoost + NSGA-II.")
 
@@ -26,6 +34,31 @@ class Simulation:
     created_at: datetime
     model_id: strawberry.Private[uuid.UUID]
     hardware_profile_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="The configuration predicted (the recommended one where the method chose).")
+    def config(self) -> DeploymentConfig | None:
+        return DeploymentConfig.from_document(self.optimal_config)
+
+    @strawberry.field
+    def engine(self) -> Engine | None:  # type: ignore[valid-type]
+        engine = self.result.get("engine")
+        return EngineKind(engine) if engine else None
+
+    @strawberry.field
+    def workload(self) -> WorkloadSpec | None:
+        return WorkloadSpec.from_document(self.result.get("workload"))
+
+    @strawberry.field
+    def metrics(self) -> PerformanceMetrics | None:
+        return PerformanceMetrics.from_document(self.result.get("metrics"))
+
+    @strawberry.field
+    def memory(self) -> MemoryReport | None:
+        return MemoryReport.from_document(self.result.get("memory"))
+
+    @strawberry.field(description="What the user should know: memory shortfalls, assumptions, clamped values.")
+    def warnings(self) -> list[str]:
+        return list(self.result.get("warnings", []))
 
     @strawberry.field
     async def model(self, info: strawberry.Info) -> Model | None:

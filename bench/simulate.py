@@ -1,0 +1,100 @@
+"""Time one HEURISTIC `simulate`: in-process (plan + analytical model) and through the API (HTTP + SQLite write).
+
+Run: .venv/bin/python bench/simulate.py [--repeats N]
+"""
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+
+import httpx
+from timing import percentile, samples_seconds
+
+from budsim.app import create_app
+from budsim.core.architecture import parse_hf_config
+from budsim.core.catalog.fabrics import INTER_NODE_GBS, intra_node_gbs
+from budsim.core.catalog.gpus import find_gpu
+from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.deployment import Cluster, Workload
+from budsim.core.heuristic import PartialConfig
+from budsim.core.simulation import simulate
+from budsim.core.types import Engine, Interconnect
+from budsim.db.migrate import upgrade_url
+from budsim.render import table
+from budsim.settings import Settings
+
+MODELS = (
+    "meta-llama/Llama-3.1-8B-Instruct",
+    "meta-llama/Llama-3.1-70B-Instruct",
+    "Qwen/Qwen3-235B-A22B",
+    "deepseek-ai/DeepSeek-V3",
+)
+WORKLOAD = Workload(input_tokens=1000, output_tokens=200, concurrency=32)
+MUTATION = """
+mutation($input: SimulateInput!) { simulate(input: $input) { __typename ... on Simulation { id metrics { tpotMs } } } }
+"""
+
+
+def in_process(repeats: int) -> list[tuple[str, float, float]]:
+    gpu = find_gpu("H200-SXM")
+    assert gpu is not None
+    interconnect = Interconnect.NVLINK
+    cluster = Cluster(gpu, 8, 1, interconnect, intra_node_gbs(gpu, interconnect), INTER_NODE_GBS[interconnect], 3.99)
+    by_id = {entry.hf_id: entry for entry in CATALOG_MODELS}
+    rows = []
+    for hf_id in MODELS:
+        arch = parse_hf_config(by_id[hf_id].config)
+        times = samples_seconds(lambda a=arch: simulate(a, cluster, WORKLOAD, PartialConfig(), Engine.VLLM), repeats)
+        rows.append((hf_id, statistics.median(times) * 1e3, percentile(times, 99) * 1e3))
+    return rows
+
+
+async def over_http(repeats: int) -> tuple[float, float, float]:
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite+aiosqlite:///{folder}/bench.db"
+        await upgrade_url(url)
+        app = create_app(Settings(database_url=url))
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http,
+        ):
+            models = (await http.post("/graphql", json={"query": "{ models { id name } }"})).json()["data"]["models"]
+            model_id = next(m["id"] for m in models if m["name"] == MODELS[1])
+            query = '{ hardwareProfiles(first: 100, gpuType: "H200-SXM") { edges { node { id name } } } }'
+            edges = (await http.post("/graphql", json={"query": query})).json()["data"]["hardwareProfiles"]["edges"]
+            profile_id = next(e["node"]["id"] for e in edges if e["node"]["name"] == "H200-SXM x8")
+            payload = {
+                "query": MUTATION,
+                "variables": {
+                    "input": {
+                        "modelId": model_id,
+                        "hardwareProfileId": profile_id,
+                        "workload": {"inputTokens": 1000, "outputTokens": 200, "concurrency": 32},
+                    }
+                },
+            }
+            times = []
+            for _ in range(repeats + 1):
+                start = time.perf_counter()
+                body = (await http.post("/graphql", json=payload)).json()
+                times.append(time.perf_counter() - start)
+                assert body["data"]["simulate"]["__typename"] == "Simulation", body
+            times = times[1:]
+    return statistics.median(times) * 1e3, percentile(times, 99) * 1e3, len(times) / sum(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=200)
+    args = parser.parse_args()
+    print("HEURISTIC simulate in-process, 8 x H200-SXM, 1000 in / 200 out tokens, concurrency 32")
+    print(table(["model", "p50 ms", "p99 ms"], in_process(args.repeats)))
+    p50, p99, rate = asyncio.run(over_http(args.repeats))
+    print("\nsimulate mutation over the ASGI app (HTTP + SQLite write), Llama-3.1-70B, one client")
+    print(table(["p50 ms", "p99 ms", "requests/s"], [(p50, p99, rate)]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Collective communication inside one replica: tensor-parallel all-reduces and pipeline hand-offs.
+
+A tensor-parallel group sits inside one node when it fits (engines place ranks that way) and then talks over the
+node's fabric (NVLink, or PCIe without one); a group wider than a node is bound by the per-GPU network link. The
+cluster's bandwidths are bidirectional per GPU, as in the GPU catalog, so a ring sees half of each per direction.
+"""
+
+import numpy as np
+
+from budsim.core.deployment import Cluster, FloatArray
+from budsim.core.perf.constants import (
+    ALLREDUCE_BANDWIDTH_EFFICIENCY,
+    ALLREDUCE_LATENCY_BASE_S,
+    ALLREDUCE_LATENCY_PER_PEER_S,
+    INTER_NODE_LATENCY_S,
+    P2P_LATENCY_S,
+)
+from budsim.core.perf.roofline import GIGA
+
+
+def link_bytes_per_s(cluster: Cluster, group_gpus: FloatArray) -> FloatArray:
+    """Per-direction bytes/s a group of `group_gpus` ranks gets: the node's fabric or, across nodes, the NIC."""
+    inside = group_gpus <= cluster.gpus_per_node
+    return np.where(inside, cluster.intra_node_gbs, cluster.inter_node_gbs) * GIGA / 2.0
+
+
+def allreduce_latency_s(cluster: Cluster, ranks: FloatArray) -> FloatArray:
+    """Fixed cost of one all-reduce among `ranks` GPUs (zero for a single rank, which does not communicate)."""
+    latency = ALLREDUCE_LATENCY_BASE_S + ALLREDUCE_LATENCY_PER_PEER_S * (ranks - 1.0)
+    latency = latency + np.where(ranks > cluster.gpus_per_node, INTER_NODE_LATENCY_S, 0.0)
+    return np.where(ranks > 1.0, latency, 0.0)
+
+
+def allreduce_seconds_per_byte(cluster: Cluster, ranks: FloatArray) -> FloatArray:
+    """Ring all-reduce: every rank sends and receives 2 (n-1)/n of the message over its slowest link."""
+    bandwidth = link_bytes_per_s(cluster, ranks) * ALLREDUCE_BANDWIDTH_EFFICIENCY
+    return np.where(ranks > 1.0, 2.0 * (ranks - 1.0) / np.maximum(ranks, 1.0) / bandwidth, 0.0)
+
+
+def allreduce_time_s(cluster: Cluster, ranks: FloatArray, message_bytes: FloatArray) -> FloatArray:
+    """Latency plus bandwidth term of one ring all-reduce of `message_bytes` among `ranks` GPUs."""
+    return allreduce_latency_s(cluster, ranks) + message_bytes * allreduce_seconds_per_byte(cluster, ranks)
+
+
+def p2p_seconds_per_byte(cluster: Cluster, replica_gpus: FloatArray) -> FloatArray:
+    """Pipeline stages of a replica that spans nodes hand off over the network; otherwise over the fabric."""
+    return 1.0 / (link_bytes_per_s(cluster, replica_gpus) * ALLREDUCE_BANDWIDTH_EFFICIENCY)
+
+
+def p2p_latency_s(cluster: Cluster, replica_gpus: FloatArray) -> FloatArray:
+    return P2P_LATENCY_S + np.where(replica_gpus > cluster.gpus_per_node, INTER_NODE_LATENCY_S, 0.0)

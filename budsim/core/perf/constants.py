@@ -1,0 +1,104 @@
+"""Named efficiency factors of the analytical performance model, each with where its value comes from.
+
+The roofline divides work by *peak x efficiency*; these are the efficiencies. Most were read off aiconfigurator's
+measured H100 SXM kernel tables (ai-dynamo/aiconfigurator, `systems/data/h100_sxm/`, kept under
+`/work/shared/data/kernels/`): a GEMM table (vLLM 0.19, 101,003 shapes), a decode-attention table (45,056 shapes)
+and an NCCL table. Each factor is a median over the selection quoted next to it (read with pyarrow; efficiency =
+FLOPs or bytes of the shape / latency / datasheet peak). Values are deliberately round: they describe kernel
+classes, not individual shapes, and the XGBoost residual model of the next stage corrects what a single factor per
+class cannot.
+
+Everything here is dimensionless or in seconds/bytes; nothing is engine-specific (see `engines.py` for that).
+"""
+
+from types import MappingProxyType
+
+from budsim.core.types import Dtype
+
+# ---------------------------------------------------------------------------------------------------- GEMMs
+# Fraction of the dense tensor-core peak that large GEMMs reach, by weight dtype.
+# - BF16/FP16: aiconfigurator H100 vLLM GEMM table, m >= 1024 and n, k >= 4096: medians 0.76-0.80 of 989 TFLOPS
+#   across m = 1k..32k (p10 0.69-0.76, p90 0.83-0.86).
+# - FP8 (per-tensor scaled, cutlass): same shapes reach a median 0.59-0.73 of the 1,979 TFLOPS FP8 peak; 0.62 is the
+#   median over m in 1k..32k. Block-scaled FP8 (DeepSeek's 128x128 scales) is lower (0.45-0.54): the residual model
+#   absorbs that per checkpoint.
+# - INT8 (W8A8 SmoothQuant-style) uses the same cutlass path as FP8: same factor.
+# - INT4 weight-only (AWQ/GPTQ via Marlin, W4A16) runs at the BF16 rate. Assumption, no INT4 table is in the shared
+#   data: dequantising in the main loop costs it a quarter of the BF16 efficiency once compute-bound (0.78 x 0.75).
+GEMM_COMPUTE_EFFICIENCY: MappingProxyType[Dtype, float] = MappingProxyType(
+    {Dtype.BF16: 0.78, Dtype.FP16: 0.78, Dtype.FP8: 0.62, Dtype.INT8: 0.62, Dtype.INT4: 0.58}
+)
+
+# Fraction of HBM bandwidth a weight-streaming (small-m) GEMM reaches.
+# - BF16: GEMM table, m <= 16 and n*k >= 2e7: median 0.80 (aiconfigurator's own roofline uses 0.8 for memory ops).
+# - FP8/INT8: same selection for fp8: medians 0.68-0.71 (dequant-scale epilogue and smaller tiles).
+# - INT4: Marlin reports near-ideal ~4x speed-ups over FP16 up to batch 16-32 (Frantar et al. 2024,
+#   arXiv:2408.11743, abstract), i.e. close to the FP16 kernels' bandwidth: taken as 0.70 like FP8.
+GEMM_BANDWIDTH_EFFICIENCY: MappingProxyType[Dtype, float] = MappingProxyType(
+    {Dtype.BF16: 0.80, Dtype.FP16: 0.80, Dtype.FP8: 0.70, Dtype.INT8: 0.70, Dtype.INT4: 0.70}
+)
+
+# Fused MoE kernels (grouped GEMMs over experts with few tokens each, plus token permutation and a weighted reduction)
+# run below a dense GEMM moving the same bytes. No MoE kernel table is in the shared data, so this is an assumption
+# checked only end to end: with 0.8 the median predicted/measured TPOT of the MoE rows of the aiconfigurator benchmarks
+# (0.94 over 962 rows) is within 3% of the dense rows' (0.96 over 811 rows, bench/accuracy.py's "expressible" slice).
+# It multiplies both the compute and the bandwidth efficiency of expert GEMMs.
+MOE_KERNEL_EFFICIENCY = 0.80
+
+# ---------------------------------------------------------------------------------------------------- attention
+# Prefill (FlashAttention-2/3, causal) as a fraction of the BF16 peak. FA3 reaches up to 0.75 of H100 BF16 peak on
+# long sequences (Shah et al. 2024, arXiv:2407.08608) and markedly less on short causal ones, where tile waste on the
+# mask diagonal dominates; serving prompts sit mostly in the 1-8k range, so 0.5.
+ATTENTION_PREFILL_EFFICIENCY = 0.50
+
+# Decode attention streams the KV cache. aiconfigurator H100 vLLM flash-attention decode table, cases moving more
+# than 100 MB: median 0.76 of HBM bandwidth with a BF16 cache, 0.63 with an FP8 cache (dequantisation in the kernel).
+ATTENTION_DECODE_BANDWIDTH_EFFICIENCY: MappingProxyType[Dtype, float] = MappingProxyType(
+    {Dtype.BF16: 0.76, Dtype.FP16: 0.76, Dtype.FP8: 0.63, Dtype.INT8: 0.63, Dtype.INT4: 0.55}
+)
+# Decode attention compute, relevant only for MLA (many heads share one latent): a fraction of the BF16 peak.
+# FlashMLA reports 580 TFLOPS on H800 SXM5 (989 BF16 peak) when compute-bound (deepseek-ai/FlashMLA README): 0.6.
+ATTENTION_DECODE_COMPUTE_EFFICIENCY = 0.60
+
+# ---------------------------------------------------------------------------------------------------- fixed latencies
+# Smallest time any kernel takes, even on a handful of bytes (launch, tail, synchronisation inside a CUDA graph).
+# GEMM table: m = 1 with n, k <= 256 takes 2.6-2.9 us (bf16) and 4.0-4.1 us (fp8); aiconfigurator models ~3 us per
+# memory operation. 3 us per kernel: a GEMM class costs at least its kernel count times this, and the small
+# element-wise kernels (whose bytes the model does not count) cost exactly this each.
+KERNEL_LATENCY_S = 3.0e-6
+# Decode attention kernels: the decode-attention table's shortest cases take 8.3-8.9 us (p1/p10).
+ATTENTION_KERNEL_LATENCY_S = 9.0e-6
+# GEMM launches per layer: QKV and O projections, gate-up and down (MLA: q down/up, kv down, the two absorbed
+# per-head products and O, i.e. three more).
+GEMM_KERNELS_PER_LAYER = 4
+EXTRA_GEMM_KERNELS_PER_MLA_LAYER = 3
+# Element-wise kernels per layer as vLLM/SGLang launch them with their fused ops: input RMSNorm, RoPE + KV-cache
+# write, residual-add RMSNorm, SiLU-and-mul.
+ELEMENTWISE_KERNELS_PER_LAYER = 4
+# A MoE layer adds two grouped expert GEMMs (replacing the dense MLP's two) and the router GEMM, top-k, token
+# alignment and weighted reduction kernels.
+EXTRA_KERNELS_PER_MOE_LAYER = 4
+
+# ---------------------------------------------------------------------------------------------------- collectives
+# Ring all-reduce time = latency(n) + 2 (n-1)/n x bytes / (per-direction bandwidth x efficiency).
+# Least-squares fit (median log error 4%) to aiconfigurator's H100 NCCL all_reduce table (fp16, 2/4/8 GPUs,
+# messages 16 KB - 64 MB, the range a serving step sends): latency 5.4 us + 1.8 us per extra GPU; bandwidth
+# efficiency 0.52 of NVLink's 450 GB/s per direction (NVLS reaches 0.9 only beyond 128 MB, where serving never goes).
+ALLREDUCE_LATENCY_BASE_S = 5.4e-6
+ALLREDUCE_LATENCY_PER_PEER_S = 1.8e-6
+ALLREDUCE_BANDWIDTH_EFFICIENCY = 0.52
+# Crossing nodes adds a network round trip per collective. Assumption, the shared data holds no multi-node table: an
+# InfiniBand round trip plus NCCL's inter-node protocol costs about as much as the whole intra-node collective does
+# on 8 GPUs (18 us above): 20 us.
+INTER_NODE_LATENCY_S = 20.0e-6
+# Pipeline hand-off of a micro-batch's activations to the next stage: one NCCL send/recv. The NCCL table's smallest
+# 2-GPU collectives (all_gather, reduce_scatter, alltoall up to 64K elements) take 5-14 us: 10 us. Bandwidth as for
+# all-reduce.
+P2P_LATENCY_S = 10.0e-6
+
+# ---------------------------------------------------------------------------------------------------- storage
+# Activations, logits, the embedding table and the LM head stay in 16-bit in every quantisation scheme the engines ship
+# (FP8/INT4 checkpoints exclude lm_head and embeddings from quantisation: e.g. DeepSeek-V3's and Llama FP8
+# checkpoints' `ignore`/`modules_to_not_convert` lists).
+ACTIVATION_BYTES = 2.0
+LM_HEAD_BYTES_PER_PARAM = 2.0

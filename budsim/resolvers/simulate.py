@@ -1,0 +1,134 @@
+"""The `simulate` mutation: validate, load the model and profile, predict in core, store one Simulation row."""
+
+from typing import Any
+
+from budsim.context import Context
+from budsim.core.architecture import parse_hf_config
+from budsim.core.deployment import Workload
+from budsim.core.errors import CoreError
+from budsim.core.heuristic import PartialConfig
+from budsim.core.simulation import Prediction, simulate
+from budsim.core.types import Method
+from budsim.db.models import HardwareProfileRow, ModelRow, SimulationRow
+from budsim.resolvers import validation as check
+from budsim.resolvers.converters import cluster_from_profile
+from budsim.resolvers.errors import Invalid, NotFound
+from budsim.schema.inputs import DeploymentConfigInput, SimulateInput, WorkloadInput
+from budsim.schema.types.simulation import Simulation
+
+MAX_TOKENS = 1 << 20
+MAX_LOAD = 100_000.0
+
+
+def workload_from_input(data: WorkloadInput, field: str = "input.workload") -> Workload:
+    if (data.concurrency is None) == (data.request_rate is None):
+        raise Invalid(field, "give exactly one of concurrency (requests in flight) or requestRate (requests/s)")
+    if data.concurrency is not None:
+        check.number(data.concurrency, f"{field}.concurrency", minimum=0, maximum=MAX_LOAD, exclusive_minimum=True)
+    if data.request_rate is not None:
+        check.number(data.request_rate, f"{field}.requestRate", minimum=0, maximum=MAX_LOAD, exclusive_minimum=True)
+    return Workload(
+        input_tokens=check.integer(data.input_tokens, f"{field}.inputTokens", minimum=1, maximum=MAX_TOKENS),
+        output_tokens=check.integer(data.output_tokens, f"{field}.outputTokens", minimum=1, maximum=MAX_TOKENS),
+        concurrency=data.concurrency,
+        request_rate=data.request_rate,
+    )
+
+
+def partial_from_input(data: DeploymentConfigInput | None, max_context: int) -> PartialConfig:
+    if data is None:
+        return PartialConfig()
+    field = "input.config"
+
+    def bounded(value: int | None, name: str, maximum: int) -> int | None:
+        return None if value is None else check.integer(value, f"{field}.{name}", minimum=1, maximum=maximum)
+
+    if data.gpu_memory_utilization is not None:
+        check.number(
+            data.gpu_memory_utilization, f"{field}.gpuMemoryUtilization", minimum=0, maximum=1, exclusive_minimum=True
+        )
+    if data.max_model_len is not None and data.max_model_len > max_context:
+        raise Invalid(f"{field}.maxModelLen", f"exceeds the model's context of {max_context} tokens")
+    return PartialConfig(
+        tensor_parallel=bounded(data.tensor_parallel_size, "tensorParallelSize", 1024),
+        pipeline_parallel=bounded(data.pipeline_parallel_size, "pipelineParallelSize", 1024),
+        max_num_seqs=bounded(data.max_num_seqs, "maxNumSeqs", 65_536),
+        max_num_batched_tokens=bounded(data.max_num_batched_tokens, "maxNumBatchedTokens", MAX_TOKENS),
+        gpu_memory_utilization=data.gpu_memory_utilization,
+        max_model_len=bounded(data.max_model_len, "maxModelLen", max_context),
+        replicas=bounded(data.replicas, "replicas", 1024),
+        weight_dtype=data.weight_dtype,
+        kv_cache_dtype=data.kv_cache_dtype,
+    )
+
+
+def _documents(prediction: Prediction, data: SimulateInput, workload: Workload) -> dict[str, Any]:
+    config = prediction.config
+    return {
+        "optimal_config": {
+            "tensor_parallel_size": config.tensor_parallel,
+            "pipeline_parallel_size": config.pipeline_parallel,
+            "max_num_seqs": config.max_num_seqs,
+            "max_num_batched_tokens": config.max_num_batched_tokens,
+            "gpu_memory_utilization": config.gpu_memory_utilization,
+            "max_model_len": config.max_model_len,
+            "replicas": config.replicas,
+            "weight_dtype": config.weight_dtype.value,
+            "kv_cache_dtype": config.kv_cache_dtype.value,
+        },
+        "result": {
+            "engine": data.engine.value,
+            "workload": {
+                "input_tokens": workload.input_tokens,
+                "output_tokens": workload.output_tokens,
+                "concurrency": workload.concurrency,
+                "request_rate": workload.request_rate,
+            },
+            "metrics": prediction.metrics,
+            "memory": prediction.memory,
+            "warnings": list(prediction.warnings),
+        },
+    }
+
+
+def _input_document(data: SimulateInput) -> dict[str, Any]:
+    """The request as the user sent it (unset config fields stay absent), for reproducing the run."""
+    config = {k: getattr(v, "value", v) for k, v in vars(data.config).items() if v is not None} if data.config else {}
+    return {
+        "method": data.method.value,
+        "engine": data.engine.value,
+        "config": config,
+        "workload": {k: v for k, v in vars(data.workload).items() if v is not None},
+    }
+
+
+async def run_simulation(ctx: Context, data: SimulateInput) -> Simulation:
+    model_id = check.parse_id(data.model_id, "input.modelId")
+    profile_id = check.parse_id(data.hardware_profile_id, "input.hardwareProfileId")
+    workload = workload_from_input(data.workload)
+    if data.method != Method.HEURISTIC:
+        raise Invalid("input.method", "REGRESSOR needs the trained regressor, which this server does not have yet")
+    async with ctx.sessionmaker() as session:
+        model = await session.get(ModelRow, model_id)
+        if model is None:
+            raise NotFound("Model", data.model_id)
+        profile = await session.get(HardwareProfileRow, profile_id)
+        if profile is None:
+            raise NotFound("HardwareProfile", data.hardware_profile_id)
+        arch = parse_hf_config(model.architecture)
+        partial = partial_from_input(data.config, arch.max_context)
+        try:
+            prediction = simulate(arch, cluster_from_profile(profile), workload, partial, data.engine)
+        except CoreError as error:
+            raise Invalid(f"input.{error.field}", error.message) from None
+        row = SimulationRow(
+            model_id=model.id,
+            hardware_profile_id=profile.id,
+            method=data.method.value,
+            input_config=_input_document(data),
+            confidence=prediction.confidence,
+            **_documents(prediction, data, workload),
+        )
+        session.add(row)
+        await session.commit()
+    return Simulation.from_row(row)

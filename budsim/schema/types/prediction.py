@@ -1,0 +1,92 @@
+"""What a prediction says: the config it is about, its metrics and its memory breakdown.
+
+Stored simulations keep these as JSON documents whose keys are these types' (snake_case) field names, so one
+`from_document` reads them back for every simulation, old or new.
+"""
+
+from dataclasses import fields
+from typing import Any, Self
+
+import strawberry
+
+from budsim.core.types import Dtype as DtypeKind
+from budsim.core.types import Engine as EngineKind
+
+Dtype = strawberry.enum(DtypeKind, description="Numeric format of weights or KV cache.")
+Engine = strawberry.enum(EngineKind, description="Serving engine the prediction is for.")
+
+
+class _FromDocument:
+    @classmethod
+    def from_document(cls, document: dict[str, Any] | None) -> Self | None:
+        if not document:
+            return None
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{key: value for key, value in document.items() if key in names})
+
+
+@strawberry.type(description="One serving configuration of the engine, replicated `replicas` times.")
+class DeploymentConfig(_FromDocument):
+    tensor_parallel_size: int
+    pipeline_parallel_size: int
+    max_num_seqs: int
+    max_num_batched_tokens: int
+    gpu_memory_utilization: float
+    max_model_len: int
+    replicas: int
+    weight_dtype: Dtype  # type: ignore[valid-type]
+    kv_cache_dtype: Dtype  # type: ignore[valid-type]
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any] | None) -> Self | None:
+        config = super().from_document(document)
+        if config is not None:
+            config.weight_dtype = DtypeKind(config.weight_dtype)
+            config.kv_cache_dtype = DtypeKind(config.kv_cache_dtype)
+        return config
+
+    @strawberry.field(description="tensorParallelSize x pipelineParallelSize.")
+    def gpus_per_replica(self) -> int:
+        return self.tensor_parallel_size * self.pipeline_parallel_size
+
+    @strawberry.field(description="GPUs the whole deployment occupies.")
+    def total_gpus(self) -> int:
+        return self.tensor_parallel_size * self.pipeline_parallel_size * self.replicas
+
+
+@strawberry.type(
+    description="Predicted serving metrics for the whole deployment (all replicas). Latencies are null where the "
+    "deployment cannot serve the load: a request does not fit, or the offered rate exceeds capacity."
+)
+class PerformanceMetrics(_FromDocument):
+    ttft_mean_ms: float | None
+    ttft_p50_ms: float | None
+    ttft_p99_ms: float | None
+    tpot_ms: float | None = strawberry.field(description="Time per output token after the first (inter-token latency).")
+    e2e_latency_p50_ms: float | None
+    e2e_latency_p99_ms: float | None
+    output_tokens_per_s: float | None
+    total_tokens_per_s: float | None
+    requests_per_s: float | None
+    cost_per_hour: float | None
+    cost_per_million_tokens: float | None = strawberry.field(description="USD per million output tokens at this load.")
+
+
+@strawberry.type(description="Per-GPU memory of the busiest pipeline stage, in GB (10^9 bytes).")
+class MemoryReport(_FromDocument):
+    weights_gb_per_gpu: float
+    kv_cache_gb_per_gpu: float
+    activation_gb_per_gpu: float
+    overhead_gb_per_gpu: float
+    total_gb_per_gpu: float
+    kv_cache_tokens: int = strawberry.field(description="KV-cache capacity of one replica, in tokens.")
+    max_num_seqs_at_max_model_len: int
+    fits: bool
+
+
+@strawberry.type(description="The request shape and load a prediction assumes.")
+class WorkloadSpec(_FromDocument):
+    input_tokens: int
+    output_tokens: int
+    concurrency: float | None
+    request_rate: float | None

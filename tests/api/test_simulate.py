@@ -1,0 +1,158 @@
+"""The `simulate` mutation: one HEURISTIC prediction, stored as a Simulation, with typed errors for bad input."""
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.api.helpers import row_counts
+from tests.conftest import gql_data
+
+SIMULATE = """
+mutation Simulate($input: SimulateInput!) {
+  simulate(input: $input) {
+    __typename
+    ... on Simulation {
+      id method engine confidence warnings
+      config { tensorParallelSize pipelineParallelSize maxNumSeqs maxNumBatchedTokens gpuMemoryUtilization
+               maxModelLen replicas weightDtype kvCacheDtype gpusPerReplica totalGpus }
+      metrics { ttftMeanMs ttftP50Ms ttftP99Ms tpotMs e2eLatencyP50Ms e2eLatencyP99Ms outputTokensPerS
+                totalTokensPerS requestsPerS costPerHour costPerMillionTokens }
+      memory { weightsGbPerGpu kvCacheGbPerGpu activationGbPerGpu totalGbPerGpu kvCacheTokens fits }
+      workload { inputTokens outputTokens concurrency requestRate }
+      model { name }
+      hardwareProfile { name }
+    }
+    ... on ValidationError { field message }
+    ... on NotFoundError { id entity }
+  }
+}
+"""
+CHAT = {"inputTokens": 1000, "outputTokens": 200, "concurrency": 16}
+
+
+async def model_id(client: httpx.AsyncClient, name: str) -> str:
+    models = (await gql_data(client, "query($s: String) { models(search: $s) { id name } }", s=name))["models"]
+    return next(m["id"] for m in models if m["name"] == name)
+
+
+async def profile_id(client: httpx.AsyncClient, name: str) -> str:
+    query = "query($g: String) { hardwareProfiles(first: 100, gpuType: $g) { edges { node { id name } } } }"
+    edges = (await gql_data(client, query, g=name.split(" ")[0]))["hardwareProfiles"]["edges"]
+    return next(e["node"]["id"] for e in edges if e["node"]["name"] == name)
+
+
+async def simulate(
+    client: httpx.AsyncClient, model: str, profile: str, workload: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    payload = {
+        "modelId": await model_id(client, model),
+        "hardwareProfileId": await profile_id(client, profile),
+        "workload": workload or CHAT,
+        **extra,
+    }
+    return (await gql_data(client, SIMULATE, input=payload))["simulate"]
+
+
+async def test_heuristic_picks_one_gpu_for_an_8b_model_and_stores_the_simulation(client: httpx.AsyncClient) -> None:
+    result = await simulate(client, "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM x1")
+
+    assert result["__typename"] == "Simulation"
+    assert result["method"] == "HEURISTIC"
+    assert result["engine"] == "VLLM"
+    config = result["config"]
+    assert (config["tensorParallelSize"], config["pipelineParallelSize"], config["replicas"]) == (1, 1, 1)
+    assert config["weightDtype"] == config["kvCacheDtype"] == "BF16"
+    assert config["gpuMemoryUtilization"] == 0.9
+    memory = result["memory"]
+    assert memory["fits"] is True
+    assert memory["weightsGbPerGpu"] == pytest.approx(16.06, rel=0.01)  # 8.03B parameters x 2 bytes
+    assert memory["kvCacheTokens"] > 16 * 1200  # room for every request in flight
+    metrics = result["metrics"]
+    assert 0 < metrics["ttftP50Ms"] <= metrics["ttftP99Ms"]
+    assert metrics["ttftP99Ms"] < metrics["e2eLatencyP99Ms"]
+    assert metrics["outputTokensPerS"] == pytest.approx(metrics["requestsPerS"] * 200, rel=0.01)
+    assert metrics["costPerHour"] == 2.99
+    assert metrics["costPerMillionTokens"] == pytest.approx(2.99 / (metrics["outputTokensPerS"] * 3600) * 1e6, rel=0.01)
+    assert 0 < result["confidence"] < 0.7  # analytical only: "validate in staging"
+    assert result["workload"] == {"inputTokens": 1000, "outputTokens": 200, "concurrency": 16.0, "requestRate": None}
+    assert result["model"] == {"name": "meta-llama/Llama-3.1-8B-Instruct"}
+
+    stored = await gql_data(
+        client, "query($id: ID!) { simulation(id: $id) { config { totalGpus } metrics { tpotMs } } }", id=result["id"]
+    )
+    assert stored["simulation"] == {"config": {"totalGpus": 1}, "metrics": {"tpotMs": metrics["tpotMs"]}}
+
+
+async def test_a_model_that_cannot_fit_says_by_how_many_gb(client: httpx.AsyncClient) -> None:
+    result = await simulate(client, "meta-llama/Llama-3.1-70B-Instruct", "H100-SXM x1")
+    assert result["__typename"] == "Simulation"
+    assert result["memory"]["fits"] is False
+    assert result["confidence"] == 0
+    assert any("GB more per GPU" in warning for warning in result["warnings"])
+
+
+async def test_fixed_config_fields_are_respected(client: httpx.AsyncClient) -> None:
+    config = {"tensorParallelSize": 4, "maxNumSeqs": 64, "weightDtype": "FP8", "kvCacheDtype": "FP8"}
+    result = await simulate(client, "meta-llama/Llama-3.1-70B-Instruct", "H100-SXM x8", config=config)
+    chosen = result["config"]
+    assert (chosen["tensorParallelSize"], chosen["maxNumSeqs"], chosen["replicas"]) == (4, 64, 2)
+    assert chosen["weightDtype"] == "FP8"
+    # 68.45B linear parameters at 1 byte over 4 GPUs, plus 16-bit embedding and lm_head shards (2 x 1.05B x 2 B / 4)
+    assert result["memory"]["weightsGbPerGpu"] == pytest.approx((70.55 - 2.10) / 4 + 1.05, rel=0.01)
+
+
+async def test_engines_differ_for_the_same_deployment(client: httpx.AsyncClient) -> None:
+    config = {"tensorParallelSize": 1}
+    vllm = await simulate(client, "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM x1", config=config, engine="VLLM")
+    trt = await simulate(client, "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM x1", config=config, engine="TRTLLM")
+    assert trt["engine"] == "TRTLLM"
+    assert trt["metrics"]["tpotMs"] != vllm["metrics"]["tpotMs"]
+
+
+async def test_an_open_loop_rate_beyond_capacity_is_flagged_not_hidden(client: httpx.AsyncClient) -> None:
+    workload = {"inputTokens": 1000, "outputTokens": 200, "requestRate": 1000}
+    result = await simulate(client, "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM x1", workload)
+    assert result["metrics"]["ttftP99Ms"] is None  # unbounded queues have no finite latency
+    assert result["metrics"]["requestsPerS"] > 0  # but the deployment still delivers its capacity
+    assert any("exceed the deployment's capacity" in warning for warning in result["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"config": {"tensorParallelSize": 3}}, "input.config.tensorParallelSize"),
+        ({"config": {"tensorParallelSize": 8, "pipelineParallelSize": 2}}, "input.config.pipelineParallelSize"),
+        ({"config": {"gpuMemoryUtilization": 1.5}}, "input.config.gpuMemoryUtilization"),
+        ({"config": {"maxModelLen": 10_000_000}}, "input.config.maxModelLen"),
+        ({"config": {"maxNumSeqs": 0}}, "input.config.maxNumSeqs"),
+        ({"workload": {"inputTokens": 100, "outputTokens": 10}}, "input.workload"),
+        ({"workload": {"inputTokens": 100, "outputTokens": 10, "concurrency": 1, "requestRate": 1}}, "input.workload"),
+        ({"workload": {"inputTokens": -5, "outputTokens": 10, "concurrency": 1}}, "input.workload.inputTokens"),
+        ({"workload": {"inputTokens": 5, "outputTokens": 10, "concurrency": -1}}, "input.workload.concurrency"),
+        ({"method": "REGRESSOR"}, "input.method"),
+        ({"modelId": "not-an-id"}, "input.modelId"),
+    ],
+)
+async def test_impossible_inputs_are_validation_errors_and_write_nothing(
+    client: httpx.AsyncClient, engine: AsyncEngine, extra: dict[str, Any], field: str
+) -> None:
+    payload = {
+        "modelId": await model_id(client, "meta-llama/Llama-3.1-8B-Instruct"),
+        "hardwareProfileId": await profile_id(client, "H100-SXM x8"),
+        "workload": CHAT,
+        **extra,
+    }
+    before = await row_counts(engine)
+    result = (await gql_data(client, SIMULATE, input=payload))["simulate"]
+    assert result["__typename"] == "ValidationError", result
+    assert result["field"] == field
+    assert await row_counts(engine) == before
+
+
+async def test_unknown_model_or_profile_is_not_found(client: httpx.AsyncClient) -> None:
+    missing = "00000000-0000-4000-8000-000000000000"
+    payload = {"modelId": missing, "hardwareProfileId": await profile_id(client, "H100-SXM x1"), "workload": CHAT}
+    result = (await gql_data(client, SIMULATE, input=payload))["simulate"]
+    assert result == {"__typename": "NotFoundError", "id": missing, "entity": "Model"}

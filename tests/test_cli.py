@@ -1,0 +1,42 @@
+"""The `budsim simulate` command prints the same prediction the API stores, with no database."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from budsim.cli import main
+from budsim.core.catalog.models import CATALOG_MODELS
+
+
+def test_simulate_prints_config_memory_and_metrics(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM", "--gpus", "1", "--concurrency", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "meta-llama/Llama-3.1-8B-Instruct on 1 x 1 H100-SXM (NVLINK), VLLM, HEURISTIC" in out
+    assert "tensor parallel                   1" in out
+    assert "ttft_p99_ms" in out
+    assert "confidence 0.60" in out
+
+
+def test_simulate_takes_a_config_json_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(CATALOG_MODELS[0].config))
+    assert main(["simulate", str(config), "L40S", "--gpus", "2", "--request-rate", "1"]) == 0
+    assert "config.json on 1 x 2 L40S (PCIE)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["simulate", "no/such-model", "H100-SXM", "--concurrency", "1"], "unknown model"),
+        (["simulate", "meta-llama/Llama-3.1-8B-Instruct", "TPU9", "--concurrency", "1"], "unknown GPU"),
+        (["simulate", "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM"], "exactly one of"),
+        (
+            ["simulate", "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM", "--concurrency", "1", "--tp", "3"],
+            "config.tensorParallelSize",
+        ),
+    ],
+)
+def test_simulate_explains_bad_arguments(argv: list[str], message: str) -> None:
+    with pytest.raises(SystemExit, match=message):
+        main(argv)
