@@ -15,6 +15,7 @@ from budsim.resolvers.errors import Conflict, Invalid, NotFound
 from budsim.schema.types.errors import ConflictError, NotFoundError, ValidationError
 from budsim.schema.types.hardware import DeletedHardwareProfile, HardwareProfile
 from budsim.schema.types.model import Model
+from budsim.schema.types.optimization import OptimizationJob
 from budsim.schema.types.simulation import Simulation
 
 CreateHardwareProfileResult = Annotated[
@@ -28,6 +29,7 @@ DeleteHardwareProfileResult = Annotated[
     strawberry.union("DeleteHardwareProfileResult"),
 ]
 SimulateResult = Annotated[Simulation | ValidationError | NotFoundError, strawberry.union("SimulateResult")]
+OptimizeResult = Annotated[OptimizationJob | ValidationError | NotFoundError, strawberry.union("OptimizeResult")]
 RegisterModelResult = Annotated[Model | ValidationError | ConflictError, strawberry.union("RegisterModelResult")]
 
 

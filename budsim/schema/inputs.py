@@ -68,3 +68,36 @@ class SimulateInput:
     method: Method = MethodKind.HEURISTIC  # type: ignore[valid-type]
     engine: Engine = EngineKind.VLLM  # type: ignore[valid-type]
     config: DeploymentConfigInput | None = None
+
+
+@strawberry.input(description="Service-level targets; each omitted one is free.")
+class TargetsInput:
+    max_latency_ms: float | None = strawberry.field(default=None, description="On end-to-end latency p99.")
+    min_throughput_tps: float | None = strawberry.field(default=None, description="Output tokens/s, all replicas.")
+    max_ttft_ms: float | None = strawberry.field(default=None, description="On time to first token p99.")
+    max_cost_per_hour: float | None = None
+
+
+@strawberry.input
+class ConstraintsInput:
+    max_replicas: int = 10
+    max_gpus_per_replica: int = 8
+    allowed_gpu_types: list[str] | None = None
+    require_high_availability: bool = strawberry.field(default=False, description="At least two replicas.")
+
+
+@strawberry.input
+class OptimizeInput:
+    model_id: strawberry.ID
+    hardware_profile_ids: list[strawberry.ID]
+    method: Method = MethodKind.REGRESSOR  # type: ignore[valid-type]
+    engine: Engine = EngineKind.VLLM  # type: ignore[valid-type]
+    precisions: list[Dtype] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Weight precisions to consider; default the model's own."
+    )
+    workload: WorkloadInput | None = strawberry.field(
+        default=None, description="Default: 1024 input tokens, 256 output tokens, concurrency 32."
+    )
+    targets: TargetsInput | None = None
+    constraints: ConstraintsInput | None = None
+    seed: int = 0

@@ -3,15 +3,16 @@
 import strawberry
 from strawberry.scalars import JSON
 
-from budsim.resolvers import hardware, models, simulate
+from budsim.resolvers import hardware, models, optimize, simulate
 from budsim.schema.errors import (
     CreateHardwareProfileResult,
     DeleteHardwareProfileResult,
+    OptimizeResult,
     RegisterModelResult,
     SimulateResult,
     UpdateHardwareProfileResult,
 )
-from budsim.schema.inputs import CreateHardwareProfileInput, SimulateInput, UpdateHardwareProfileInput
+from budsim.schema.inputs import CreateHardwareProfileInput, OptimizeInput, SimulateInput, UpdateHardwareProfileInput
 
 
 @strawberry.type
@@ -41,3 +42,9 @@ class Mutation:
     @strawberry.mutation(description="Predict one deployment and store it as a Simulation.")
     async def simulate(self, info: strawberry.Info, input: SimulateInput) -> SimulateResult:
         return await simulate.run_simulation(info.context, input)
+
+    @strawberry.mutation(
+        description="Recommend the best deployment of a model over the given hardware profiles under the targets."
+    )
+    async def optimize(self, info: strawberry.Info, input: OptimizeInput) -> OptimizeResult:
+        return await optimize.run_optimization(info.context, input)

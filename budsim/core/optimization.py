@@ -1,0 +1,262 @@
+"""The optimize use case end to end: search (or the HEURISTIC plan), then explain the answer.
+
+When nothing meets the targets the answer is never an empty success: the closest candidate comes back with the
+targets that bind, what they require and what it achieves (the user guide's "recommendations exceed budget").
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from budsim.core.architecture import ModelArchitecture
+from budsim.core.deployment import ServingConfig, Workload
+from budsim.core.errors import InfeasibleConfigError
+from budsim.core.heuristic import PartialConfig, plan
+from budsim.core.search import ClusterOption, SearchResult, Targets, analytical_evaluator, build_space, optimize
+from budsim.core.search.nsga2 import GenerationCallback
+from budsim.core.search.space import Candidate, Evaluator, SearchSpace, candidate, encode, score
+from budsim.core.simulation import METRIC_FIELDS, analytical_confidence
+from budsim.core.types import Dtype, Engine
+
+# The REST seed had no workload in its body; a chat-like mix is what users ask about most: 1k-token prompts, 256-token
+# answers, 32 requests in flight.
+DEFAULT_WORKLOAD = Workload(input_tokens=1024, output_tokens=256, concurrency=32)
+
+# target name -> the metric it constrains
+TARGET_METRICS = {
+    "max_latency_ms": "e2e_p99_ms",
+    "max_ttft_ms": "ttft_p99_ms",
+    "min_throughput_tps": "output_tokens_per_s",
+    "max_cost_per_hour": "cost_per_hour",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Constraints:
+    max_replicas: int = 10
+    max_gpus_per_replica: int = 8
+    require_high_availability: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSettings:
+    population: int = 50
+    generations: int = 100
+    timeout_s: float = 300.0
+    seed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BindingTarget:
+    target: str  # a Targets field, or "memory" / "capacity" / "request_fits" when the hardware itself binds
+    required: float | None
+    achieved: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One recommended config with its cluster and predicted metrics (names as in `simulation.METRIC_FIELDS`)."""
+
+    config: ServingConfig
+    cluster_label: str
+    metrics: dict[str, float | None]
+    memory_fits: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizationOutcome:
+    best: Choice | None  # the pick, or the closest miss when nothing meets the targets
+    pareto: tuple[Choice, ...]
+    meets_targets: bool
+    binding: tuple[BindingTarget, ...]
+    confidence: float
+    evaluations: int
+    generations: int
+    elapsed_ms: float
+    timed_out: bool
+    warnings: tuple[str, ...] = field(default=())
+
+
+def _finite(value: float | None) -> float | None:
+    return round(float(value), 4) if value is not None and math.isfinite(value) else None
+
+
+def _choice(candidate: Candidate) -> Choice:
+    metrics = {name: _finite(candidate.metrics.get(source)) for name, source in METRIC_FIELDS.items()}
+    metrics["cost_per_hour"] = _finite(candidate.cost_per_hour)
+    if candidate.output_tokens_per_s > 0:
+        metrics["cost_per_million_tokens"] = _finite(candidate.cost_per_million_tokens)
+    return Choice(
+        config=candidate.config,
+        cluster_label=candidate.cluster_label,
+        metrics=metrics,
+        memory_fits=bool(candidate.metrics.get("memory_fits", 1.0)),
+    )
+
+
+def _binding(candidate: Candidate, targets: Targets) -> tuple[BindingTarget, ...]:
+    found = []
+    for name, amount in sorted(candidate.violations.items(), key=lambda item: -item[1]):
+        if name in TARGET_METRICS:
+            achieved = candidate.metrics.get(TARGET_METRICS[name])
+            if name == "max_cost_per_hour":
+                achieved = candidate.cost_per_hour
+            found.append(BindingTarget(name, getattr(targets, name), _finite(achieved)))
+        elif amount > 0:
+            found.append(BindingTarget(name, None, None))
+    return tuple(found)
+
+
+def _outcome(result: SearchResult, targets: Targets, confidence: float) -> OptimizationOutcome:
+    if result.best is not None:
+        best, binding, meets = _choice(result.best), (), True
+    elif result.least_violating:
+        # A miss that at least runs says more than one that does not even fit in memory.
+        runnable = [c for c in result.least_violating if c.metrics.get("memory_fits", 0.0) > 0]
+        closest = (runnable or list(result.least_violating))[0]
+        best, binding, meets = _choice(closest), _binding(closest, targets), False
+    else:
+        best, binding, meets = None, (), False
+    return OptimizationOutcome(
+        best=best,
+        pareto=tuple(_choice(c) for c in result.pareto),
+        meets_targets=meets,
+        binding=binding,
+        confidence=confidence if meets else 0.0,
+        evaluations=result.evaluations,
+        generations=result.generations,
+        elapsed_ms=result.elapsed_ms,
+        timed_out=result.timed_out,
+    )
+
+
+def search_deployment(
+    arch: ModelArchitecture,
+    clusters: Sequence[ClusterOption],
+    precisions: Sequence[Dtype],
+    workload: Workload,
+    engine: Engine,
+    targets: Targets,
+    constraints: Constraints,
+    settings: SearchSettings,
+    evaluator: Evaluator | None = None,
+    on_generation: GenerationCallback | None = None,
+) -> OptimizationOutcome:
+    """REGRESSOR method: NSGA-II over the whole space (the evaluator defaults to the analytical models)."""
+    sequence = workload.input_tokens + workload.output_tokens
+    if sequence > arch.max_context:
+        raise InfeasibleConfigError(
+            "workload", f"requests of {sequence} tokens exceed the context of {arch.max_context}"
+        )
+    space = build_space(
+        arch,
+        clusters,
+        precisions,
+        max_model_len=min(arch.max_context, max(sequence, 4096)),
+        max_replicas=constraints.max_replicas,
+        max_gpus_per_replica=constraints.max_gpus_per_replica,
+        require_high_availability=constraints.require_high_availability,
+    )
+    result = optimize(
+        space,
+        evaluator or analytical_evaluator(arch, workload, engine, targets),
+        population=settings.population,
+        generations=settings.generations,
+        seed=settings.seed,
+        timeout_s=settings.timeout_s,
+        on_generation=on_generation,
+    )
+    confidence = 0.0
+    if result.best is not None:
+        confidence = analytical_confidence(clusters[result.best.cluster_index].cluster, engine, True)
+    return _outcome(result, targets, confidence)
+
+
+def heuristic_deployment(
+    arch: ModelArchitecture,
+    clusters: Sequence[ClusterOption],
+    precisions: Sequence[Dtype],
+    workload: Workload,
+    engine: Engine,
+    targets: Targets,
+    constraints: Constraints,
+) -> OptimizationOutcome:
+    """HEURISTIC method: the memory plan on each allowed cluster and precision, scored once; no search."""
+    evaluator = analytical_evaluator(arch, workload, engine, targets)
+    candidates: list[Candidate] = []
+    for index, option in enumerate(clusters):
+        for dtype in precisions:
+            chosen = plan(arch, option.cluster, workload, PartialConfig(weight_dtype=dtype), dtype).config
+            space = build_space(
+                arch,
+                clusters,
+                precisions,
+                max_model_len=chosen.max_model_len,
+                max_replicas=constraints.max_replicas,
+                max_gpus_per_replica=constraints.max_gpus_per_replica,
+                require_high_availability=constraints.require_high_availability,
+            )
+            replicas = max(
+                min(chosen.replicas, constraints.max_replicas), 2 if constraints.require_high_availability else 1
+            )
+            fitted = _nearest_in_space(space, chosen, replicas)
+            genome = encode(space, fitted, index)
+            evaluation = score(space, evaluator, genome.reshape(1, -1))
+            candidates.append(candidate(space, genome, evaluation, 0))
+    feasible = [c for c in candidates if c.feasible]
+    best = min(feasible, key=lambda c: (c.cost_per_million_tokens, -c.output_tokens_per_s), default=None)
+    closest = min(candidates, key=lambda c: c.violation) if candidates else None
+    pick = best or closest
+    confidence = analytical_confidence(clusters[pick.cluster_index].cluster, engine, True) if best and pick else 0.0
+    return OptimizationOutcome(
+        best=_choice(pick) if pick else None,
+        pareto=tuple(_choice(c) for c in feasible),
+        meets_targets=best is not None,
+        binding=() if best or closest is None else _binding(closest, targets),
+        confidence=confidence,
+        evaluations=len(candidates),
+        generations=0,
+        elapsed_ms=0.0,
+        timed_out=False,
+    )
+
+
+def _nearest_in_space(space: SearchSpace, config: ServingConfig, replicas: int) -> ServingConfig:
+    """Snap the plan's free-form numbers onto the space's option grid so it can be scored like any genome."""
+
+    def nearest(options: tuple[int, ...] | tuple[float, ...], value: float) -> float:
+        return min(options, key=lambda option: (abs(option - value), option))
+
+    return ServingConfig(
+        tensor_parallel=config.tensor_parallel,
+        pipeline_parallel=config.pipeline_parallel,
+        max_num_seqs=int(nearest(space.max_num_seqs, config.max_num_seqs)),
+        max_num_batched_tokens=int(nearest(space.max_num_batched_tokens, config.max_num_batched_tokens)),
+        gpu_memory_utilization=float(nearest(space.gpu_memory_utilization, config.gpu_memory_utilization)),
+        max_model_len=config.max_model_len,
+        replicas=int(nearest(space.replicas, replicas)),
+        weight_dtype=config.weight_dtype,
+        kv_cache_dtype=config.kv_cache_dtype,
+    )
+
+
+def vllm_args(model: str, config: ServingConfig) -> str:
+    """The `vllm serve` command line for one replica of the pick."""
+    dtype = {Dtype.BF16: "bfloat16", Dtype.FP16: "float16"}.get(config.weight_dtype, "auto")
+    parts = [
+        f"vllm serve {model}",
+        f"--tensor-parallel-size {config.tensor_parallel}",
+        f"--pipeline-parallel-size {config.pipeline_parallel}",
+        f"--max-num-seqs {config.max_num_seqs}",
+        f"--max-num-batched-tokens {config.max_num_batched_tokens}",
+        f"--gpu-memory-utilization {config.gpu_memory_utilization:.2f}",
+        f"--max-model-len {config.max_model_len}",
+        f"--dtype {dtype}",
+    ]
+    if config.weight_dtype == Dtype.FP8:
+        parts.append("--quantization fp8")
+    elif config.weight_dtype in (Dtype.INT4, Dtype.INT8):
+        parts.append("--quantization " + ("awq" if config.weight_dtype == Dtype.INT4 else "compressed-tensors"))
+    if config.kv_cache_dtype == Dtype.FP8:
+        parts.append("--kv-cache-dtype fp8")
+    return " ".join(parts)

@@ -1,0 +1,120 @@
+"""The `optimize` mutation: a searched recommendation, stored as a Simulation, honest when targets cannot be met."""
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.api.helpers import row_counts
+from tests.api.test_simulate import model_id, profile_id
+from tests.conftest import gql_data
+
+OPTIMIZE = """
+mutation Optimize($input: OptimizeInput!) {
+  optimize(input: $input) {
+    __typename
+    ... on OptimizationJob {
+      id status
+      result {
+        optimalConfig { tensorParallelSize pipelineParallelSize replicas maxNumSeqs weightDtype gpuType
+                        hardwareProfileId vllmArgs totalGpus }
+        predictedMetrics { ttftP99Ms e2eLatencyP99Ms outputTokensPerS costPerHour }
+        paretoFront { config { tensorParallelSize replicas gpuType } metrics { outputTokensPerS costPerHour } }
+        confidence meetsTargets bindingTargets { target required achieved }
+        evaluations generations elapsedMs simulation { id }
+      }
+    }
+    ... on ValidationError { field message }
+    ... on NotFoundError { entity id }
+  }
+}
+"""
+LLAMA_70B = "meta-llama/Llama-3.1-70B-Instruct"
+
+
+async def optimize(client: httpx.AsyncClient, profiles: list[str], **extra: Any) -> dict[str, Any]:
+    payload = {
+        "modelId": await model_id(client, LLAMA_70B),
+        "hardwareProfileIds": [await profile_id(client, name) for name in profiles],
+        **extra,
+    }
+    return (await gql_data(client, OPTIMIZE, input=payload))["optimize"]
+
+
+async def test_optimize_returns_a_feasible_pick_on_the_pareto_front(client: httpx.AsyncClient) -> None:
+    job = await optimize(client, ["H100-SXM x8", "A100-80GB-SXM x8"], targets={"maxTtftMs": 2000})
+    assert job["__typename"] == "OptimizationJob"
+    assert job["status"] == "SUCCEEDED"
+    result = job["result"]
+    assert result["meetsTargets"] is True
+    assert result["bindingTargets"] == []
+    config = result["optimalConfig"]
+    assert config["gpuType"] in {"H100-SXM", "A100-80GB-SXM"}
+    assert config["totalGpus"] <= 8
+    assert config["vllmArgs"].startswith(
+        f"vllm serve {LLAMA_70B} --tensor-parallel-size {config['tensorParallelSize']}"
+    )
+    assert result["predictedMetrics"]["ttftP99Ms"] <= 2000
+    assert result["paretoFront"]
+    assert all(point["metrics"]["outputTokensPerS"] > 0 for point in result["paretoFront"])
+    assert result["evaluations"] > 50
+    assert 0 < result["confidence"] <= 1
+
+    stored = await gql_data(
+        client, "query($id: ID!) { simulation(id: $id) { method config { replicas } } }", id=result["simulation"]["id"]
+    )
+    assert stored["simulation"] == {"method": "REGRESSOR", "config": {"replicas": config["replicas"]}}
+
+
+async def test_the_same_request_gives_the_same_answer(client: httpx.AsyncClient) -> None:
+    first = await optimize(client, ["H100-SXM x8"], seed=7)
+    second = await optimize(client, ["H100-SXM x8"], seed=7)
+    assert first["result"]["optimalConfig"] == second["result"]["optimalConfig"]
+
+
+async def test_unmeetable_targets_name_the_binding_target_and_the_closest_config(client: httpx.AsyncClient) -> None:
+    job = await optimize(client, ["H100-SXM x8"], targets={"maxTtftMs": 1, "maxCostPerHour": 100})
+    result = job["result"]
+    assert result["meetsTargets"] is False
+    assert result["optimalConfig"] is not None  # the closest config, never an empty success
+    binding = {b["target"]: b for b in result["bindingTargets"]}
+    assert binding["max_ttft_ms"]["required"] == 1
+    assert binding["max_ttft_ms"]["achieved"] > 1
+    assert result["confidence"] == 0
+
+
+async def test_high_availability_and_gpu_limits_are_honoured(client: httpx.AsyncClient) -> None:
+    constraints = {"requireHighAvailability": True, "maxGpusPerReplica": 4, "allowedGpuTypes": ["H100-SXM"]}
+    job = await optimize(client, ["H100-SXM x8", "A100-80GB-SXM x8"], constraints=constraints)
+    config = job["result"]["optimalConfig"]
+    assert config["replicas"] >= 2
+    assert config["tensorParallelSize"] * config["pipelineParallelSize"] <= 4
+    assert config["gpuType"] == "H100-SXM"
+
+
+async def test_heuristic_method_plans_without_searching(client: httpx.AsyncClient) -> None:
+    job = await optimize(client, ["H100-SXM x8"], method="HEURISTIC")
+    assert job["result"]["generations"] == 0
+    assert job["result"]["optimalConfig"]["tensorParallelSize"] in {2, 4, 8}
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"targets": {"maxTtftMs": -5}}, "input.targets.maxTtftMs"),
+        ({"constraints": {"maxReplicas": 0}}, "input.constraints.maxReplicas"),
+        ({"constraints": {"allowedGpuTypes": ["TPU"]}}, "input.constraints.allowedGpuTypes"),
+        ({"workload": {"inputTokens": 10, "outputTokens": 10}}, "input.workload"),
+        ({"hardwareProfileIds": []}, "input.hardwareProfileIds"),
+        ({"hardwareProfileIds": ["nope"]}, "input.hardwareProfileIds[0]"),
+    ],
+)
+async def test_bad_optimize_input_is_a_validation_error_and_writes_nothing(
+    client: httpx.AsyncClient, engine: AsyncEngine, extra: dict[str, Any], field: str
+) -> None:
+    before = await row_counts(engine)
+    job = await optimize(client, ["H100-SXM x8"], **extra)
+    assert job["__typename"] == "ValidationError", job
+    assert job["field"] == field
+    assert await row_counts(engine) == before
