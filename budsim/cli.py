@@ -133,6 +133,88 @@ def _simulate(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _optimize(settings: Settings, args: argparse.Namespace) -> int:
+    from budsim.core.catalog.fabrics import INTER_NODE_GBS, intra_node_gbs
+    from budsim.core.catalog.gpus import find_gpu
+    from budsim.core.deployment import Cluster, Workload
+    from budsim.core.errors import CoreError
+    from budsim.core.optimization import DEFAULT_WORKLOAD, Constraints, SearchSettings, search_deployment, vllm_args
+    from budsim.core.search import ClusterOption, Targets
+    from budsim.core.types import Dtype, Engine, Interconnect
+    from budsim.render import table
+
+    name, arch = _load_architecture(args.model)
+    clusters = []
+    for gpu_name in args.gpu:
+        gpu = find_gpu(gpu_name)
+        if gpu is None:
+            raise SystemExit(f"unknown GPU {gpu_name!r}")
+        fabric = Interconnect.NVLINK if gpu.nvlink_gbs is not None else Interconnect.PCIE
+        cluster = Cluster(
+            gpu, args.gpus, args.nodes, fabric, intra_node_gbs(gpu, fabric), INTER_NODE_GBS[fabric], gpu.cost_per_hour
+        )
+        clusters.append(ClusterOption(cluster, gpu.name))
+    workload = DEFAULT_WORKLOAD
+    if args.concurrency is not None or args.request_rate is not None:
+        workload = Workload(args.input_tokens, args.output_tokens, args.concurrency, args.request_rate)
+    targets = Targets(args.max_latency_ms, args.min_throughput_tps, args.max_ttft_ms, args.max_cost_per_hour)
+    constraints = Constraints(args.max_replicas, args.max_gpus_per_replica, args.high_availability)
+    search = SearchSettings(settings.population_size, settings.generations, settings.optimization_timeout, args.seed)
+    precisions = [Dtype(p) for p in args.precision] or [Dtype.BF16]
+    try:
+        outcome = search_deployment(
+            arch, clusters, precisions, workload, Engine(args.engine), targets, constraints, search
+        )
+    except CoreError as error:
+        raise SystemExit(f"{error.field}: {error.message}") from None
+    rows = [
+        (
+            c.cluster_label,
+            c.config.tensor_parallel,
+            c.config.pipeline_parallel,
+            c.config.replicas,
+            c.config.max_num_seqs,
+            c.config.weight_dtype.value,
+            c.metrics["output_tokens_per_s"],
+            c.metrics["ttft_p99_ms"],
+            c.metrics["e2e_latency_p99_ms"],
+            c.metrics["cost_per_hour"],
+            c.metrics["cost_per_million_tokens"],
+        )
+        for c in outcome.pareto
+    ]
+    print(
+        f"{name}: Pareto front ({outcome.evaluations} configs scored in {outcome.generations} generations, "
+        f"{outcome.elapsed_ms:.0f} ms)"
+    )
+    print(
+        table(
+            [
+                "gpu",
+                "tp",
+                "pp",
+                "replicas",
+                "max_seqs",
+                "dtype",
+                "out tok/s",
+                "ttft p99 ms",
+                "e2e p99 ms",
+                "$/h",
+                "$/M tok",
+            ],
+            rows,
+        )
+    )
+    if outcome.best is None:
+        print("nothing could be evaluated")
+        return 1
+    verdict = "meets the targets" if outcome.meets_targets else "MISSES the targets"
+    print(f"\npick ({verdict}, confidence {outcome.confidence:.2f}): {vllm_args(name, outcome.best.config)}")
+    for binding in outcome.binding:
+        print(f"binding: {binding.target} requires {binding.required}, closest achieves {binding.achieved}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="budsim", description="LLM deployment simulation and optimization service.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -168,6 +250,27 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--weight-dtype", choices=["BF16", "FP16", "FP8", "INT8", "INT4"])
     sim.add_argument("--kv-cache-dtype", choices=["BF16", "FP16", "FP8"])
     sim.set_defaults(run=_simulate)
+
+    opt = commands.add_parser("optimize", help="search the best deployment in-process and print the Pareto front")
+    opt.add_argument("model", help="catalog model id or a config.json path")
+    opt.add_argument("--gpu", action="append", required=True, help="catalog GPU; repeat to let the search choose")
+    opt.add_argument("--gpus", type=int, default=8, help="GPUs per node (default 8)")
+    opt.add_argument("--nodes", type=int, default=1)
+    opt.add_argument("--engine", choices=["VLLM", "SGLANG", "TRTLLM"], default="VLLM")
+    opt.add_argument("--precision", action="append", default=[], choices=["BF16", "FP16", "FP8", "INT8", "INT4"])
+    opt.add_argument("--input-tokens", type=int, default=1024)
+    opt.add_argument("--output-tokens", type=int, default=256)
+    opt.add_argument("--concurrency", type=float)
+    opt.add_argument("--request-rate", type=float)
+    opt.add_argument("--max-latency-ms", type=float)
+    opt.add_argument("--min-throughput-tps", type=float)
+    opt.add_argument("--max-ttft-ms", type=float)
+    opt.add_argument("--max-cost-per-hour", type=float)
+    opt.add_argument("--max-replicas", type=int, default=10)
+    opt.add_argument("--max-gpus-per-replica", type=int, default=8)
+    opt.add_argument("--high-availability", action="store_true")
+    opt.add_argument("--seed", type=int, default=0)
+    opt.set_defaults(run=_optimize)
     return parser
 
 

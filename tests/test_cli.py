@@ -40,3 +40,20 @@ def test_simulate_takes_a_config_json_path(tmp_path: Path, capsys: pytest.Captur
 def test_simulate_explains_bad_arguments(argv: list[str], message: str) -> None:
     with pytest.raises(SystemExit, match=message):
         main(argv)
+
+
+def test_optimize_prints_the_pareto_front_and_the_pick(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["optimize", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "L40S", "--gpus", "4", "--max-ttft-ms", "2000"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "Pareto front" in out
+    assert "pick (meets the targets" in out
+    assert "vllm serve meta-llama/Llama-3.1-8B-Instruct --tensor-parallel-size" in out
+
+
+def test_optimize_names_the_binding_target_when_nothing_meets_it(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["optimize", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "L4", "--gpus", "1", "--max-ttft-ms", "1"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "MISSES the targets" in out
+    assert "binding: max_ttft_ms requires 1.0" in out
