@@ -70,12 +70,12 @@ def exhaustive_search(
             continue
         evaluation = score(space, evaluator, genomes)
         evaluations += genomes.shape[0]
-        violation = evaluation.violation
-        feasible = np.flatnonzero(violation == 0.0)
+        severity = evaluation.severity
+        feasible = np.flatnonzero(severity == 0.0)
         front = feasible[pareto_mask(minimization(evaluation.objectives[feasible]))]
         kept.extend(candidate(space, genomes[r], evaluation, int(r)) for r in front)
         if not kept:
-            nearest = np.lexsort((np.arange(violation.size), violation))[:LEAST_VIOLATING]
+            nearest = np.lexsort((np.arange(severity.size), severity))[:LEAST_VIOLATING]
             misses.extend(candidate(space, genomes[r], evaluation, int(r)) for r in nearest)
 
     pareto: tuple[Candidate, ...] = ()
@@ -84,7 +84,7 @@ def exhaustive_search(
         on_front = np.flatnonzero(pareto_mask(minimization(objectives)))
         order = on_front[distinct_in_pick_order(objectives[on_front])]
         pareto = tuple(kept[int(i)] for i in order)
-    least = () if pareto else tuple(sorted(misses, key=lambda c: c.violation)[:LEAST_VIOLATING])
+    least = () if pareto else tuple(sorted(misses, key=lambda c: c.severity)[:LEAST_VIOLATING])
     return ExhaustiveResult(
         pareto=pareto,
         best=pareto[0] if pareto else None,

@@ -30,6 +30,7 @@ from budsim.core.search.operators import (
     cost_per_million_tokens,
     cx_uniform,
     distinct_in_pick_order,
+    dominates_matrix,
     hypervolume,
     minimization,
     mut_genes,
@@ -100,7 +101,7 @@ class GenerationReport:
     best_cost_per_hour: float | None
     front_size: int
     best: Candidate | None  # the pick rule's choice so far
-    min_violation: float  # 0 once something is feasible
+    min_violation: float  # total violation of the nearest miss; 0 once something is feasible
     hypervolume: float
 
 
@@ -156,7 +157,7 @@ class Archive:
         self._evaluations: list[Evaluation] = []
         self._genomes: list[IntArray] = []
         self._points: list[FloatArray] = []  # minimization vectors, per evaluation
-        self._violation: list[FloatArray] = []
+        self._severity: list[FloatArray] = []  # what orders candidates: 0 where feasible, tiered above
         self.front = np.empty(0, dtype=np.int64)  # archive ids of the feasible non-dominated genomes
         self.failures = 0
 
@@ -187,14 +188,14 @@ class Archive:
         self._evaluations.append(evaluation)
         self._genomes.append(np.asarray(genomes, dtype=np.int64))
         self._points.append(minimization(evaluation.objectives))
-        violation = np.asarray(evaluation.violation, dtype=np.float64)
-        self._violation.append(violation)
-        self.failures += int(np.isinf(violation).sum())
+        severity = np.asarray(evaluation.severity, dtype=np.float64)
+        self._severity.append(severity)
+        self.failures += int(np.isinf(severity).sum())
         for row, key in enumerate(keys):
             self._index[key] = first + row
             self._where.append((number, row))
         ids = np.arange(first, first + len(keys), dtype=np.int64)
-        self._update_front(ids[violation == 0.0], self._points[-1][violation == 0.0])
+        self._update_front(ids[severity == 0.0], self._points[-1][severity == 0.0])
         return ids
 
     @property
@@ -202,8 +203,8 @@ class Archive:
         return np.concatenate(self._points) if self._points else np.empty((0, 3))
 
     @property
-    def violation(self) -> FloatArray:
-        return np.concatenate(self._violation) if self._violation else np.empty(0)
+    def severity(self) -> FloatArray:
+        return np.concatenate(self._severity) if self._severity else np.empty(0)
 
     def objectives_of(self, ids: IntArray) -> FloatArray:
         rows = [self._evaluations[e].objectives[r] for e, r in (self._where[int(i)] for i in ids)]
@@ -214,13 +215,16 @@ class Archive:
         return float(self._evaluations[number].violation[row])
 
     def _update_front(self, ids: IntArray, points: FloatArray) -> None:
+        old = self.front
+        if old.size and ids.size:  # most children are dominated by the (small) front: drop them first
+            old_points = minimization(self.objectives_of(old))
+            keep = ~dominates_matrix(old_points, points).any(axis=0)
+            ids, points = ids[keep], points[keep]
         if not ids.size:
             return
-        old = self.front
         old_points = minimization(self.objectives_of(old)) if old.size else np.empty((0, 3))
         merged_ids = np.concatenate([old, ids])
-        merged = np.vstack([old_points, points])
-        self.front = merged_ids[pareto_mask(merged)]
+        self.front = merged_ids[pareto_mask(np.vstack([old_points, points]))]
 
     def distinct_front(self) -> IntArray:
         """The front without objective-space twins (configs differing only where it changes nothing), pick first."""
@@ -234,9 +238,10 @@ class Archive:
         return int(self.front[pick_order(self.objectives_of(self.front))[0]])
 
     def least_violating(self, count: int) -> IntArray:
-        violation = self.violation
-        order = np.lexsort((np.arange(violation.size), violation))
-        return order[:count]
+        """The nearest misses: lowest tier first (deployable before undeployable), then least total violation."""
+        severity = self.severity
+        order: IntArray = np.lexsort((np.arange(severity.size), severity))[:count]
+        return order
 
     def candidate(self, archive_id: int) -> Candidate:
         number, row = self._where[archive_id]
@@ -251,7 +256,7 @@ class Archive:
         number, row = self._where[archive_id]
         evaluation = self._evaluations[number]
         throughput, p99, cost = (float(v) for v in evaluation.objectives[row])
-        return (throughput, p99, cost), float(evaluation.violation[row])
+        return (throughput, p99, cost), float(evaluation.severity[row])
 
 
 def seed_genomes(space: SearchSpace) -> IntArray:
@@ -332,7 +337,7 @@ class _Progress:
     reference: FloatArray | None = None
     hypervolume: float = 0.0
     pick_value: float = math.inf
-    min_violation: float = math.inf
+    min_severity: float = math.inf
     stale: int = 0
 
 
@@ -361,10 +366,10 @@ def _observe(space: SearchSpace, archive: Archive, progress: _Progress, toleranc
         progress.pick_value = min(progress.pick_value, value)
         violation = 0.0
     else:
-        violation = float(archive.violation.min())
-    if violation < progress.min_violation * (1.0 - tolerance) or (violation == 0.0 < progress.min_violation):
+        violation = float(archive.severity.min())
+    if violation < progress.min_severity * (1.0 - tolerance) or (violation == 0.0 < progress.min_severity):
         improved = True
-    progress.min_violation = min(progress.min_violation, violation)
+    progress.min_severity = min(progress.min_severity, violation)
     progress.stale = 0 if improved else progress.stale + 1
     return improved
 
@@ -384,7 +389,7 @@ def _report(generation: int, archive: Archive, progress: _Progress, elapsed_ms: 
         best_cost_per_hour=best[2],
         front_size=int(archive.distinct_front().size),
         best=archive.candidate(pick) if pick is not None else None,
-        min_violation=progress.min_violation,
+        min_violation=0.0 if archive.front.size else archive.violation_of(int(archive.least_violating(1)[0])),
         hypervolume=progress.hypervolume,
     )
 

@@ -32,8 +32,9 @@ TIE_SIGNIFICANT_DIGITS = 9
 class ConstrainedFitness(base.Fitness):  # type: ignore[misc]
     """DEAP fitness with Deb's constraint-dominance; a subclass instead of `creator.create` so nothing is global.
 
-    `values` are the raw objectives (throughput, e2e p99 ms, cost per hour); `violation` their total normalized
-    violation. `rank` and `crowding` are written by `select_nsga2` for the tournament to read.
+    `values` are the raw objectives (throughput, e2e p99 ms, cost per hour); `violation` the candidate's tiered total
+    violation (`Evaluation.severity`), 0 exactly when it is feasible. `rank` and `crowding` are written by
+    `select_nsga2` for the tournament to read.
     """
 
     weights = tuple(float(w) for w in OBJECTIVE_SENSE)
@@ -126,12 +127,25 @@ def minimization(objectives: FloatArray) -> FloatArray:
     return values
 
 
-def dominance_matrix(points: FloatArray) -> BoolArray:
-    """D[i, j]: point i Pareto-dominates point j (no worse anywhere, better somewhere)."""
-    le = (points[:, None, :] <= points[None, :, :]).all(axis=2)
-    lt = (points[:, None, :] < points[None, :, :]).any(axis=2)
-    matrix: BoolArray = le & lt
+def dominates_matrix(a: FloatArray, b: FloatArray) -> BoolArray:
+    """D[i, j]: a[i] Pareto-dominates b[j] (no worse anywhere, better somewhere).
+
+    One 2-D comparison per objective: numpy reduces an (n, n, 3) array over its short last axis several times
+    slower, and this runs on every generation's children.
+    """
+    no_worse = np.ones((a.shape[0], b.shape[0]), dtype=bool)
+    better = np.zeros((a.shape[0], b.shape[0]), dtype=bool)
+    for m in range(a.shape[1]):
+        column_a, column_b = a[:, m, None], b[None, :, m]
+        no_worse &= column_a <= column_b
+        better |= column_a < column_b
+    matrix: BoolArray = no_worse & better
     return matrix
+
+
+def dominance_matrix(points: FloatArray) -> BoolArray:
+    """D[i, j]: point i Pareto-dominates point j."""
+    return dominates_matrix(points, points)
 
 
 def nondominated_ranks(points: FloatArray) -> IntArray:
@@ -250,9 +264,7 @@ def pareto_mask(points: FloatArray, block: int = 512) -> BoolArray:
         chunk = ordered[start : start + block]
         alive = np.ones(chunk.shape[0], dtype=bool)
         if front.shape[0]:
-            le = (front[:, None, :] <= chunk[None, :, :]).all(axis=2)
-            lt = (front[:, None, :] < chunk[None, :, :]).any(axis=2)
-            alive = ~(le & lt).any(axis=0)
+            alive = ~dominates_matrix(front, chunk).any(axis=0)
         survivors = np.flatnonzero(alive)
         inner = ~dominance_matrix(chunk[survivors]).any(axis=0)
         kept = survivors[inner]
@@ -357,6 +369,7 @@ __all__ = [
     "cx_uniform",
     "distinct_in_pick_order",
     "dominance_matrix",
+    "dominates_matrix",
     "hypervolume",
     "minimization",
     "mut_genes",

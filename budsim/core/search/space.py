@@ -65,6 +65,18 @@ UNSERVABLE_TARGET_VIOLATION = 1.0
 MIN_VIOLATION = 1e-6
 FAILED = "evaluation_failed"
 
+# Violations are ordered in tiers, each above any sum the tiers below can reach, so that a near miss is a deployment
+# that could run: a layout the hardware cannot hold is worse than any that it can, and a config that cannot run
+# (out of memory, a request that does not fit, an open loop beyond capacity, a failed evaluation) is worse than any
+# that runs but misses a target. Within a tier, candidates compare by total normalized violation (Deb 2000).
+# Rules are tiered by name; any rule not named here (the user's targets, a custom evaluator's) is a target.
+STRUCTURAL_RULES = frozenset(
+    {"tensor_parallel_within_node", "gpus_per_replica", "cluster_gpus", "high_availability", "batched_tokens_per_seq"}
+)
+RUNNABLE_RULES = frozenset({"memory", "request_fits", "capacity", FAILED})
+RUNNABLE_TIER = 1e6  # above any sum of target terms (each capped at MAX_VIOLATION_TERM)
+STRUCTURAL_TIER = 1e12  # above any sum of runnable and target terms
+
 OBJECTIVES = ("output_tokens_per_s", "e2e_p99_ms", "cost_per_hour")
 # +1 maximize, -1 minimize, in OBJECTIVES order.
 OBJECTIVE_SENSE = np.array([1.0, -1.0, -1.0])
@@ -282,7 +294,7 @@ def structural_violations(space: SearchSpace, genomes: IntArray) -> dict[str, Fl
     node = t("node")[cluster].astype(np.float64)
     total = t("total")[cluster].astype(np.float64)
     ha = np.maximum(2.0 - replicas, 0.0) / 2.0 if space.require_high_availability else np.zeros_like(replicas)
-    return {
+    rules = {
         # TP's all-reduces stay on the node's fabric; vLLM cannot span nodes with TP at usable speed.
         "tensor_parallel_within_node": np.maximum(tp / node - 1.0, 0.0),
         "gpus_per_replica": np.maximum(tp * pp / space.max_gpus_per_replica - 1.0, 0.0),
@@ -291,6 +303,7 @@ def structural_violations(space: SearchSpace, genomes: IntArray) -> dict[str, Fl
         # vLLM's SchedulerConfig rejects a token budget below max_num_seqs: a step must give each sequence a token.
         "batched_tokens_per_seq": np.maximum(seqs / tokens - 1.0, 0.0),
     }
+    return rules
 
 
 # ---------------------------------------------------------------- evaluation
@@ -314,11 +327,26 @@ class Evaluation:
 
     @cached_property
     def violation(self) -> FloatArray:
-        """Total normalized violation per row: what orders infeasible candidates."""
+        """Total normalized violation per row, as reported; 0 exactly where a row is feasible."""
         total = np.zeros(len(self))
         for values in self.violations.values():
             total = total + values
         return total
+
+    @cached_property
+    def severity(self) -> FloatArray:
+        """What orders infeasible rows: the total violation lifted by the tier of the worst rule broken."""
+        structural = np.zeros(len(self), dtype=bool)
+        runnable = np.zeros(len(self), dtype=bool)
+        for name, values in self.violations.items():
+            if name in STRUCTURAL_RULES:
+                structural |= values > 0
+            elif name in RUNNABLE_RULES:
+                runnable |= values > 0
+        lifted: FloatArray = self.violation + np.where(
+            structural, STRUCTURAL_TIER, np.where(runnable, RUNNABLE_TIER, 0.0)
+        )
+        return lifted
 
 
 class Evaluator(Protocol):
@@ -467,25 +495,30 @@ def _checked(evaluation: Evaluation, n: int) -> Evaluation:
     return evaluation
 
 
-def _row_by_row(space: SearchSpace, evaluator: Evaluator, genomes: IntArray) -> Evaluation:
-    """After a vectorized call raised: score each genome alone, so one bad genome fails alone."""
+def _bisect(space: SearchSpace, evaluator: Evaluator, genomes: IntArray) -> Evaluation:
+    """After a vectorized call raised: score halves, then quarters, ..., so a failing genome fails alone.
+
+    One bad genome among N costs about 2 log2(N) extra calls instead of N.
+    """
     n = genomes.shape[0]
-    objectives = np.empty((n, len(OBJECTIVES)))
-    violations: dict[str, FloatArray] = {FAILED: np.zeros(n)}
-    metrics: dict[str, FloatArray] = {}
-    for i in range(n):
-        try:
-            one = _checked(evaluator(space, genomes[i : i + 1]), 1)
-        except Exception:  # any failure of a model on one genome makes that genome infeasible
-            objectives[i] = (0.0, np.inf, np.inf)
-            violations[FAILED][i] = np.inf
-            continue
-        objectives[i] = one.objectives[0]
-        for name, values in one.violations.items():
-            violations.setdefault(name, np.zeros(n))[i] = values[0]
-        for name, values in one.metrics.items():
-            metrics.setdefault(name, np.full(n, np.nan))[i] = values[0]
-    return Evaluation(objectives, violations, metrics)
+    try:
+        return _checked(evaluator(space, genomes), n)
+    except Exception:  # any failure of a model on a genome makes that genome infeasible, nothing more
+        if n == 1:
+            return Evaluation(np.array([[0.0, np.inf, np.inf]]), {FAILED: np.array([np.inf])})
+    halves = [_bisect(space, evaluator, part) for part in (genomes[: n // 2], genomes[n // 2 :])]
+    names = dict.fromkeys(name for half in halves for name in half.violations)
+    metrics = dict.fromkeys(name for half in halves for name in half.metrics)
+
+    def joined(name: str, field: str, fill: float) -> FloatArray:
+        parts = [getattr(half, field).get(name, np.full(len(half), fill)) for half in halves]
+        return np.concatenate(parts).astype(np.float64)
+
+    return Evaluation(
+        objectives=np.vstack([half.objectives for half in halves]),
+        violations={name: joined(name, "violations", 0.0) for name in names},
+        metrics={name: joined(name, "metrics", np.nan) for name in metrics},
+    )
 
 
 def score(space: SearchSpace, evaluator: Evaluator, genomes: IntArray) -> Evaluation:
@@ -496,10 +529,7 @@ def score(space: SearchSpace, evaluator: Evaluator, genomes: IntArray) -> Evalua
     """
     g = np.asarray(genomes, dtype=np.int64).reshape(-1, len(Gene))
     n = g.shape[0]
-    try:
-        evaluation = _checked(evaluator(space, g), n)
-    except Exception:  # narrowed to the failing rows below
-        evaluation = _row_by_row(space, evaluator, g)
+    evaluation = _bisect(space, evaluator, g)
     failed = _failed_rows(evaluation)
     objectives = np.where(failed[:, None], np.array([0.0, np.inf, np.inf]), evaluation.objectives)
     violations = {
@@ -527,6 +557,7 @@ class Candidate:
     cost_per_hour: float
     violation: float  # total normalized violation; 0 when feasible
     violations: dict[str, float]  # the rules it breaks, by how much
+    severity: float  # the violation lifted by tier (see STRUCTURAL_TIER): what ranks near misses
     metrics: dict[str, float]
 
     @property
@@ -555,6 +586,7 @@ def candidate(space: SearchSpace, genome: Sequence[int], evaluation: Evaluation,
         e2e_p99_ms=p99,
         cost_per_hour=cost,
         violation=float(evaluation.violation[row]),
+        severity=float(evaluation.severity[row]),
         violations={k: float(v[row]) for k, v in evaluation.violations.items() if v[row] > 0},
         metrics={k: float(v[row]) for k, v in evaluation.metrics.items()},
     )
