@@ -215,6 +215,14 @@ def _optimize(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(settings: Settings, args: argparse.Namespace) -> int:
+    from budsim.training import DEFAULT_CSV, train_from_csv
+
+    report = train_from_csv(Path(args.data or DEFAULT_CSV), Path(args.output or settings.model_path), logo=args.logo)
+    print(f"manifest: {report.manifest_path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="budsim", description="LLM deployment simulation and optimization service.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -271,6 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--high-availability", action="store_true")
     opt.add_argument("--seed", type=int, default=0)
     opt.set_defaults(run=_optimize)
+
+    train = commands.add_parser("train", help="train the XGBoost residual regressor and print held-out accuracy")
+    train.add_argument("--data", help="benchmark CSV (default data/benchmarks.csv)")
+    train.add_argument("--output", help="model file (default MODEL_PATH)")
+    train.add_argument("--no-logo", dest="logo", action="store_false", help="skip the leave-one-group-out table")
+    train.set_defaults(run=_train)
     return parser
 
 

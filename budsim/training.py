@@ -1,0 +1,308 @@
+"""Train the residual regressor (`core.predictors`) from measured serving runs; the I/O side of it.
+
+Reads data/benchmarks.csv, rebuilds every closed-loop serving row as the analytical model sees it (the same mapping as
+bench/accuracy.py, whose helpers are imported), fits the XGBoost corrections, writes the model (one JSON file holding
+the xgboost native JSON of every booster) and a manifest next to it (dataset sha256, features, metrics), and prints a
+leave-one-group-out (group = model x GPU) table so that every retrain states how it does on pairs it never saw.
+Static-batch rows (Splitwise) are skipped: they are predicted by `perf.step`, not `perf.serving.predict`.
+"""
+
+import csv
+import hashlib
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from budsim.core.architecture import ModelArchitecture, parse_hf_config
+from budsim.core.catalog.gpus import find_gpu
+from budsim.core.deployment import ConfigBatch, ServingConfig, Workload
+from budsim.core.memory import memory_breakdown
+from budsim.core.perf.engines import engine_profile
+from budsim.core.perf.serving import predict
+from budsim.core.predictors import (
+    FEATURE_NAMES,
+    TARGETS,
+    Coverage,
+    ResidualRegressor,
+    confidence,
+    feature_matrix,
+    log_ratio_targets,
+    train,
+)
+from budsim.core.types import Dtype, Engine
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CSV = ROOT / "data" / "benchmarks.csv"
+DEFAULT_MODEL = ROOT / "models" / "residual.json"
+FloatArray = npt.NDArray[np.float64]
+
+
+def _bench_helpers() -> tuple[object, ...]:
+    """bench/accuracy.py's row mapping; bench/ is not a package (nor in the image), so it is imported by path."""
+    bench = str(ROOT / "bench")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    import accuracy
+    from dataset_models import dataset_config
+
+    return (
+        accuracy._cluster,
+        accuracy._usable_gb,
+        accuracy.WEIGHT_DTYPES,
+        accuracy.GPU_MEMORY_UTILIZATION,
+        dataset_config,
+    )
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One row per closed-loop benchmark run the analytical model can express."""
+
+    features: FloatArray  # [N, F]
+    measured: FloatArray  # [N, 3] in TARGETS order
+    analytical: FloatArray  # [N, 3]
+    groups: npt.NDArray[np.str_]  # model x GPU
+    gpus: list[str]
+    families: list[str]
+    log_params: FloatArray
+    tps: FloatArray
+    log_concurrency: FloatArray
+    skipped: dict[str, int]
+
+    @property
+    def targets(self) -> FloatArray:
+        return log_ratio_targets(self.measured, self.analytical)
+
+    def coverage(self, rows: npt.NDArray[np.bool_] | None = None) -> Coverage:
+        keep = np.ones(len(self.groups), bool) if rows is None else rows
+        index = np.flatnonzero(keep)
+        return Coverage.from_rows(
+            [self.gpus[i] for i in index],
+            [self.families[i] for i in index],
+            self.log_params[keep],
+            self.tps[keep],
+            self.log_concurrency[keep],
+        )
+
+
+def load_dataset(csv_path: Path) -> Dataset:
+    """Map every closed-loop row onto the analytical model (KV capacity from `core.memory`, as bench/accuracy.py)."""
+    cluster_of, usable_gb, weight_dtypes, utilization, dataset_config = _bench_helpers()
+    with csv_path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    archs: dict[str, ModelArchitecture | None] = {}
+    feats, measured, analytical, groups, gpus, families, log_params, tps, concs = [], [], [], [], [], [], [], [], []
+    skipped: dict[str, int] = {}
+    for row in rows:
+        if row["static_batch"] == "1":
+            skipped["static batch (perf.step rows)"] = skipped.get("static batch (perf.step rows)", 0) + 1
+            continue
+        model = row["model"]
+        if model not in archs:
+            config = dataset_config(model)  # type: ignore[operator]
+            archs[model] = parse_hf_config(config) if config else None
+        arch, gpu = archs[model], find_gpu(row["gpu"])
+        if arch is None or gpu is None:
+            skipped["architecture or GPU unknown"] = skipped.get("architecture or GPU unknown", 0) + 1
+            continue
+        engine = Engine(row["engine"])
+        profile = engine_profile(engine)
+        count = int(row["gpu_count"])
+        prompt, output, concurrency = int(row["input_tokens"]), int(row["output_tokens"]), int(row["concurrency"])
+        config = ServingConfig(
+            tensor_parallel=count,
+            pipeline_parallel=1,
+            max_num_seqs=max(profile.default_max_num_seqs, concurrency),
+            max_num_batched_tokens=profile.default_max_num_batched_tokens,
+            gpu_memory_utilization=utilization,  # type: ignore[arg-type]
+            max_model_len=prompt + output,
+            replicas=1,
+            weight_dtype=weight_dtypes[row["precision"]],  # type: ignore[index]
+            kv_cache_dtype=Dtype(row["kv_dtype"]) if row["kv_dtype"] else Dtype.BF16,
+        )
+        batch = ConfigBatch.single(config)
+        cluster = cluster_of(gpu, count)  # type: ignore[operator]
+        memory = memory_breakdown(arch, usable_gb(gpu), batch)  # type: ignore[operator]
+        if not bool(memory.fits[0]):
+            skipped["does not fit memory"] = skipped.get("does not fit memory", 0) + 1
+            continue
+        workload = Workload(prompt, output, concurrency=concurrency)
+        metrics = predict(arch, cluster, batch, workload, engine, memory.kv_tokens)
+        point = metrics.at(0)
+        predicted = (float(point.output_tokens_per_s), float(point.ttft_mean_ms), float(point.tpot_ms))
+        truth = (float(row["output_tokens_per_s"]), float(row["ttft_ms"]), float(row["tpot_ms"]))
+        if not all(math.isfinite(v) and v > 0 for v in predicted + truth):
+            skipped["no finite prediction or measurement"] = skipped.get("no finite prediction or measurement", 0) + 1
+            continue
+        feats.append(feature_matrix(arch, cluster, batch, workload, engine, metrics)[0])
+        measured.append(truth)
+        analytical.append(predicted)
+        groups.append(f"{model}|{gpu.name}")
+        gpus.append(gpu.name)
+        families.append(arch.model_type)
+        log_params.append(math.log(arch.param_count))
+        tps.append(count)
+        concs.append(math.log(concurrency))
+    return Dataset(
+        np.array(feats),
+        np.array(measured),
+        np.array(analytical),
+        np.array(groups),
+        gpus,
+        families,
+        np.array(log_params),
+        np.array(tps, dtype=np.float64),
+        np.array(concs),
+        skipped,
+    )
+
+
+def _ape(predicted: FloatArray, measured: FloatArray) -> FloatArray:
+    return np.abs(predicted / measured - 1.0) * 100.0
+
+
+@dataclass
+class CrossValidation:
+    """Out-of-fold corrected predictions, their confidence, and APE summaries per target."""
+
+    corrected: FloatArray  # [N, 3]
+    confidence: FloatArray  # [N]
+    folds: int
+    seconds: float
+
+    def summary(self, data: Dataset) -> dict[str, dict[str, float]]:
+        table: dict[str, dict[str, float]] = {}
+        for column, target in enumerate(TARGETS):
+            base = _ape(data.analytical[:, column], data.measured[:, column])
+            ours = _ape(self.corrected[:, column], data.measured[:, column])
+            table[target] = {
+                "analytical_median_ape": float(np.median(base)),
+                "analytical_p90_ape": float(np.percentile(base, 90)),
+                "corrected_median_ape": float(np.median(ours)),
+                "corrected_p90_ape": float(np.percentile(ours, 90)),
+            }
+        return table
+
+
+def cross_validate(data: Dataset, folds: int | None = None, seed: int = 0, ensemble: int = 3) -> CrossValidation:
+    """Group cross-validation: leave-one-group-out when `folds` is None, else `folds` random folds of whole groups."""
+    start = time.perf_counter()
+    unique = np.unique(data.groups)
+    if folds is None:
+        assignment = {g: i for i, g in enumerate(unique)}
+    else:
+        order = np.random.default_rng(seed).permutation(len(unique))
+        assignment = {unique[j]: k % folds for k, j in enumerate(order)}
+    fold_of = np.array([assignment[g] for g in data.groups])
+    targets = data.targets
+    corrected = np.full_like(data.measured, np.nan)
+    score = np.full(len(data.groups), np.nan)
+    for fold in np.unique(fold_of):
+        test = fold_of == fold
+        model = train(data.features[~test], targets[~test], data.groups[~test], seed, ensemble=ensemble)
+        means, spreads = model.log_corrections(data.features[test])
+        for column, target in enumerate(TARGETS):
+            corrected[test, column] = data.analytical[test, column] * np.exp(means[target])
+        spread = np.mean(np.stack(list(spreads.values())), axis=0)
+        coverage = data.coverage(~test)
+        for i in np.flatnonzero(test):
+            local = np.flatnonzero(test).tolist().index(i)
+            score[i] = confidence(
+                coverage, data.gpus[i], data.families[i], data.log_params[i], data.tps[i], data.log_concurrency[i],
+                spread[local],
+            )[0]  # fmt: skip
+    return CrossValidation(corrected, score, len(np.unique(fold_of)), time.perf_counter() - start)
+
+
+def format_table(summary: dict[str, dict[str, float]], title: str) -> str:
+    lines = [title, f"{'target':<20} | {'analytical med/p90':>20} | {'corrected med/p90':>20}"]
+    for target, row in summary.items():
+        base = f"{row['analytical_median_ape']:6.1f}% /{row['analytical_p90_ape']:6.1f}%"
+        ours = f"{row['corrected_median_ape']:6.1f}% /{row['corrected_p90_ape']:6.1f}%"
+        lines.append(f"{target:<20} | {base:>20} | {ours:>20}")
+    return "\n".join(lines)
+
+
+@dataclass
+class TrainingReport:
+    rows: int
+    groups: int
+    train_seconds: float
+    logo_seconds: float
+    logo: dict[str, dict[str, float]]
+    dataset_sha256: str
+    model_path: Path
+    manifest_path: Path
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def write_model(regressor: ResidualRegressor, model_path: Path) -> None:
+    """One JSON file: {blob name: parsed xgboost native JSON / meta}, so the model is a single reviewable artefact."""
+    blobs = regressor.save()
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    model_path.write_text(json.dumps({name: json.loads(blob) for name, blob in blobs.items()}))
+
+
+def read_model(model_path: Path) -> ResidualRegressor:
+    stored = json.loads(model_path.read_text())
+    return ResidualRegressor.load({name: json.dumps(value).encode() for name, value in stored.items()})
+
+
+def train_from_csv(
+    csv_path: Path = DEFAULT_CSV, model_path: Path = DEFAULT_MODEL, *, logo: bool = True, seed: int = 0
+) -> TrainingReport:
+    """Train on every usable row, write model + manifest, and print the leave-one-group-out table."""
+    digest = hashlib.sha256(csv_path.read_bytes()).hexdigest()
+    data = load_dataset(csv_path)
+    start = time.perf_counter()
+    regressor = train(data.features, data.targets, data.groups, seed, coverage=data.coverage())
+    train_seconds = time.perf_counter() - start
+    summary: dict[str, dict[str, float]] = {}
+    logo_seconds = 0.0
+    if logo:
+        result = cross_validate(data, None, seed)
+        summary, logo_seconds = result.summary(data), result.seconds
+        print(
+            format_table(summary, f"leave-one-group-out (model x GPU), {result.folds} groups, {len(data.groups)} rows")
+        )
+    regressor.info = {"dataset_sha256": digest, "rows": len(data.groups), "groups": int(np.unique(data.groups).size)}
+    write_model(regressor, model_path)
+    manifest = model_path.with_suffix(".manifest.json")
+    manifest.write_text(
+        json.dumps(
+            {
+                "dataset": str(csv_path),
+                "dataset_sha256": digest,
+                "rows": len(data.groups),
+                "groups": int(np.unique(data.groups).size),
+                "skipped": data.skipped,
+                "features": list(FEATURE_NAMES),
+                "targets": list(TARGETS),
+                "train_seconds": train_seconds,
+                "leave_one_group_out": summary,
+            },
+            indent=2,
+        )
+    )
+    print(f"trained on {len(data.groups)} rows in {train_seconds:.1f}s -> {model_path}")
+    return TrainingReport(
+        len(data.groups), int(np.unique(data.groups).size), train_seconds, logo_seconds, summary, digest, model_path,
+        manifest, data.skipped,
+    )  # fmt: skip
+
+
+def load_or_train(model_path: Path = DEFAULT_MODEL, csv_path: Path = DEFAULT_CSV) -> ResidualRegressor:
+    """The stored model, or a fresh one trained (in seconds, without the LOGO table) when none is stored."""
+    if not model_path.exists():
+        train_from_csv(csv_path, model_path, logo=False)
+    return read_model(model_path)
+
+
+if __name__ == "__main__":
+    train_from_csv()
