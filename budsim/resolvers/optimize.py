@@ -7,7 +7,7 @@ from typing import Any
 
 from budsim.context import Context
 from budsim.core.architecture import parse_hf_config
-from budsim.core.deployment import ServingConfig, Workload
+from budsim.core.deployment import Workload
 from budsim.core.errors import CoreError
 from budsim.core.optimization import (
     DEFAULT_WORKLOAD,
@@ -25,7 +25,7 @@ from budsim.db.models import HardwareProfileRow, ModelRow, SimulationRow
 from budsim.resolvers import validation as check
 from budsim.resolvers.converters import cluster_from_profile
 from budsim.resolvers.errors import Invalid, NotFound
-from budsim.resolvers.simulate import workload_from_input
+from budsim.resolvers.simulate import config_document, workload_document, workload_from_input
 from budsim.schema.inputs import ConstraintsInput, OptimizeInput, TargetsInput
 from budsim.schema.types.optimization import OptimizationJob
 
@@ -69,21 +69,12 @@ def model_precision(config: dict[str, Any]) -> Dtype:
 
 
 def _config_document(choice: Choice, profiles: dict[str, HardwareProfileRow], model: str) -> dict[str, Any]:
-    config: ServingConfig = choice.config
     profile = profiles[choice.cluster_label]
     return {
-        "tensor_parallel_size": config.tensor_parallel,
-        "pipeline_parallel_size": config.pipeline_parallel,
-        "max_num_seqs": config.max_num_seqs,
-        "max_num_batched_tokens": config.max_num_batched_tokens,
-        "gpu_memory_utilization": config.gpu_memory_utilization,
-        "max_model_len": config.max_model_len,
-        "replicas": config.replicas,
-        "weight_dtype": config.weight_dtype.value,
-        "kv_cache_dtype": config.kv_cache_dtype.value,
+        **config_document(choice.config),
         "gpu_type": profile.gpu_type,
         "hardware_profile_id": str(profile.id),
-        "vllm_args": vllm_args(model, config),
+        "vllm_args": vllm_args(model, choice.config),
     }
 
 
@@ -99,12 +90,7 @@ def _result_document(
         "kind": "optimization",
         "status": "TIMED_OUT" if outcome.timed_out else "SUCCEEDED",
         "engine": data.engine.value,
-        "workload": {
-            "input_tokens": workload.input_tokens,
-            "output_tokens": workload.output_tokens,
-            "concurrency": workload.concurrency,
-            "request_rate": workload.request_rate,
-        },
+        "workload": workload_document(workload),
         "targets": {
             k: getattr(targets, k) for k in ("max_latency_ms", "min_throughput_tps", "max_ttft_ms", "max_cost_per_hour")
         },

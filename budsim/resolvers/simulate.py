@@ -4,7 +4,7 @@ from typing import Any
 
 from budsim.context import Context
 from budsim.core.architecture import parse_hf_config
-from budsim.core.deployment import Workload
+from budsim.core.deployment import ServingConfig, Workload
 from budsim.core.errors import CoreError
 from budsim.core.heuristic import PartialConfig
 from budsim.core.simulation import Prediction, simulate
@@ -62,28 +62,36 @@ def partial_from_input(data: DeploymentConfigInput | None, max_context: int) -> 
     )
 
 
-def _documents(prediction: Prediction, data: SimulateInput, workload: Workload) -> dict[str, Any]:
-    config = prediction.config
+def config_document(config: ServingConfig) -> dict[str, Any]:
+    """A config as stored in Simulation.optimal_config: the DeploymentConfig type's field names."""
     return {
-        "optimal_config": {
-            "tensor_parallel_size": config.tensor_parallel,
-            "pipeline_parallel_size": config.pipeline_parallel,
-            "max_num_seqs": config.max_num_seqs,
-            "max_num_batched_tokens": config.max_num_batched_tokens,
-            "gpu_memory_utilization": config.gpu_memory_utilization,
-            "max_model_len": config.max_model_len,
-            "replicas": config.replicas,
-            "weight_dtype": config.weight_dtype.value,
-            "kv_cache_dtype": config.kv_cache_dtype.value,
-        },
+        "tensor_parallel_size": config.tensor_parallel,
+        "pipeline_parallel_size": config.pipeline_parallel,
+        "max_num_seqs": config.max_num_seqs,
+        "max_num_batched_tokens": config.max_num_batched_tokens,
+        "gpu_memory_utilization": config.gpu_memory_utilization,
+        "max_model_len": config.max_model_len,
+        "replicas": config.replicas,
+        "weight_dtype": config.weight_dtype.value,
+        "kv_cache_dtype": config.kv_cache_dtype.value,
+    }
+
+
+def workload_document(workload: Workload) -> dict[str, Any]:
+    return {
+        "input_tokens": workload.input_tokens,
+        "output_tokens": workload.output_tokens,
+        "concurrency": workload.concurrency,
+        "request_rate": workload.request_rate,
+    }
+
+
+def _documents(prediction: Prediction, data: SimulateInput, workload: Workload) -> dict[str, Any]:
+    return {
+        "optimal_config": config_document(prediction.config),
         "result": {
             "engine": data.engine.value,
-            "workload": {
-                "input_tokens": workload.input_tokens,
-                "output_tokens": workload.output_tokens,
-                "concurrency": workload.concurrency,
-                "request_rate": workload.request_rate,
-            },
+            "workload": workload_document(workload),
             "metrics": prediction.metrics,
             "memory": prediction.memory,
             "warnings": list(prediction.warnings),
