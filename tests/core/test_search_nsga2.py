@@ -6,6 +6,7 @@ pipeline-parallel GPUs.
 """
 
 import itertools
+import pickle
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -300,3 +301,13 @@ def test_a_caller_supplied_genome_joins_the_initial_population() -> None:
     odd = (2, 6, 0, 4, 3, 0, 0, 0)  # TP 4 x PP 7: nothing a seed or most random draws would propose
     optimize(space, counting, seed=0, generations=1, initial=[odd])
     assert counting.seen[odd] == 1
+
+
+def test_a_search_pickles_so_it_can_run_in_a_process_pool() -> None:
+    space = space_for()
+    job = (space, evaluator(targets=Targets(max_latency_ms=5_000)))
+    space_copy, evaluator_copy = pickle.loads(pickle.dumps(job))
+    result = optimize(space_copy, evaluator_copy, seed=0, generations=3)
+    returned = pickle.loads(pickle.dumps(result))
+    assert returned == result
+    assert returned.best == optimize(space, job[1], seed=0, generations=3).best

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
-from deap import base
+from deap import base  # type: ignore[import-untyped]
 
 from budsim.core.deployment import FloatArray, IntArray
 from budsim.core.search.operators import (
@@ -50,7 +50,7 @@ from budsim.core.search.space import (
     structural_violations,
 )
 
-# Defaults tuned on bench/search.py (see its docstring for the figures).
+# Defaults tuned on bench/search.py over 38 scenarios x 10 seeds (its docstring has the figures).
 DEFAULT_POPULATION = 50
 # Children bred per generation, as a multiple of the population (a (mu + lambda) scheme). Scoring is one vectorized
 # call whose cost is mostly fixed, so 4x the children cost little more time and find narrow feasible regions (a
@@ -146,7 +146,8 @@ GenerationCallback = Callable[[GenerationReport], bool | None]
 class Archive:
     """Every genome scored so far, its scores, and the feasible Pareto front over all of them.
 
-    Sorted by archive id (the order genomes were first scored), so ties are broken the same way on every run.
+    Archive ids count up in the order genomes were first scored; every tie (between two picks, two near misses)
+    goes to the lower id, so a seeded run breaks ties the same way every time.
     """
 
     def __init__(self, space: SearchSpace, evaluator: Evaluator) -> None:
@@ -156,7 +157,6 @@ class Archive:
         self._where: list[tuple[int, int]] = []  # (evaluation number, row) of each archived genome
         self._evaluations: list[Evaluation] = []
         self._genomes: list[IntArray] = []
-        self._points: list[FloatArray] = []  # minimization vectors, per evaluation
         self._severity: list[FloatArray] = []  # what orders candidates: 0 where feasible, tiered above
         self.front = np.empty(0, dtype=np.int64)  # archive ids of the feasible non-dominated genomes
         self.failures = 0
@@ -187,7 +187,6 @@ class Archive:
         first = len(self._where)
         self._evaluations.append(evaluation)
         self._genomes.append(np.asarray(genomes, dtype=np.int64))
-        self._points.append(minimization(evaluation.objectives))
         severity = np.asarray(evaluation.severity, dtype=np.float64)
         self._severity.append(severity)
         self.failures += int(np.isinf(severity).sum())
@@ -195,12 +194,9 @@ class Archive:
             self._index[key] = first + row
             self._where.append((number, row))
         ids = np.arange(first, first + len(keys), dtype=np.int64)
-        self._update_front(ids[severity == 0.0], self._points[-1][severity == 0.0])
+        feasible = severity == 0.0
+        self._update_front(ids[feasible], minimization(evaluation.objectives[feasible]))
         return ids
-
-    @property
-    def points(self) -> FloatArray:
-        return np.concatenate(self._points) if self._points else np.empty((0, 3))
 
     @property
     def severity(self) -> FloatArray:
@@ -216,13 +212,12 @@ class Archive:
 
     def _update_front(self, ids: IntArray, points: FloatArray) -> None:
         old = self.front
+        old_points = minimization(self.objectives_of(old)) if old.size else np.empty((0, 3))
         if old.size and ids.size:  # most children are dominated by the (small) front: drop them first
-            old_points = minimization(self.objectives_of(old))
             keep = ~dominates_matrix(old_points, points).any(axis=0)
             ids, points = ids[keep], points[keep]
         if not ids.size:
             return
-        old_points = minimization(self.objectives_of(old)) if old.size else np.empty((0, 3))
         merged_ids = np.concatenate([old, ids])
         self.front = merged_ids[pareto_mask(np.vstack([old_points, points]))]
 
@@ -394,11 +389,14 @@ def _report(generation: int, archive: Archive, progress: _Progress, elapsed_ms: 
     )
 
 
-def _wants_stop(callback: GenerationCallback | None, report: GenerationReport) -> bool:
+def _wants_stop(
+    callback: GenerationCallback | None, generation: int, archive: Archive, progress: _Progress, elapsed_ms: float
+) -> bool:
+    """Report to the callback (if any); True when it asks to stop. Its other exceptions propagate."""
     if callback is None:
         return False
     try:
-        return callback(report) is False
+        return callback(_report(generation, archive, progress, elapsed_ms)) is False
     except SearchCancelled:
         return True
 
@@ -425,8 +423,9 @@ def optimize(
 
     `initial` adds caller-chosen genomes to the initial pool (e.g. the user's current config, `encode`d); `patience`
     None disables the early stop. Each pair of parents is crossed with probability `crossover_prob` (uniform
-    crossover); a child is mutated always if it was not crossed, else with probability `mutation_prob`. `clock`
-    exists so tests can drive the timeout deterministically.
+    crossover); a child is mutated always if it was not crossed, else with probability `mutation_prob`.
+    `on_generation` is called after the initial population (generation 0) and after every generation; an exception
+    other than `SearchCancelled` raised from it propagates. `clock` exists so tests can drive the timeout.
     """
     if population < 2:
         raise ValueError("population must be at least 2")
@@ -452,7 +451,7 @@ def optimize(
     generation = 0
     _observe(space, archive, progress, tolerance)
     stop: StopReason | None = None
-    if _wants_stop(on_generation, _report(0, archive, progress, elapsed_ms())):
+    if _wants_stop(on_generation, 0, archive, progress, elapsed_ms()):
         stop = StopReason.CANCELLED
     elif clock() - start >= timeout_s:
         stop = StopReason.TIMEOUT
@@ -484,7 +483,7 @@ def optimize(
         pop = toolbox.select(pop + children, population)
 
         _observe(space, archive, progress, tolerance)
-        if _wants_stop(on_generation, _report(generation, archive, progress, elapsed_ms())):
+        if _wants_stop(on_generation, generation, archive, progress, elapsed_ms()):
             stop = StopReason.CANCELLED
         elif clock() - start >= timeout_s:
             stop = StopReason.TIMEOUT

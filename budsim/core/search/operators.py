@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from deap import base
+from deap import base  # type: ignore[import-untyped]
 
 from budsim.core.deployment import FloatArray, IntArray
 from budsim.core.search.space import OBJECTIVE_SENSE
@@ -264,7 +264,7 @@ def pareto_mask(points: FloatArray, block: int = 512) -> BoolArray:
         chunk = ordered[start : start + block]
         alive = np.ones(chunk.shape[0], dtype=bool)
         if front.shape[0]:
-            alive = ~dominates_matrix(front, chunk).any(axis=0)
+            alive = np.asarray(~dominates_matrix(front, chunk).any(axis=0), dtype=bool)
         survivors = np.flatnonzero(alive)
         inner = ~dominance_matrix(chunk[survivors]).any(axis=0)
         kept = survivors[inner]

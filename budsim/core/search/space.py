@@ -140,21 +140,30 @@ class SearchSpace:
         return math.prod(int(s) for s in self.sizes)
 
     @cached_property
-    def _tables(self) -> dict[str, npt.NDArray[np.generic]]:
+    def _int_tables(self) -> dict[str, IntArray]:
         """Option values as arrays, so decoding N genomes is one fancy-index per gene."""
         kv = [self._kv_dtype(d) for d in self.weight_dtypes]
+
+        def ints(values: Sequence[int]) -> IntArray:
+            return np.array(values, dtype=np.int64)
+
         return {
-            "tp": np.array(self.tensor_parallel, dtype=np.int64),
-            "pp": np.array(self.pipeline_parallel, dtype=np.int64),
-            "seqs": np.array(self.max_num_seqs, dtype=np.int64),
-            "tokens": np.array(self.max_num_batched_tokens, dtype=np.int64),
+            "tp": ints(self.tensor_parallel),
+            "pp": ints(self.pipeline_parallel),
+            "seqs": ints(self.max_num_seqs),
+            "tokens": ints(self.max_num_batched_tokens),
+            "replicas": ints(self.replicas),
+            "weight": ints([DTYPE_CODES.index(d) for d in self.weight_dtypes]),
+            "kv": ints([DTYPE_CODES.index(d) for d in kv]),
+            "node": ints([c.cluster.gpus_per_node for c in self.clusters]),
+            "total": ints([c.cluster.total_gpus for c in self.clusters]),
+        }
+
+    @cached_property
+    def _float_tables(self) -> dict[str, FloatArray]:
+        return {
             "util": np.array(self.gpu_memory_utilization, dtype=np.float64),
-            "replicas": np.array(self.replicas, dtype=np.int64),
-            "weight": np.array([DTYPE_CODES.index(d) for d in self.weight_dtypes], dtype=np.int64),
-            "kv": np.array([DTYPE_CODES.index(d) for d in kv], dtype=np.int64),
             "price": np.array([c.cluster.cost_per_gpu_hour for c in self.clusters], dtype=np.float64),
-            "node": np.array([c.cluster.gpus_per_node for c in self.clusters], dtype=np.int64),
-            "total": np.array([c.cluster.total_gpus for c in self.clusters], dtype=np.int64),
         }
 
     def _kv_dtype(self, weights: Dtype) -> Dtype:
@@ -162,8 +171,13 @@ class SearchSpace:
             return self.kv_cache_dtype
         return Dtype.FP16 if weights == Dtype.FP16 else Dtype.BF16
 
-    def table(self, name: str) -> npt.NDArray[np.generic]:
-        return self._tables[name]
+    def table(self, name: str) -> IntArray:
+        """Integer option values by name: tp, pp, seqs, tokens, replicas, weight, kv (dtype codes), node, total."""
+        return self._int_tables[name]
+
+    def float_table(self, name: str) -> FloatArray:
+        """Float option values by name: util, price (per GPU-hour, per cluster option)."""
+        return self._float_tables[name]
 
 
 def build_space(
@@ -227,7 +241,7 @@ def decode(space: SearchSpace, genomes: IntArray) -> tuple[ConfigBatch, IntArray
         pipeline_parallel=t("pp")[g[:, Gene.PIPELINE_PARALLEL]],
         max_num_seqs=t("seqs")[g[:, Gene.MAX_NUM_SEQS]],
         max_num_batched_tokens=t("tokens")[g[:, Gene.MAX_NUM_BATCHED_TOKENS]],
-        gpu_memory_utilization=t("util")[g[:, Gene.GPU_MEMORY_UTILIZATION]],
+        gpu_memory_utilization=space.float_table("util")[g[:, Gene.GPU_MEMORY_UTILIZATION]],
         max_model_len=np.full(g.shape[0], space.max_model_len, dtype=np.int64),
         replicas=t("replicas")[g[:, Gene.REPLICAS]],
         weight_dtype=t("weight")[weight],
@@ -273,7 +287,7 @@ def gpu_count(space: SearchSpace, genomes: IntArray) -> IntArray:
 def cost_per_hour(space: SearchSpace, genomes: IntArray) -> FloatArray:
     """Every GPU a deployment holds is paid for: TP x PP x replicas x the chosen cluster's price per GPU-hour."""
     g = np.asarray(genomes, dtype=np.int64).reshape(-1, len(Gene))
-    cost: FloatArray = gpu_count(space, g) * space.table("price")[g[:, Gene.CLUSTER]]
+    cost: FloatArray = gpu_count(space, g) * space.float_table("price")[g[:, Gene.CLUSTER]]
     return cost
 
 
