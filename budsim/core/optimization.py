@@ -205,7 +205,7 @@ def heuristic_deployment(
             candidates.append(candidate(space, genome, evaluation, 0))
     feasible = [c for c in candidates if c.feasible]
     best = min(feasible, key=lambda c: (c.cost_per_million_tokens, -c.output_tokens_per_s), default=None)
-    closest = min(candidates, key=lambda c: c.violation) if candidates else None
+    closest = min(candidates, key=lambda c: c.severity) if candidates else None
     pick = best or closest
     confidence = analytical_confidence(clusters[pick.cluster_index].cluster, engine, True) if best and pick else 0.0
     return OptimizationOutcome(
