@@ -64,9 +64,9 @@ def _load_architecture(model: str) -> tuple[str, "ModelArchitecture"]:
 
 
 def _simulate(_settings: Settings, args: argparse.Namespace) -> int:
-    from budsim.core.catalog.fabrics import INTER_NODE_GBS, intra_node_gbs
+    from budsim.core.catalog.fabrics import catalog_cluster
     from budsim.core.catalog.gpus import GPUS, find_gpu
-    from budsim.core.deployment import Cluster, Workload
+    from budsim.core.deployment import Workload
     from budsim.core.errors import CoreError
     from budsim.core.heuristic import PartialConfig
     from budsim.core.simulation import simulate
@@ -77,20 +77,10 @@ def _simulate(_settings: Settings, args: argparse.Namespace) -> int:
     gpu = find_gpu(args.gpu)
     if gpu is None:
         raise SystemExit(f"unknown GPU {args.gpu!r}: one of {', '.join(GPUS)}")
-    interconnect = (
-        Interconnect(args.interconnect)
-        if args.interconnect
-        else (Interconnect.NVLINK if gpu.nvlink_gbs is not None else Interconnect.PCIE)
+    cluster = catalog_cluster(
+        gpu, args.gpus, args.nodes, Interconnect(args.interconnect) if args.interconnect else None
     )
-    cluster = Cluster(
-        gpu,
-        args.gpus,
-        args.nodes,
-        interconnect,
-        intra_node_gbs(gpu, interconnect),
-        INTER_NODE_GBS[interconnect],
-        gpu.cost_per_hour,
-    )
+    interconnect = cluster.interconnect
     if (args.concurrency is None) == (args.request_rate is None):
         raise SystemExit("give exactly one of --concurrency or --request-rate")
     workload = Workload(args.input_tokens, args.output_tokens, args.concurrency, args.request_rate)
@@ -134,13 +124,13 @@ def _simulate(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _optimize(settings: Settings, args: argparse.Namespace) -> int:
-    from budsim.core.catalog.fabrics import INTER_NODE_GBS, intra_node_gbs
+    from budsim.core.catalog.fabrics import catalog_cluster
     from budsim.core.catalog.gpus import find_gpu
-    from budsim.core.deployment import Cluster, Workload
+    from budsim.core.deployment import Workload
     from budsim.core.errors import CoreError
     from budsim.core.optimization import DEFAULT_WORKLOAD, Constraints, SearchSettings, search_deployment, vllm_args
     from budsim.core.search import ClusterOption, Targets
-    from budsim.core.types import Dtype, Engine, Interconnect
+    from budsim.core.types import Dtype, Engine
     from budsim.render import table
 
     name, arch = _load_architecture(args.model)
@@ -149,11 +139,7 @@ def _optimize(settings: Settings, args: argparse.Namespace) -> int:
         gpu = find_gpu(gpu_name)
         if gpu is None:
             raise SystemExit(f"unknown GPU {gpu_name!r}")
-        fabric = Interconnect.NVLINK if gpu.nvlink_gbs is not None else Interconnect.PCIE
-        cluster = Cluster(
-            gpu, args.gpus, args.nodes, fabric, intra_node_gbs(gpu, fabric), INTER_NODE_GBS[fabric], gpu.cost_per_hour
-        )
-        clusters.append(ClusterOption(cluster, gpu.name))
+        clusters.append(ClusterOption(catalog_cluster(gpu, args.gpus, args.nodes), gpu.name))
     workload = DEFAULT_WORKLOAD
     if args.concurrency is not None or args.request_rate is not None:
         workload = Workload(args.input_tokens, args.output_tokens, args.concurrency, args.request_rate)

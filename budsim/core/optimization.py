@@ -130,6 +130,24 @@ def _outcome(result: SearchResult, targets: Targets, confidence: float) -> Optim
     )
 
 
+def _space(
+    arch: ModelArchitecture,
+    clusters: Sequence[ClusterOption],
+    precisions: Sequence[Dtype],
+    constraints: Constraints,
+    max_model_len: int,
+) -> SearchSpace:
+    return build_space(
+        arch,
+        clusters,
+        precisions,
+        max_model_len=max_model_len,
+        max_replicas=constraints.max_replicas,
+        max_gpus_per_replica=constraints.max_gpus_per_replica,
+        require_high_availability=constraints.require_high_availability,
+    )
+
+
 def search_deployment(
     arch: ModelArchitecture,
     clusters: Sequence[ClusterOption],
@@ -148,15 +166,7 @@ def search_deployment(
         raise InfeasibleConfigError(
             "workload", f"requests of {sequence} tokens exceed the context of {arch.max_context}"
         )
-    space = build_space(
-        arch,
-        clusters,
-        precisions,
-        max_model_len=min(arch.max_context, max(sequence, 4096)),
-        max_replicas=constraints.max_replicas,
-        max_gpus_per_replica=constraints.max_gpus_per_replica,
-        require_high_availability=constraints.require_high_availability,
-    )
+    space = _space(arch, clusters, precisions, constraints, min(arch.max_context, max(sequence, 4096)))
     result = optimize(
         space,
         evaluator or analytical_evaluator(arch, workload, engine, targets),
@@ -187,15 +197,7 @@ def heuristic_deployment(
     for index, option in enumerate(clusters):
         for dtype in precisions:
             chosen = plan(arch, option.cluster, workload, PartialConfig(weight_dtype=dtype), dtype).config
-            space = build_space(
-                arch,
-                clusters,
-                precisions,
-                max_model_len=chosen.max_model_len,
-                max_replicas=constraints.max_replicas,
-                max_gpus_per_replica=constraints.max_gpus_per_replica,
-                require_high_availability=constraints.require_high_availability,
-            )
+            space = _space(arch, clusters, precisions, constraints, chosen.max_model_len)
             replicas = max(
                 min(chosen.replicas, constraints.max_replicas), 2 if constraints.require_high_availability else 1
             )

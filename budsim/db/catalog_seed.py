@@ -11,10 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from budsim.core.architecture import parse_hf_config
-from budsim.core.catalog.fabrics import default_specs
+from budsim.core.catalog.fabrics import default_interconnect, default_specs
 from budsim.core.catalog.gpus import GPUS, GpuSpec
 from budsim.core.catalog.models import CATALOG_MODELS
-from budsim.core.types import Interconnect
 from budsim.db.base import utcnow
 
 SEED_GPU_COUNTS = (1, 2, 4, 8)
@@ -51,7 +50,7 @@ def _profile_rows() -> list[dict[str, Any]]:
     now = utcnow()
     rows = []
     for gpu in GPUS.values():
-        interconnect = Interconnect.NVLINK if gpu.nvlink_gbs is not None else Interconnect.PCIE
+        interconnect = default_interconnect(gpu)
         for count in SEED_GPU_COUNTS:
             rows.append(
                 {

@@ -5,7 +5,7 @@ from typing import Any
 import strawberry
 
 from budsim.context import Context
-from budsim.core.catalog.fabrics import default_specs
+from budsim.core.catalog.fabrics import default_interconnect, default_specs
 from budsim.core.catalog.gpus import GPUS, find_gpu
 from budsim.core.types import Interconnect
 from budsim.db import queries
@@ -100,7 +100,7 @@ def _resolve_hardware(
         return gpu_type, interconnect or Interconnect.PCIE, gpu_memory_gb, user_specs, cost
     if interconnect == Interconnect.NVLINK and gpu.nvlink_gbs is None:
         raise Invalid("input.interconnect", f"{gpu.name} has no NVLink fabric; use PCIE, INFINIBAND or ETHERNET")
-    chosen = interconnect or (Interconnect.NVLINK if gpu.nvlink_gbs is not None else Interconnect.PCIE)
+    chosen = interconnect or default_interconnect(gpu)
     merged = default_specs(gpu, chosen) | user_specs
     return gpu.name, chosen, gpu_memory_gb or gpu.memory_gb, merged, gpu.cost_per_hour if cost is None else cost
 

@@ -6,6 +6,7 @@ Bandwidths follow the GPU catalog's convention: bidirectional GB/s per GPU.
 from typing import Any
 
 from budsim.core.catalog.gpus import GpuSpec
+from budsim.core.deployment import Cluster
 from budsim.core.types import Interconnect
 
 # Per-GPU network between nodes. InfiniBand: one ConnectX-7 NDR 400 Gb/s port per GPU as in DGX H100
@@ -17,6 +18,27 @@ INTER_NODE_GBS: dict[Interconnect, float] = {
     Interconnect.NVLINK: 100.0,  # NVLink inside a node; nodes assumed linked by InfiniBand NDR
     Interconnect.PCIE: 100.0,
 }
+
+
+def default_interconnect(gpu: GpuSpec) -> Interconnect:
+    """A GPU with a fabric is deployed on it; anything else talks over PCIe."""
+    return Interconnect.NVLINK if gpu.nvlink_gbs is not None else Interconnect.PCIE
+
+
+def catalog_cluster(
+    gpu: GpuSpec, gpus_per_node: int, node_count: int = 1, interconnect: Interconnect | None = None
+) -> Cluster:
+    """A cluster of catalog GPUs with the default bandwidths and list price (what a seeded profile describes)."""
+    fabric = interconnect or default_interconnect(gpu)
+    return Cluster(
+        gpu,
+        gpus_per_node,
+        node_count,
+        fabric,
+        intra_node_gbs(gpu, fabric),
+        INTER_NODE_GBS[fabric],
+        gpu.cost_per_hour,
+    )
 
 
 def intra_node_gbs(gpu: GpuSpec, interconnect: Interconnect) -> float:
