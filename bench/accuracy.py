@@ -1,22 +1,14 @@
 """How far the analytical model lands from measured serving runs (data/benchmarks.csv).
 
-For every row whose model architecture is known (catalog or bench/dataset_models.py) and whose GPU is in the catalog,
-the row's deployment is rebuilt and predicted:
+For every row whose model architecture is known (catalog or core/catalog/dataset_models.py) and whose GPU is in the
+catalog, the row's deployment is rebuilt by `core.measurements` (which lists the approximations) and predicted:
 
-- closed-loop serving rows (aiconfigurator, agg mode): `perf.serving.predict` at the row's concurrency, with the KV
-  capacity from `core.memory.memory_breakdown` (gpu_memory_utilization 0.9, max_model_len = ISL + OSL) and the
-  engine's default token budget and max_num_seqs (raised to the concurrency where a benchmark needed more);
+- closed-loop serving rows (aiconfigurator, agg mode): `perf.serving.predict` at the row's concurrency;
 - static-batch rows (Splitwise): `perf.step` directly, TTFT = one prefill step of the whole batch, TPOT = one decode
   step at the mean context.
 
-Approximations forced by what BudSim can express today (each printed as its own slice):
-- parallelism: every GPU of the replica is treated as one tensor-parallel group of gpu_count ranks; rows that used
-  attention data parallelism or expert parallelism (or more MoE ranks than attention TP ranks) are marked
-  "ep/dp as tp";
-- FP4 weights (NVFP4 on Blackwell, MXFP4 gpt-oss) are run as INT4 weight-only (same bytes, BF16 compute rate), since
-  `Dtype` has no FP4 yet: marked "fp4 as int4";
-- KV cache dtype is not recorded by aiconfigurator: BF16 ("auto") is assumed.
-The "low load" slice holds the closed-loop rows whose clients' prompts fit one step's token budget together
+Each approximation `core.measurements` makes is printed as its own slice ("ep/dp as tp", "fp4 as int4"). The
+"low load" slice holds the closed-loop rows whose clients' prompts fit one step's token budget together
 (concurrency x ISL <= max_num_batched_tokens): there the waves of prompts that fixed-length closed loops send in step
 cannot queue behind each other, and TTFT is the steady-state queueing model's alone.
 
@@ -29,30 +21,22 @@ Run: .venv/bin/python bench/accuracy.py [--csv data/benchmarks.csv] [--by-model]
 import argparse
 import csv
 import math
-import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dataset_models import dataset_config
-
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
-from budsim.core.catalog.fabrics import INTER_NODE_GBS
+from budsim.core.catalog.dataset_models import dataset_config
 from budsim.core.catalog.gpus import GpuSpec, find_gpu
-from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig, Workload
+from budsim.core.measurements import MeasuredRun, deployment_of
 from budsim.core.memory import memory_breakdown
 from budsim.core.perf.engines import engine_profile
 from budsim.core.perf.serving import predict
 from budsim.core.perf.step import decode_load, prefill_load, replica_cost, step_time
-from budsim.core.types import Dtype, Engine, Interconnect
 
 ROOT = Path(__file__).resolve().parent.parent
-RACK_SCALE = {"GB200", "GB300"}  # one NVLink domain of 72 GPUs
-WEIGHT_DTYPES = {"BF16": Dtype.BF16, "FP16": Dtype.FP16, "FP8": Dtype.FP8, "INT4": Dtype.INT4, "FP4": Dtype.INT4}
-GPU_MEMORY_UTILIZATION = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,55 +49,27 @@ class Outcome:
     predicted: tuple[float, float, float]
 
 
-def _cluster(gpu: GpuSpec, gpu_count: int) -> Cluster:
-    per_node = 72 if gpu.name in RACK_SCALE else 8
-    nodes = max(1, math.ceil(gpu_count / per_node))
-    inter = INTER_NODE_GBS[Interconnect.INFINIBAND]
-    return Cluster(gpu, per_node, nodes, Interconnect.NVLINK, gpu.interconnect_gbs, inter, gpu.cost_per_hour)
-
-
-def _usable_gb(gpu: GpuSpec) -> float:
-    usable = getattr(gpu, "usable_memory_gb", None)  # the driver-visible capacity, where the catalog states it
-    return float(usable) if usable is not None else gpu.memory_gb
-
-
 def _dataset(row: dict[str, str]) -> str:
     if row["source"].startswith("Mutinifni"):
         return "splitwise (power-capped)" if "power-capped" in row["source"] else "splitwise"
     return "aiconfigurator agg"
 
 
-def _predict_row(row: dict[str, str], arch: ModelArchitecture, gpu: GpuSpec) -> tuple[float, float, float] | None:
-    engine = Engine(row["engine"])
-    profile = engine_profile(engine)
-    gpus = int(row["gpu_count"])
-    prompt, output, concurrency = int(row["input_tokens"]), int(row["output_tokens"]), int(row["concurrency"])
-    kv = Dtype(row["kv_dtype"]) if row["kv_dtype"] else Dtype.BF16
-    config = ServingConfig(
-        tensor_parallel=gpus,
-        pipeline_parallel=1,
-        max_num_seqs=max(profile.default_max_num_seqs, concurrency),
-        max_num_batched_tokens=profile.default_max_num_batched_tokens,
-        gpu_memory_utilization=GPU_MEMORY_UTILIZATION,
-        max_model_len=prompt + output,
-        replicas=1,
-        weight_dtype=WEIGHT_DTYPES[row["precision"]],
-        kv_cache_dtype=kv,
-    )
-    batch = ConfigBatch.single(config)
-    cluster = _cluster(gpu, gpus)
-    if row["static_batch"] == "1":
-        cost = replica_cost(arch, cluster, batch, profile)
+def _predict_row(run: MeasuredRun, arch: ModelArchitecture, gpu: GpuSpec) -> tuple[float, float, float] | None:
+    deployment = deployment_of(run, arch, gpu)
+    cluster, batch = deployment.cluster, deployment.batch
+    if run.static_batch:
+        cost = replica_cost(arch, cluster, batch, engine_profile(run.engine))
         window = cost.window or None
-        ttft = float(step_time(cost, prefill_load(float(prompt), 0.0, window, seqs=float(concurrency))).total_s[0])
-        context = prompt + output / 2.0
-        tpot = float(step_time(cost, decode_load(float(concurrency), context, window)).total_s[0])
+        prompt, output, seqs = float(run.input_tokens), run.output_tokens, float(run.concurrency)
+        ttft = float(step_time(cost, prefill_load(prompt, 0.0, window, seqs=seqs)).total_s[0])
+        tpot = float(step_time(cost, decode_load(seqs, prompt + output / 2.0, window)).total_s[0])
         e2e = ttft + tpot * (output - 1)
-        return concurrency * output / e2e, ttft * 1e3, tpot * 1e3
-    memory = memory_breakdown(arch, _usable_gb(gpu), batch)
+        return seqs * output / e2e, ttft * 1e3, tpot * 1e3
+    memory = memory_breakdown(arch, gpu.usable_memory_gb, batch)
     if not bool(memory.fits[0]):
         return None
-    metrics = predict(arch, cluster, batch, Workload(prompt, output, concurrency=concurrency), engine, memory.kv_tokens)
+    metrics = predict(arch, cluster, batch, deployment.workload, run.engine, memory.kv_tokens)
     point = metrics.at(0)
     return float(point.output_tokens_per_s), float(point.ttft_mean_ms), float(point.tpot_ms)
 
@@ -125,35 +81,27 @@ def evaluate(path: Path) -> tuple[list[Outcome], dict[str, int]]:
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     for row in rows:
-        model = row["model"]
-        if model not in archs:
-            config = dataset_config(model)
-            archs[model] = parse_hf_config(config) if config else None
-        arch = archs[model]
-        gpu = find_gpu(row["gpu"])
+        run = MeasuredRun.from_record(row)
+        if run.model not in archs:
+            config = dataset_config(run.model)
+            archs[run.model] = parse_hf_config(config) if config else None
+        arch = archs[run.model]
+        gpu = find_gpu(run.gpu)
         if arch is None:
-            skipped[f"architecture unknown: {model}"] += 1
+            skipped[f"architecture unknown: {run.model}"] += 1
             continue
         if gpu is None:
-            skipped[f"GPU not in catalog: {row['gpu']}"] += 1
+            skipped[f"GPU not in catalog: {run.gpu}"] += 1
             continue
-        predicted = _predict_row(row, arch, gpu)
+        predicted = _predict_row(run, arch, gpu)
         if predicted is None:
             skipped["does not fit memory per core.memory"] += 1
             continue
-        slices = []
-        if row["precision"] == "FP4":
-            slices.append("fp4 as int4")
-        if int(row["attention_dp"]) > 1 or int(row["moe_ep"]) > 1 or int(row["gpu_count"]) > int(row["tp"]):
-            slices.append("ep/dp as tp")
-        if not slices:
-            slices.append("expressible")
-        engine = engine_profile(Engine(row["engine"]))
-        prompt_tokens_in_flight = int(row["concurrency"]) * int(row["input_tokens"])
-        if row["static_batch"] == "0" and prompt_tokens_in_flight <= engine.default_max_num_batched_tokens:
+        slices = [name for name, flagged in (("fp4 as int4", run.fp4), ("ep/dp as tp", run.ep_or_dp)) if flagged]
+        slices = slices or ["expressible"]
+        if run.low_load:
             slices.append("low load")
-        measured = (float(row["output_tokens_per_s"]), float(row["ttft_ms"]), float(row["tpot_ms"]))
-        outcomes.append(Outcome(_dataset(row), row["engine"], model, tuple(slices), measured, predicted))
+        outcomes.append(Outcome(_dataset(row), row["engine"], run.model, tuple(slices), run.measured, predicted))
     return outcomes, skipped
 
 

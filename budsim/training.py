@@ -1,9 +1,10 @@
 """Train the residual regressor (`core.predictors`) from measured serving runs; the I/O side of it.
 
-Reads data/benchmarks.csv, rebuilds every closed-loop serving row as the analytical model sees it (the same mapping as
-bench/accuracy.py, whose helpers are imported), fits the XGBoost corrections, writes the model (one JSON file holding
-the xgboost native JSON of every booster) and a manifest next to it (dataset sha256, features, metrics), and prints a
-leave-one-group-out (group = model x GPU) table so that every retrain states how it does on pairs it never saw.
+Reads data/benchmarks.csv, rebuilds every closed-loop serving row as the analytical model sees it
+(`core.measurements`, the mapping bench/accuracy.py uses too), fits the XGBoost corrections, writes the model (one
+JSON file holding the xgboost native JSON of every booster) and a manifest next to it (dataset sha256, features,
+metrics), and prints a leave-one-group-out (group = model x GPU) table so that every retrain states how it does on
+pairs it never saw.
 Static-batch rows (Splitwise) are skipped: they are predicted by `perf.step`, not `perf.serving.predict`.
 """
 
@@ -11,7 +12,6 @@ import csv
 import hashlib
 import json
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +20,10 @@ import numpy as np
 import numpy.typing as npt
 
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
+from budsim.core.catalog.dataset_models import dataset_config
 from budsim.core.catalog.gpus import find_gpu
-from budsim.core.deployment import ConfigBatch, ServingConfig, Workload
+from budsim.core.measurements import MeasuredRun, deployment_of
 from budsim.core.memory import memory_breakdown
-from budsim.core.perf.engines import engine_profile
 from budsim.core.perf.serving import predict
 from budsim.core.predictors import (
     FEATURE_NAMES,
@@ -35,29 +35,11 @@ from budsim.core.predictors import (
     log_ratio_targets,
     train,
 )
-from budsim.core.types import Dtype, Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CSV = ROOT / "data" / "benchmarks.csv"
 DEFAULT_MODEL = ROOT / "models" / "residual.json"
 FloatArray = npt.NDArray[np.float64]
-
-
-def _bench_helpers() -> tuple[object, ...]:
-    """bench/accuracy.py's row mapping; bench/ is not a package (nor in the image), so it is imported by path."""
-    bench = str(ROOT / "bench")
-    if bench not in sys.path:
-        sys.path.insert(0, bench)
-    import accuracy
-    from dataset_models import dataset_config
-
-    return (
-        accuracy._cluster,
-        accuracy._usable_gb,
-        accuracy.WEIGHT_DTYPES,
-        accuracy.GPU_MEMORY_UTILIZATION,
-        dataset_config,
-    )
 
 
 @dataclass(frozen=True)
@@ -92,63 +74,49 @@ class Dataset:
 
 
 def load_dataset(csv_path: Path) -> Dataset:
-    """Map every closed-loop row onto the analytical model (KV capacity from `core.memory`, as bench/accuracy.py)."""
-    cluster_of, usable_gb, weight_dtypes, utilization, dataset_config = _bench_helpers()
+    """Map every closed-loop row onto the analytical model (`core.measurements`, as bench/accuracy.py does)."""
     with csv_path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+        runs = [MeasuredRun.from_record(record) for record in csv.DictReader(handle)]
     archs: dict[str, ModelArchitecture | None] = {}
     feats, measured, analytical, groups, gpus, families, log_params, tps, concs = [], [], [], [], [], [], [], [], []
     skipped: dict[str, int] = {}
-    for row in rows:
-        if row["static_batch"] == "1":
-            skipped["static batch (perf.step rows)"] = skipped.get("static batch (perf.step rows)", 0) + 1
+
+    def skip(reason: str) -> None:
+        skipped[reason] = skipped.get(reason, 0) + 1
+
+    for run in runs:
+        if run.static_batch:
+            skip("static batch (perf.step rows)")
             continue
-        model = row["model"]
-        if model not in archs:
-            config = dataset_config(model)  # type: ignore[operator]
-            archs[model] = parse_hf_config(config) if config else None
-        arch, gpu = archs[model], find_gpu(row["gpu"])
+        if run.model not in archs:
+            config = dataset_config(run.model)
+            archs[run.model] = parse_hf_config(config) if config else None
+        arch, gpu = archs[run.model], find_gpu(run.gpu)
         if arch is None or gpu is None:
-            skipped["architecture or GPU unknown"] = skipped.get("architecture or GPU unknown", 0) + 1
+            skip("architecture or GPU unknown")
             continue
-        engine = Engine(row["engine"])
-        profile = engine_profile(engine)
-        count = int(row["gpu_count"])
-        prompt, output, concurrency = int(row["input_tokens"]), int(row["output_tokens"]), int(row["concurrency"])
-        config = ServingConfig(
-            tensor_parallel=count,
-            pipeline_parallel=1,
-            max_num_seqs=max(profile.default_max_num_seqs, concurrency),
-            max_num_batched_tokens=profile.default_max_num_batched_tokens,
-            gpu_memory_utilization=utilization,  # type: ignore[arg-type]
-            max_model_len=prompt + output,
-            replicas=1,
-            weight_dtype=weight_dtypes[row["precision"]],  # type: ignore[index]
-            kv_cache_dtype=Dtype(row["kv_dtype"]) if row["kv_dtype"] else Dtype.BF16,
-        )
-        batch = ConfigBatch.single(config)
-        cluster = cluster_of(gpu, count)  # type: ignore[operator]
-        memory = memory_breakdown(arch, usable_gb(gpu), batch)  # type: ignore[operator]
+        deployment = deployment_of(run, arch, gpu)
+        cluster, batch, workload = deployment.cluster, deployment.batch, deployment.workload
+        memory = memory_breakdown(arch, gpu.usable_memory_gb, batch)
         if not bool(memory.fits[0]):
-            skipped["does not fit memory"] = skipped.get("does not fit memory", 0) + 1
+            skip("does not fit memory")
             continue
-        workload = Workload(prompt, output, concurrency=concurrency)
-        metrics = predict(arch, cluster, batch, workload, engine, memory.kv_tokens)
+        metrics = predict(arch, cluster, batch, workload, run.engine, memory.kv_tokens)
         point = metrics.at(0)
         predicted = (float(point.output_tokens_per_s), float(point.ttft_mean_ms), float(point.tpot_ms))
-        truth = (float(row["output_tokens_per_s"]), float(row["ttft_ms"]), float(row["tpot_ms"]))
+        truth = run.measured
         if not all(math.isfinite(v) and v > 0 for v in predicted + truth):
-            skipped["no finite prediction or measurement"] = skipped.get("no finite prediction or measurement", 0) + 1
+            skip("no finite prediction or measurement")
             continue
-        feats.append(feature_matrix(arch, cluster, batch, workload, engine, metrics)[0])
+        feats.append(feature_matrix(arch, cluster, batch, workload, run.engine, metrics)[0])
         measured.append(truth)
         analytical.append(predicted)
-        groups.append(f"{model}|{gpu.name}")
+        groups.append(f"{run.model}|{gpu.name}")
         gpus.append(gpu.name)
         families.append(arch.model_type)
         log_params.append(math.log(arch.param_count))
-        tps.append(count)
-        concs.append(math.log(concurrency))
+        tps.append(run.gpu_count)
+        concs.append(math.log(run.concurrency))
     return Dataset(
         np.array(feats),
         np.array(measured),

@@ -14,6 +14,7 @@ from budsim.core.architecture import parse_hf_config
 from budsim.core.catalog.gpus import find_gpu
 from budsim.core.catalog.models import CATALOG_MODELS
 from budsim.core.deployment import ConfigBatch, ServingConfig, Workload
+from budsim.core.measurements import measured_cluster
 from budsim.core.memory import memory_breakdown
 from budsim.core.perf.serving import predict
 from budsim.core.predictors import (
@@ -105,10 +106,7 @@ def test_unmeasured_gpu_stays_within_the_clamp_of_the_analytical_prediction(mode
     assert gpu.name not in (model.coverage.gpus if model.coverage else ())
     entry = next(e for e in CATALOG_MODELS if e.hf_id == "meta-llama/Llama-3.1-70B-Instruct")
     arch = parse_hf_config(entry.config)
-    from budsim.training import _bench_helpers
-
-    cluster_of, usable_gb, *_ = _bench_helpers()
-    cluster = cluster_of(gpu, 8)
+    cluster = measured_cluster(gpu, 8)
     configs = [
         ServingConfig(
             tensor_parallel=tp,
@@ -124,7 +122,7 @@ def test_unmeasured_gpu_stays_within_the_clamp_of_the_analytical_prediction(mode
         for tp in (2, 4, 8)
     ]
     batch = ConfigBatch.from_configs(configs)
-    memory = memory_breakdown(arch, usable_gb(gpu), batch)
+    memory = memory_breakdown(arch, gpu.usable_memory_gb, batch)
     for concurrency in (1, 16, 256):
         workload = Workload(2048, 512, concurrency=concurrency)
         metrics = predict(arch, cluster, batch, workload, Engine.VLLM, memory.kv_tokens)

@@ -2,8 +2,9 @@
 
 Each entry is a subset of the model's Hugging Face config.json: the keys `budsim.core.architecture.parse_hf_config`
 reads, with their published names and values. They belong in `budsim/core/catalog/models.py` once its owners add
-published parameter counts; until then the accuracy script reads them from here. `DATASET_ALIASES` maps dataset model
-ids whose architecture is another id's (quantised re-uploads, fine-tunes, base vs instruct) to that id.
+published parameter counts; until then the accuracy bench and the regressor's training read them from here.
+`DATASET_ALIASES` maps dataset model ids whose architecture is another id's (quantised re-uploads, fine-tunes, base
+vs instruct) to that id.
 
 Known gaps, where `parse_hf_config` has no field for an architectural feature and the estimate is therefore off:
 - Qwen3.5-397B-A17B: 45 of its 60 layers are Gated DeltaNet linear attention with a fixed-size state (`layer_types`
