@@ -7,7 +7,10 @@ configs). The table shows both picks' cost per million tokens and their ratio; t
 scenarios whose GA pick is within 1% of the optimum (goal: >= 95%) and the median GA wall time (goal: < 2 s on one
 core). With --seeds N every scenario runs under N seeds and the fraction is over all runs.
 
-Run: .venv/bin/python bench/search.py [--seeds N] [--only SUBSTRING] [--fine]
+Scores come from the REGRESSOR method's evaluator (analytical models corrected by the residual regressor at
+MODEL_PATH, trained first if absent) unless --analytical is given.
+
+Run: .venv/bin/python bench/search.py [--seeds N] [--only SUBSTRING] [--fine] [--analytical]
 
 Measured on the dev container (2 cores, one used), 38 scenarios:
 - default spaces (1.4k-21k structurally valid genomes): seeds 0-4, 190/190 runs within 1% (37 with a feasible
@@ -32,19 +35,21 @@ import time
 from dataclasses import dataclass
 
 from budsim.core.architecture import parse_hf_config
-from budsim.core.catalog.fabrics import INTER_NODE_GBS, intra_node_gbs
+from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import GPUS
 from budsim.core.catalog.models import CATALOG_MODELS
-from budsim.core.deployment import Cluster, Workload
+from budsim.core.deployment import Workload
+from budsim.core.predictors import ResidualRegressor
 from budsim.core.search import (
     ClusterOption,
     Targets,
     analytical_evaluator,
     build_space,
+    calibrated_evaluator,
     exhaustive_search,
     optimize,
 )
-from budsim.core.types import Dtype, Engine, Interconnect
+from budsim.core.types import Dtype, Engine
 from budsim.render import table
 
 WITHIN = 0.01  # a GA pick within 1% of the optimum's cost per million tokens counts as found
@@ -52,17 +57,7 @@ BY_ID = {entry.hf_id: entry for entry in CATALOG_MODELS}
 
 
 def profile(gpu_name: str, gpus_per_node: int, nodes: int = 1) -> ClusterOption:
-    gpu = GPUS[gpu_name]
-    fabric = Interconnect.NVLINK if gpu.nvlink_gbs else Interconnect.PCIE
-    cluster = Cluster(
-        gpu=gpu,
-        gpus_per_node=gpus_per_node,
-        node_count=nodes,
-        interconnect=fabric,
-        intra_node_gbs=intra_node_gbs(gpu, fabric),
-        inter_node_gbs=INTER_NODE_GBS[Interconnect.INFINIBAND],
-        cost_per_gpu_hour=gpu.cost_per_hour,
-    )
+    cluster = catalog_cluster(GPUS[gpu_name], gpus_per_node, nodes)
     short = gpu_name.split("-")[0] + ("-80" if gpu_name == "A100-80GB-SXM" else "")
     label = f"{nodes}x{gpus_per_node}x{short}" if nodes > 1 else f"{gpus_per_node}x{short}"
     return ClusterOption(cluster, label)
@@ -217,7 +212,7 @@ FINE = {
 }
 
 
-def run(scenario: Scenario, seeds: int, fine: bool = False) -> list[Row]:
+def run(scenario: Scenario, seeds: int, fine: bool = False, regressor: ResidualRegressor | None = None) -> list[Row]:
     arch = parse_hf_config(BY_ID[scenario.model].config)
     w = scenario.workload
     length = -(-(w.input_tokens + w.output_tokens) // 16) * 16  # the workload's requests, in whole KV blocks
@@ -229,7 +224,11 @@ def run(scenario: Scenario, seeds: int, fine: bool = False) -> list[Row]:
         require_high_availability=scenario.high_availability,
         **(FINE if fine else {}),  # type: ignore[arg-type]
     )
-    evaluator = analytical_evaluator(arch, w, Engine.VLLM, scenario.targets)
+    evaluator = (
+        analytical_evaluator(arch, w, Engine.VLLM, scenario.targets)
+        if regressor is None
+        else calibrated_evaluator(arch, w, Engine.VLLM, scenario.targets, regressor)
+    )
     truth = exhaustive_search(space, evaluator)
     optimum = truth.best.cost_per_million_tokens if truth.best else None
     rows = []
@@ -259,9 +258,19 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1, help="GA runs per scenario, seeds 0..N-1")
     parser.add_argument("--only", default="", help="run the scenarios whose name contains this")
     parser.add_argument("--fine", action="store_true", help="finer batch-shape options: ~100x larger spaces")
+    parser.add_argument(
+        "--analytical", action="store_true", help="score with the analytical models alone, not the REGRESSOR's"
+    )
     args = parser.parse_args()
+    regressor = None
+    if not args.analytical:
+        from budsim.settings import Settings
+        from budsim.training import load_or_train
+
+        regressor = load_or_train(Settings().model_path)  # what the server's REGRESSOR method scores with
+    print(f"evaluator: {'analytical' if regressor is None else 'analytical + residual regressor (REGRESSOR)'}")
     scenarios = [s for s in SCENARIOS if args.only in s.name]
-    rows = [row for scenario in scenarios for row in run(scenario, args.seeds, args.fine)]
+    rows = [row for scenario in scenarios for row in run(scenario, args.seeds, args.fine, regressor)]
     print(table(HEADERS, [r.cells() for r in rows]))
     found = sum(r.found for r in rows)
     times = [r.ga_ms for r in rows]

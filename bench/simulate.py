@@ -1,4 +1,5 @@
-"""Time one HEURISTIC `simulate`: in-process (plan + analytical model) and through the API (HTTP + SQLite write).
+"""Time one `simulate`: in-process per method (plan + analytical model, plus the regressor's correction for
+REGRESSOR) and through the API (HTTP + SQLite write).
 
 Run: .venv/bin/python bench/simulate.py [--repeats N]
 """
@@ -13,17 +14,19 @@ import httpx
 from timing import percentile, samples_seconds
 
 from budsim.app import create_app
-from budsim.core.architecture import parse_hf_config
-from budsim.core.catalog.fabrics import INTER_NODE_GBS, intra_node_gbs
+from budsim.core.architecture import ModelArchitecture, parse_hf_config
+from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import find_gpu
 from budsim.core.catalog.models import CATALOG_MODELS
-from budsim.core.deployment import Cluster, Workload
+from budsim.core.deployment import Workload
 from budsim.core.heuristic import PartialConfig
+from budsim.core.predictors import ResidualRegressor
 from budsim.core.simulation import simulate
-from budsim.core.types import Engine, Interconnect
+from budsim.core.types import Engine
 from budsim.db.migrate import upgrade_url
 from budsim.render import table
 from budsim.settings import Settings
+from budsim.training import load_or_train
 
 MODELS = (
     "meta-llama/Llama-3.1-8B-Instruct",
@@ -37,17 +40,22 @@ mutation($input: SimulateInput!) { simulate(input: $input) { __typename ... on S
 """
 
 
-def in_process(repeats: int) -> list[tuple[str, float, float]]:
+def in_process(repeats: int) -> list[tuple[str, str, float, float]]:
     gpu = find_gpu("H200-SXM")
     assert gpu is not None
-    interconnect = Interconnect.NVLINK
-    cluster = Cluster(gpu, 8, 1, interconnect, intra_node_gbs(gpu, interconnect), INTER_NODE_GBS[interconnect], 3.99)
+    cluster = catalog_cluster(gpu, 8)
     by_id = {entry.hf_id: entry for entry in CATALOG_MODELS}
+    regressor = load_or_train(Settings().model_path)
     rows = []
-    for hf_id in MODELS:
-        arch = parse_hf_config(by_id[hf_id].config)
-        times = samples_seconds(lambda a=arch: simulate(a, cluster, WORKLOAD, PartialConfig(), Engine.VLLM), repeats)
-        rows.append((hf_id, statistics.median(times) * 1e3, percentile(times, 99) * 1e3))
+    for method, model in (("HEURISTIC", None), ("REGRESSOR", regressor)):
+        for hf_id in MODELS:
+            arch = parse_hf_config(by_id[hf_id].config)
+
+            def once(a: ModelArchitecture = arch, r: ResidualRegressor | None = model) -> object:
+                return simulate(a, cluster, WORKLOAD, PartialConfig(), Engine.VLLM, r)
+
+            times = samples_seconds(once, repeats)
+            rows.append((method, hf_id, statistics.median(times) * 1e3, percentile(times, 99) * 1e3))
     return rows
 
 
@@ -89,8 +97,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=200)
     args = parser.parse_args()
-    print("HEURISTIC simulate in-process, 8 x H200-SXM, 1000 in / 200 out tokens, concurrency 32")
-    print(table(["model", "p50 ms", "p99 ms"], in_process(args.repeats)))
+    print("simulate in-process (plan + serving model), 8 x H200-SXM, 1000 in / 200 out tokens, concurrency 32")
+    print(table(["method", "model", "p50 ms", "p99 ms"], in_process(args.repeats)))
     p50, p99, rate = asyncio.run(over_http(args.repeats))
     print("\nsimulate mutation over the ASGI app (HTTP + SQLite write), Llama-3.1-70B, one client")
     print(table(["p50 ms", "p99 ms", "requests/s"], [(p50, p99, rate)]))

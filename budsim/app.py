@@ -1,8 +1,10 @@
 """The ASGI application: Starlette routes around the Strawberry GraphQL app, resources owned by the lifespan."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from graphql import GraphQLError
@@ -18,6 +20,7 @@ from strawberry.types import ExecutionResult
 
 from budsim import __version__
 from budsim.context import Context
+from budsim.core.predictors import ResidualRegressor
 from budsim.db import migrate
 from budsim.db.session import create_engine, create_sessionmaker
 from budsim.events import EventBus
@@ -41,7 +44,9 @@ def _error_code(error: GraphQLError) -> str:
 class BudSimGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
         state = request.app.state
-        return Context(settings=state.settings, sessionmaker=state.sessionmaker, events=state.events)
+        return Context(
+            settings=state.settings, sessionmaker=state.sessionmaker, events=state.events, regressor=state.regressor
+        )
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         processed = await super().process_result(request, result)
@@ -68,6 +73,25 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
+def load_regressor(model_path: Path) -> ResidualRegressor | None:
+    """MODEL_PATH, trained from the repository's benchmarks first if absent (seconds); None if neither works.
+
+    Without a regressor the service still answers: REGRESSOR requests fall back to the analytical model and say so
+    in their confidence and warnings, which beats refusing to start over a missing or corrupt model file.
+    """
+    from budsim.training import load_or_train  # numpy/xgboost-heavy; only the server process needs it
+
+    try:
+        if not model_path.exists():
+            log.info("no regressor at %s: training one from data/benchmarks.csv", model_path)
+        regressor = load_or_train(model_path)
+    except Exception:
+        log.exception("regressor unavailable (MODEL_PATH=%s); REGRESSOR falls back to the analytical model", model_path)
+        return None
+    log.info("regressor loaded from %s (%s)", model_path, regressor.info)
+    return regressor
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
 
@@ -78,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.events = EventBus()
+        app.state.regressor = await asyncio.to_thread(load_regressor, settings.model_path)
         try:
             yield
         finally:

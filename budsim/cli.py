@@ -12,6 +12,7 @@ from budsim.settings import Settings
 
 if TYPE_CHECKING:
     from budsim.core.architecture import ModelArchitecture
+    from budsim.core.predictors import ResidualRegressor
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -63,7 +64,16 @@ def _load_architecture(model: str) -> tuple[str, "ModelArchitecture"]:
     raise SystemExit(f"unknown model {model!r}: give a catalog id ({known}) or a config.json path")
 
 
-def _simulate(_settings: Settings, args: argparse.Namespace) -> int:
+def _regressor(settings: Settings, method: str) -> "ResidualRegressor | None":
+    """MODEL_PATH for the REGRESSOR method (trained first if absent, as the server does); None for HEURISTIC."""
+    if method != "REGRESSOR":
+        return None
+    from budsim.training import load_or_train
+
+    return load_or_train(settings.model_path)
+
+
+def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     from budsim.core.catalog.fabrics import catalog_cluster
     from budsim.core.catalog.gpus import GPUS, find_gpu
     from budsim.core.deployment import Workload
@@ -93,11 +103,11 @@ def _simulate(_settings: Settings, args: argparse.Namespace) -> int:
         kv_cache_dtype=Dtype(args.kv_cache_dtype) if args.kv_cache_dtype else None,
     )
     try:
-        prediction = simulate(arch, cluster, workload, partial, Engine(args.engine))
+        prediction = simulate(arch, cluster, workload, partial, Engine(args.engine), _regressor(settings, args.method))
     except CoreError as error:
         raise SystemExit(f"{error.field}: {error.message}") from None
     c = prediction.config
-    print(f"{name} on {args.nodes} x {args.gpus} {gpu.name} ({interconnect.value}), {args.engine}, HEURISTIC")
+    print(f"{name} on {args.nodes} x {args.gpus} {gpu.name} ({interconnect.value}), {args.engine}, {args.method}")
     print(
         table(
             ["config", "value"],
@@ -128,7 +138,14 @@ def _optimize(settings: Settings, args: argparse.Namespace) -> int:
     from budsim.core.catalog.gpus import find_gpu
     from budsim.core.deployment import Workload
     from budsim.core.errors import CoreError
-    from budsim.core.optimization import DEFAULT_WORKLOAD, Constraints, SearchSettings, search_deployment, vllm_args
+    from budsim.core.optimization import (
+        DEFAULT_WORKLOAD,
+        Constraints,
+        SearchSettings,
+        heuristic_deployment,
+        search_deployment,
+        vllm_args,
+    )
     from budsim.core.search import ClusterOption, Targets
     from budsim.core.types import Dtype, Engine
     from budsim.render import table
@@ -148,9 +165,14 @@ def _optimize(settings: Settings, args: argparse.Namespace) -> int:
     search = SearchSettings(settings.population_size, settings.generations, settings.optimization_timeout, args.seed)
     precisions = [Dtype(p) for p in args.precision] or [Dtype.BF16]
     try:
-        outcome = search_deployment(
-            arch, clusters, precisions, workload, Engine(args.engine), targets, constraints, search
-        )
+        engine = Engine(args.engine)
+        if args.method == "HEURISTIC":
+            outcome = heuristic_deployment(arch, clusters, precisions, workload, engine, targets, constraints)
+        else:
+            regressor = _regressor(settings, args.method)
+            outcome = search_deployment(
+                arch, clusters, precisions, workload, engine, targets, constraints, search, regressor=regressor
+            )
     except CoreError as error:
         raise SystemExit(f"{error.field}: {error.message}") from None
     rows = [
@@ -243,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--max-num-seqs", type=int)
     sim.add_argument("--weight-dtype", choices=["BF16", "FP16", "FP8", "INT8", "INT4"])
     sim.add_argument("--kv-cache-dtype", choices=["BF16", "FP16", "FP8"])
+    sim.add_argument(
+        "--method", choices=["HEURISTIC", "REGRESSOR"], default="HEURISTIC", help="REGRESSOR corrects with MODEL_PATH"
+    )
     sim.set_defaults(run=_simulate)
 
     opt = commands.add_parser("optimize", help="search the best deployment in-process and print the Pareto front")
@@ -264,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--max-gpus-per-replica", type=int, default=8)
     opt.add_argument("--high-availability", action="store_true")
     opt.add_argument("--seed", type=int, default=0)
+    opt.add_argument(
+        "--method", choices=["HEURISTIC", "REGRESSOR"], default="REGRESSOR", help="HEURISTIC plans without searching"
+    )
     opt.set_defaults(run=_optimize)
 
     train = commands.add_parser("train", help="train the XGBoost residual regressor and print held-out accuracy")

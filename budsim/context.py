@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from budsim.core.predictors import ResidualRegressor
 from budsim.events import EventBus
 from budsim.resolvers.loaders import Loaders
 from budsim.settings import Settings
@@ -16,6 +17,7 @@ class Context:
     settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]
     events: EventBus
+    regressor: ResidualRegressor | None  # the REGRESSOR method's corrections; None until one could be loaded
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -15,7 +15,10 @@ class Settings(BaseSettings):
     database_url: str = Field(
         DEFAULT_DATABASE_URL, description="SQLAlchemy async URL (sqlite+aiosqlite or postgresql+asyncpg)."
     )
-    model_path: Path = Field(Path("./models/xgboost.json"), description="Where the trained XGBoost regressor lives.")
+    model_path: Path = Field(
+        Path("./models/residual.json"),
+        description="The trained XGBoost residual regressor; trained from data/benchmarks.csv at start-up if absent.",
+    )
     optimization_timeout: float = Field(300.0, gt=0, description="Seconds an optimization may run before it stops.")
     population_size: int = Field(50, ge=4, description="NSGA-II population per generation.")
     generations: int = Field(100, ge=1, description="NSGA-II generation limit.")

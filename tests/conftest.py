@@ -26,6 +26,7 @@ from budsim.app import create_app
 from budsim.db import migrate
 from budsim.db.session import create_engine
 from budsim.settings import Settings
+from budsim.training import DEFAULT_CSV, train_from_csv
 
 DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("postgresql", "sqlite")
@@ -99,8 +100,16 @@ async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.
 
 
 @pytest.fixture(scope="session")
-async def app(database_url: str) -> AsyncIterator[Starlette]:
-    application = create_app(Settings(database_url=database_url))
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The residual regressor trained once per run from data/benchmarks.csv, as a fresh server would at start-up."""
+    path: Path = tmp_path_factory.mktemp("models") / "residual.json"
+    train_from_csv(DEFAULT_CSV, path, logo=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str, model_path: Path) -> AsyncIterator[Starlette]:
+    application = create_app(Settings(database_url=database_url, model_path=model_path))
     async with application.router.lifespan_context(application):
         yield application
 
@@ -138,10 +147,10 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-async def live_server(database_url: str) -> AsyncIterator[LiveServer]:
+async def live_server(database_url: str, model_path: Path) -> AsyncIterator[LiveServer]:
     """A real uvicorn server on a loopback port, for websocket subscriptions."""
     port = _free_port()
-    application = create_app(Settings(database_url=database_url))
+    application = create_app(Settings(database_url=database_url, model_path=model_path))
     config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -1,4 +1,4 @@
-"""The `budsim simulate` command prints the same prediction the API stores, with no database."""
+"""The `budsim simulate` and `budsim optimize` commands print what the API would answer, with no database."""
 
 import json
 from pathlib import Path
@@ -7,6 +7,12 @@ import pytest
 
 from budsim.cli import main
 from budsim.core.catalog.models import CATALOG_MODELS
+
+
+@pytest.fixture(autouse=True)
+def _trained_model(model_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The REGRESSOR method reads MODEL_PATH: point it at the run's trained model instead of training another."""
+    monkeypatch.setenv("MODEL_PATH", str(model_path))
 
 
 def test_simulate_prints_config_memory_and_metrics(capsys: pytest.CaptureFixture[str]) -> None:
@@ -57,3 +63,17 @@ def test_optimize_names_the_binding_target_when_nothing_meets_it(capsys: pytest.
     out = capsys.readouterr().out
     assert "MISSES the targets" in out
     assert "binding: max_ttft_ms requires 1.0" in out
+
+
+def test_simulate_with_the_regressor_corrects_the_heuristic_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["simulate", "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM", "--gpus", "1", "--concurrency", "8"]
+    assert main(argv) == 0
+    heuristic = capsys.readouterr().out
+    assert main([*argv, "--method", "REGRESSOR"]) == 0
+    regressor = capsys.readouterr().out
+    assert "HEURISTIC" in heuristic.splitlines()[0]
+    assert "REGRESSOR" in regressor.splitlines()[0]
+    assert (
+        heuristic.split("memory per GPU")[0].splitlines()[1:] == regressor.split("memory per GPU")[0].splitlines()[1:]
+    )
+    assert heuristic.split("confidence")[1] != regressor.split("confidence")[1]

@@ -12,10 +12,19 @@ from budsim.core.architecture import ModelArchitecture
 from budsim.core.deployment import ServingConfig, Workload
 from budsim.core.errors import InfeasibleConfigError
 from budsim.core.heuristic import PartialConfig, plan
-from budsim.core.search import ClusterOption, SearchResult, Targets, analytical_evaluator, build_space, optimize
+from budsim.core.predictors import ResidualRegressor
+from budsim.core.search import (
+    ClusterOption,
+    SearchResult,
+    Targets,
+    analytical_evaluator,
+    build_space,
+    calibrated_evaluator,
+    optimize,
+)
 from budsim.core.search.nsga2 import GenerationCallback
 from budsim.core.search.space import Candidate, Evaluator, SearchSpace, candidate, encode, score
-from budsim.core.simulation import METRIC_FIELDS, analytical_confidence
+from budsim.core.simulation import METRIC_FIELDS
 from budsim.core.types import Dtype, Engine
 
 # The REST seed had no workload in its body; a chat-like mix is what users ask about most: 1k-token prompts, 256-token
@@ -107,7 +116,12 @@ def _binding(candidate: Candidate, targets: Targets) -> tuple[BindingTarget, ...
     return tuple(found)
 
 
-def _outcome(result: SearchResult, targets: Targets, confidence: float) -> OptimizationOutcome:
+def _confidence(pick: Candidate) -> float:
+    """The evaluator's confidence in the pick's predicted metrics."""
+    return round(float(pick.metrics.get("confidence", 0.0)), 4)
+
+
+def _outcome(result: SearchResult, targets: Targets) -> OptimizationOutcome:
     if result.best is not None:
         best, binding, meets = _choice(result.best), (), True
     elif result.least_violating:
@@ -122,7 +136,7 @@ def _outcome(result: SearchResult, targets: Targets, confidence: float) -> Optim
         pareto=tuple(_choice(c) for c in result.pareto),
         meets_targets=meets,
         binding=binding,
-        confidence=confidence if meets else 0.0,
+        confidence=_confidence(result.best) if result.best is not None else 0.0,
         evaluations=result.evaluations,
         generations=result.generations,
         elapsed_ms=result.elapsed_ms,
@@ -159,27 +173,34 @@ def search_deployment(
     settings: SearchSettings,
     evaluator: Evaluator | None = None,
     on_generation: GenerationCallback | None = None,
+    regressor: ResidualRegressor | None = None,
 ) -> OptimizationOutcome:
-    """REGRESSOR method: NSGA-II over the whole space (the evaluator defaults to the analytical models)."""
+    """REGRESSOR method: NSGA-II over the whole space, scored by the analytical models corrected by `regressor`.
+
+    Without a regressor (none trained yet) the analytical models score alone, and confidence says so.
+    """
     sequence = workload.input_tokens + workload.output_tokens
     if sequence > arch.max_context:
         raise InfeasibleConfigError(
             "workload", f"requests of {sequence} tokens exceed the context of {arch.max_context}"
         )
     space = _space(arch, clusters, precisions, constraints, min(arch.max_context, max(sequence, 4096)))
+    if evaluator is None:
+        evaluator = (
+            analytical_evaluator(arch, workload, engine, targets)
+            if regressor is None
+            else calibrated_evaluator(arch, workload, engine, targets, regressor)
+        )
     result = optimize(
         space,
-        evaluator or analytical_evaluator(arch, workload, engine, targets),
+        evaluator,
         population=settings.population,
         generations=settings.generations,
         seed=settings.seed,
         timeout_s=settings.timeout_s,
         on_generation=on_generation,
     )
-    confidence = 0.0
-    if result.best is not None:
-        confidence = analytical_confidence(clusters[result.best.cluster_index].cluster, engine, True)
-    return _outcome(result, targets, confidence)
+    return _outcome(result, targets)
 
 
 def heuristic_deployment(
@@ -209,13 +230,12 @@ def heuristic_deployment(
     best = min(feasible, key=lambda c: (c.cost_per_million_tokens, -c.output_tokens_per_s), default=None)
     closest = min(candidates, key=lambda c: c.severity) if candidates else None
     pick = best or closest
-    confidence = analytical_confidence(clusters[pick.cluster_index].cluster, engine, True) if best and pick else 0.0
     return OptimizationOutcome(
         best=_choice(pick) if pick else None,
         pareto=tuple(_choice(c) for c in feasible),
         meets_targets=best is not None,
         binding=() if best or closest is None else _binding(closest, targets),
-        confidence=confidence,
+        confidence=_confidence(best) if best is not None else 0.0,
         evaluations=len(candidates),
         generations=0,
         elapsed_ms=0.0,

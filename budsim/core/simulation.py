@@ -1,20 +1,19 @@
-"""One prediction end to end: the HEURISTIC plan for what the user left open, then the analytical serving model."""
+"""One prediction end to end: the HEURISTIC plan for what the user left open, then the serving model.
+
+The serving model is the analytical one (method HEURISTIC), or the analytical one corrected by the residual regressor
+(method REGRESSOR, `core.calibration`), whose confidence then says how near the measured data the question is.
+"""
 
 import math
 from dataclasses import dataclass
 
 from budsim.core.architecture import ModelArchitecture
+from budsim.core.calibration import analytical_confidence, calibrate
 from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.heuristic import PartialConfig, plan
 from budsim.core.perf.serving import ServingMetrics, predict
+from budsim.core.predictors import ResidualRegressor
 from budsim.core.types import Engine
-
-# The analytical model alone lands within tens of percent of measured serving runs (bench/accuracy.py), so its
-# answers are "validate in staging" material: below the 0.7 line where measured GPU/engine pairs back it, lower
-# still elsewhere. The regressor (method REGRESSOR) earns higher confidence where it has data.
-MEASURED_GPUS = frozenset({"H100-SXM", "H200-SXM", "B200"})
-ANALYTICAL_CONFIDENCE_MEASURED = 0.6
-ANALYTICAL_CONFIDENCE_UNMEASURED = 0.45
 
 METRIC_FIELDS = {
     "ttft_mean_ms": "ttft_mean_ms",
@@ -48,19 +47,23 @@ def metrics_document(metrics: ServingMetrics) -> dict[str, float | None]:
     return {name: _finite(getattr(metrics, source)) for name, source in METRIC_FIELDS.items()}
 
 
-def analytical_confidence(cluster: Cluster, engine: Engine, fits: bool) -> float:
-    if not fits:
-        return 0.0
-    measured = cluster.gpu.name in MEASURED_GPUS
-    return ANALYTICAL_CONFIDENCE_MEASURED if measured else ANALYTICAL_CONFIDENCE_UNMEASURED
-
-
 def simulate(
-    arch: ModelArchitecture, cluster: Cluster, workload: Workload, partial: PartialConfig, engine: Engine
+    arch: ModelArchitecture,
+    cluster: Cluster,
+    workload: Workload,
+    partial: PartialConfig,
+    engine: Engine,
+    regressor: ResidualRegressor | None = None,
 ) -> Prediction:
     chosen = plan(arch, cluster, workload, partial)
     memory = chosen.memory
-    metrics = predict(arch, cluster, ConfigBatch.single(chosen.config), workload, engine, memory.kv_tokens).at(0)
+    batch = ConfigBatch.single(chosen.config)
+    analytical = predict(arch, cluster, batch, workload, engine, memory.kv_tokens)
+    if regressor is None:
+        metrics, confidence = analytical.at(0), analytical_confidence(cluster)
+    else:
+        calibrated = calibrate(regressor, arch, cluster, batch, workload, engine, analytical)
+        metrics, confidence = calibrated.metrics.at(0), float(calibrated.confidence[0])
     warnings = list(chosen.warnings)
     fits = bool(memory.fits[0])
     if fits and not bool(metrics.fits):
@@ -86,6 +89,6 @@ def simulate(
             "max_num_seqs_at_max_model_len": int(memory.max_num_seqs_allowed[0]),
             "fits": fits,
         },
-        confidence=analytical_confidence(cluster, engine, fits and bool(metrics.fits)),
+        confidence=round(confidence, 4) if fits and bool(metrics.fits) else 0.0,
         warnings=tuple(warnings),
     )

@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -25,7 +26,7 @@ from budsim.db.models import HardwareProfileRow, ModelRow, SimulationRow
 from budsim.resolvers import validation as check
 from budsim.resolvers.converters import cluster_from_profile
 from budsim.resolvers.errors import Invalid, NotFound
-from budsim.resolvers.simulate import config_document, workload_document, workload_from_input
+from budsim.resolvers.simulate import NO_REGRESSOR, config_document, workload_document, workload_from_input
 from budsim.schema.inputs import ConstraintsInput, OptimizeInput, TargetsInput
 from budsim.schema.types.optimization import OptimizationJob
 
@@ -146,12 +147,23 @@ async def run_optimization(ctx: Context, data: OptimizeInput) -> OptimizationJob
     else:
         search = SearchSettings(settings.population_size, settings.generations, settings.optimization_timeout, seed)
         run = partial(
-            search_deployment, arch, clusters, precisions, workload, data.engine, targets, constraints, search
+            search_deployment,
+            arch,
+            clusters,
+            precisions,
+            workload,
+            data.engine,
+            targets,
+            constraints,
+            search,
+            regressor=ctx.regressor,
         )
     try:
         outcome = await asyncio.to_thread(run)
     except CoreError as error:
         raise Invalid(f"input.{error.field}", error.message) from None
+    if data.method == Method.REGRESSOR and ctx.regressor is None:
+        outcome = replace(outcome, warnings=(*outcome.warnings, NO_REGRESSOR))
     chosen = outcome.best.cluster_label if outcome.best else next(iter(profiles))
     row = SimulationRow(
         id=uuid.uuid4(),

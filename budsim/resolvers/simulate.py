@@ -1,5 +1,6 @@
 """The `simulate` mutation: validate, load the model and profile, predict in core, store one Simulation row."""
 
+from dataclasses import replace
 from typing import Any
 
 from budsim.context import Context
@@ -110,12 +111,13 @@ def _input_document(data: SimulateInput) -> dict[str, Any]:
     }
 
 
+NO_REGRESSOR = "no trained regressor is loaded (see MODEL_PATH): the analytical model answered alone"
+
+
 async def run_simulation(ctx: Context, data: SimulateInput) -> Simulation:
     model_id = check.parse_id(data.model_id, "input.modelId")
     profile_id = check.parse_id(data.hardware_profile_id, "input.hardwareProfileId")
     workload = workload_from_input(data.workload)
-    if data.method != Method.HEURISTIC:
-        raise Invalid("input.method", "REGRESSOR needs the trained regressor, which this server does not have yet")
     async with ctx.sessionmaker() as session:
         model = await session.get(ModelRow, model_id)
         if model is None:
@@ -126,9 +128,12 @@ async def run_simulation(ctx: Context, data: SimulateInput) -> Simulation:
         arch = parse_hf_config(model.architecture)
         partial = partial_from_input(data.config, arch.max_context)
         try:
-            prediction = simulate(arch, cluster_from_profile(profile), workload, partial, data.engine)
+            regressor = ctx.regressor if data.method == Method.REGRESSOR else None
+            prediction = simulate(arch, cluster_from_profile(profile), workload, partial, data.engine, regressor)
         except CoreError as error:
             raise Invalid(f"input.{error.field}", error.message) from None
+        if data.method == Method.REGRESSOR and ctx.regressor is None:
+            prediction = replace(prediction, warnings=(*prediction.warnings, NO_REGRESSOR))
         row = SimulationRow(
             model_id=model.id,
             hardware_profile_id=profile.id,

@@ -35,15 +35,16 @@ async def _get(app: Starlette, path: str) -> httpx.Response:
         return await http.get(path)
 
 
-async def test_readyz_is_unavailable_before_migrations(tmp_path: Path) -> None:
-    response = await _get(create_app(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/empty.db")), "/readyz")
+async def test_readyz_is_unavailable_before_migrations(tmp_path: Path, model_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/empty.db", model_path=model_path)
+    response = await _get(create_app(settings), "/readyz")
     assert response.status_code == 503
     assert response.json()["migration"] is None
 
 
-async def test_readyz_is_unavailable_when_the_database_is_unreachable(tmp_path: Path) -> None:
+async def test_readyz_is_unavailable_when_the_database_is_unreachable(tmp_path: Path, model_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/no/such/dir/x.db"
-    response = await _get(create_app(Settings(database_url=url)), "/readyz")
+    response = await _get(create_app(Settings(database_url=url, model_path=model_path)), "/readyz")
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"
 
@@ -54,9 +55,10 @@ async def test_browser_get_opens_graphiql(client: httpx.AsyncClient) -> None:
     assert "graphiql" in response.text.lower()
 
 
-async def test_unexpected_failures_are_masked_without_internals(tmp_path: Path) -> None:
+async def test_unexpected_failures_are_masked_without_internals(tmp_path: Path, model_path: Path) -> None:
     """A server fault answers a generic message and a code, never the exception text or a traceback."""
-    app = create_app(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/missing/dir/db.sqlite"))
+    url = f"sqlite+aiosqlite:///{tmp_path}/missing/dir/db.sqlite"
+    app = create_app(Settings(database_url=url, model_path=model_path))
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://budsim.test") as http,

@@ -1,11 +1,16 @@
 """The `simulate` mutation: one HEURISTIC prediction, stored as a Simulation, with typed errors for bad input."""
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from budsim.app import create_app
+from budsim.db import migrate
+from budsim.resolvers.simulate import NO_REGRESSOR
+from budsim.settings import Settings
 from tests.api.helpers import row_counts
 from tests.conftest import gql_data
 
@@ -85,6 +90,30 @@ async def test_heuristic_picks_one_gpu_for_an_8b_model_and_stores_the_simulation
     assert stored["simulation"] == {"config": {"totalGpus": 1}, "metrics": {"tpotMs": metrics["tpotMs"]}}
 
 
+async def test_regressor_corrects_the_same_plan_and_trusts_a_measured_pair_more(client: httpx.AsyncClient) -> None:
+    """REGRESSOR keeps the HEURISTIC plan but scales its metrics by the learned correction, and says how sure it is."""
+    model, measured, unmeasured = "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM x1", "A100-80GB-SXM x1"
+    heuristic = await simulate(client, model, measured)
+    regressor = await simulate(client, model, measured, method="REGRESSOR")
+    assert regressor["method"] == "REGRESSOR"
+    assert regressor["config"] == heuristic["config"]
+    assert regressor["warnings"] == heuristic["warnings"]
+    for name in ("ttftMeanMs", "tpotMs", "outputTokensPerS"):
+        ratio = regressor["metrics"][name] / heuristic["metrics"][name]
+        assert 1 / 3 <= ratio <= 3  # the correction is clamped to ln 3 either way
+    assert regressor["metrics"] != heuristic["metrics"]
+    corrected = regressor["metrics"]
+    assert corrected["ttftP50Ms"] <= corrected["ttftP99Ms"] < corrected["e2eLatencyP99Ms"]
+    assert corrected["outputTokensPerS"] == pytest.approx(corrected["requestsPerS"] * 200, rel=0.01)
+    assert corrected["costPerMillionTokens"] == pytest.approx(
+        2.99 / (corrected["outputTokensPerS"] * 3600) * 1e6, rel=0.01
+    )
+    assert regressor["confidence"] > heuristic["confidence"]
+
+    elsewhere = await simulate(client, model, unmeasured, method="REGRESSOR")
+    assert 0 < elsewhere["confidence"] < regressor["confidence"]
+
+
 async def test_a_model_that_cannot_fit_says_by_how_many_gb(client: httpx.AsyncClient) -> None:
     result = await simulate(client, "meta-llama/Llama-3.1-70B-Instruct", "H100-SXM x1")
     assert result["__typename"] == "Simulation"
@@ -131,7 +160,6 @@ async def test_an_open_loop_rate_beyond_capacity_is_flagged_not_hidden(client: h
         ({"workload": {"inputTokens": 100, "outputTokens": 10, "concurrency": 1, "requestRate": 1}}, "input.workload"),
         ({"workload": {"inputTokens": -5, "outputTokens": 10, "concurrency": 1}}, "input.workload.inputTokens"),
         ({"workload": {"inputTokens": 5, "outputTokens": 10, "concurrency": -1}}, "input.workload.concurrency"),
-        ({"method": "REGRESSOR"}, "input.method"),
         ({"modelId": "not-an-id"}, "input.modelId"),
     ],
 )
@@ -156,3 +184,23 @@ async def test_unknown_model_or_profile_is_not_found(client: httpx.AsyncClient) 
     payload = {"modelId": missing, "hardwareProfileId": await profile_id(client, "H100-SXM x1"), "workload": CHAT}
     result = (await gql_data(client, SIMULATE, input=payload))["simulate"]
     assert result == {"__typename": "NotFoundError", "id": missing, "entity": "Model"}
+
+
+async def test_a_corrupt_model_file_leaves_regressor_requests_to_the_analytical_model(tmp_path: Path) -> None:
+    """The server still starts and answers; the answer says the regressor is missing instead of pretending."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/budsim.db"
+    await migrate.upgrade_url(url)
+    model_file = tmp_path / "residual.json"
+    model_file.write_text("{not xgboost")
+    app = create_app(Settings(database_url=url, model_path=model_file))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://budsim.test") as http,
+    ):
+        assert app.state.regressor is None
+        result = await simulate(http, "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM x1", method="REGRESSOR")
+        heuristic = await simulate(http, "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM x1")
+    assert result["__typename"] == "Simulation"
+    assert result["metrics"] == heuristic["metrics"]
+    assert result["confidence"] == heuristic["confidence"]
+    assert result["warnings"] == [NO_REGRESSOR]

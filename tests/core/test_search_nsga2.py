@@ -22,11 +22,11 @@ from budsim.core.search.exhaustive import exhaustive_search
 from budsim.core.search.nsga2 import GenerationReport, SearchCancelled, StopReason, optimize
 from budsim.core.search.operators import hypervolume, minimization
 from budsim.core.search.space import (
-    AnalyticalEvaluator,
     ClusterOption,
     Evaluation,
     Gene,
     SearchSpace,
+    ServingEvaluator,
     Targets,
     analytical_evaluator,
     build_space,
@@ -56,7 +56,7 @@ def space_for(hf_id: str = LLAMA_8B, precisions: tuple[Dtype, ...] = (Dtype.BF16
     return build_space(arch(hf_id), clusters, list(precisions), max_model_len=1280, **kwargs)  # type: ignore[arg-type]
 
 
-def evaluator(hf_id: str = LLAMA_8B, targets: Targets | None = None) -> AnalyticalEvaluator:
+def evaluator(hf_id: str = LLAMA_8B, targets: Targets | None = None) -> ServingEvaluator:
     return analytical_evaluator(arch(hf_id), CHAT, Engine.VLLM, targets)
 
 
@@ -64,7 +64,7 @@ def evaluator(hf_id: str = LLAMA_8B, targets: Targets | None = None) -> Analytic
 class Counting:
     """Wraps an evaluator and records every genome it is asked to score."""
 
-    inner: AnalyticalEvaluator
+    inner: ServingEvaluator
     calls: int = 0
     seen: Counter[tuple[int, ...]] = field(default_factory=Counter)
 
@@ -90,7 +90,7 @@ def test_crossover_fires_and_makes_children_unlike_both_parents() -> None:
 class DominatingWhenOutOfMemory:
     """The analytical scores, except that every config that does not fit memory claims unbeatable objectives."""
 
-    inner: AnalyticalEvaluator
+    inner: ServingEvaluator
 
     def __call__(self, space: SearchSpace, genomes: IntArray) -> Evaluation:
         honest = self.inner(space, genomes)
@@ -117,7 +117,7 @@ class Broken:
     """Analytical scores, but TP 2 comes back as NaN dressed as the best config ever, and TP 4 with 2 replicas
     (the best config for this workload, which the search will try) raises."""
 
-    inner: AnalyticalEvaluator
+    inner: ServingEvaluator
 
     def __call__(self, space: SearchSpace, genomes: IntArray) -> Evaluation:
         batch, _ = decode(space, genomes)

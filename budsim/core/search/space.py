@@ -24,10 +24,12 @@ import numpy as np
 import numpy.typing as npt
 
 from budsim.core.architecture import ModelArchitecture
+from budsim.core.calibration import analytical_confidence, calibrate
 from budsim.core.deployment import DTYPE_CODES, Cluster, ConfigBatch, FloatArray, IntArray, ServingConfig, Workload
 from budsim.core.errors import InfeasibleConfigError
 from budsim.core.memory import memory_breakdown, valid_tensor_parallel_sizes
 from budsim.core.perf.serving import ServingMetrics, predict
+from budsim.core.predictors import ResidualRegressor
 from budsim.core.types import Dtype, Engine
 
 BoolArray = npt.NDArray[np.bool_]
@@ -408,9 +410,12 @@ _SERVING_FIELDS = tuple(f.name for f in fields(ServingMetrics))
 
 
 @dataclass(frozen=True, slots=True)
-class AnalyticalEvaluator:
+class ServingEvaluator:
     """Memory (`memory_breakdown`) and serving metrics (`predict`) for every row, one call per cluster option.
 
+    With a `regressor` (the REGRESSOR method) the analytical metrics are scaled by its learned corrections before
+    targets are checked, in the same vectorized call (one XGBoost predict per metric and ensemble member), and each
+    row's confidence is reported as metric "confidence"; without one, confidence is the analytical model's.
     A dataclass rather than a closure so that a search can run in a process pool: it pickles.
     """
 
@@ -418,6 +423,7 @@ class AnalyticalEvaluator:
     workload: Workload
     engine: Engine
     targets: Targets = Targets()
+    regressor: ResidualRegressor | None = None
 
     def __call__(self, space: SearchSpace, genomes: IntArray) -> Evaluation:
         g = np.asarray(genomes, dtype=np.int64).reshape(-1, len(Gene))
@@ -429,6 +435,7 @@ class AnalyticalEvaluator:
         }
         memory_fits = np.empty(n, dtype=bool)
         budget_gb = np.empty(n)
+        trust = np.empty(n)
         for index in np.unique(clusters):
             rows = np.flatnonzero(clusters == index)
             cluster = space.clusters[int(index)].cluster
@@ -436,6 +443,12 @@ class AnalyticalEvaluator:
             gpu_gb = cluster.gpu.usable_memory_gb
             mem = memory_breakdown(self.arch, gpu_gb, sub)
             metrics = predict(self.arch, cluster, sub, self.workload, self.engine, mem.kv_tokens)
+            if self.regressor is None:
+                trust[rows] = analytical_confidence(cluster)
+            else:
+                calibrated = calibrate(self.regressor, self.arch, cluster, sub, self.workload, self.engine, metrics)
+                metrics = calibrated.metrics
+                trust[rows] = calibrated.confidence
             for name in _SERVING_FIELDS:
                 served[name][rows] = np.broadcast_to(np.asarray(getattr(metrics, name), dtype=np.float64), rows.shape)
             for name in memory:
@@ -457,6 +470,7 @@ class AnalyticalEvaluator:
         metrics_out.update({f"memory_{name}": values for name, values in memory.items()})
         metrics_out["memory_fits"] = memory_fits.astype(np.float64)
         metrics_out["cost_per_hour"] = cost
+        metrics_out["confidence"] = np.where(memory_fits & (served["fits"] > 0), trust, 0.0)
         return Evaluation(
             objectives=np.column_stack([throughput, p99, cost]),
             violations={name: np.minimum(v, MAX_VIOLATION_TERM) for name, v in violations.items()},
@@ -481,9 +495,20 @@ class AnalyticalEvaluator:
 
 def analytical_evaluator(
     arch: ModelArchitecture, workload: Workload, engine: Engine, targets: Targets | None = None
-) -> AnalyticalEvaluator:
-    """The evaluator BudSim's search uses: the analytical memory and serving models against `targets`."""
-    return AnalyticalEvaluator(arch, workload, engine, targets or Targets())
+) -> ServingEvaluator:
+    """The analytical memory and serving models against `targets` (HEURISTIC, or REGRESSOR without a model)."""
+    return ServingEvaluator(arch, workload, engine, targets or Targets())
+
+
+def calibrated_evaluator(
+    arch: ModelArchitecture,
+    workload: Workload,
+    engine: Engine,
+    targets: Targets | None,
+    regressor: ResidualRegressor,
+) -> ServingEvaluator:
+    """The REGRESSOR method's evaluator: analytical models corrected by the residual regressor."""
+    return ServingEvaluator(arch, workload, engine, targets or Targets(), regressor)
 
 
 # ---------------------------------------------------------------- scoring
@@ -608,16 +633,17 @@ def candidate(space: SearchSpace, genome: Sequence[int], evaluation: Evaluation,
 
 __all__ = [
     "OBJECTIVES",
-    "AnalyticalEvaluator",
     "Candidate",
     "ClusterOption",
     "Evaluation",
     "Evaluator",
     "Gene",
     "SearchSpace",
+    "ServingEvaluator",
     "Targets",
     "analytical_evaluator",
     "build_space",
+    "calibrated_evaluator",
     "candidate",
     "cost_per_hour",
     "decode",
