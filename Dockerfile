@@ -1,7 +1,7 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    DATABASE_URL=sqlite+aiosqlite:////data/budsim.db PORT=9083
+    DATABASE_URL=sqlite+aiosqlite:////data/budsim.db PORT=9083 MODEL_PATH=/app/models/residual.json
 
 RUN useradd --create-home --uid 10001 budsim && mkdir /data && chown budsim /data
 WORKDIR /app
@@ -10,6 +10,8 @@ COPY budsim ./budsim
 COPY migrations ./migrations
 COPY data ./data
 RUN pip install --no-compile -e .
+# The image ships its regressor, trained from the repository's benchmarks, so a container starts serving at once.
+RUN budsim train --no-logo --output /app/models/residual.json
 
 USER budsim
 EXPOSE 9083

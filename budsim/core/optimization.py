@@ -6,7 +6,7 @@ targets that bind, what they require and what it achieves (the user guide's "rec
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from budsim.core.architecture import ModelArchitecture
 from budsim.core.deployment import ServingConfig, Workload
@@ -218,12 +218,25 @@ def heuristic_deployment(
     for index, option in enumerate(clusters):
         for dtype in precisions:
             chosen = plan(arch, option.cluster, workload, PartialConfig(weight_dtype=dtype), dtype).config
-            space = _space(arch, clusters, precisions, constraints, chosen.max_model_len)
             replicas = max(
                 min(chosen.replicas, constraints.max_replicas), 2 if constraints.require_high_availability else 1
             )
-            fitted = _nearest_in_space(space, chosen, replicas)
-            genome = encode(space, fitted, index)
+            # A space holding exactly the plan's batch shape, so that it is scored as planned, not snapped to a grid
+            # value the plan's memory arithmetic never checked.
+            space = build_space(
+                arch,
+                clusters,
+                precisions,
+                max_model_len=chosen.max_model_len,
+                max_replicas=constraints.max_replicas,
+                max_gpus_per_replica=constraints.max_gpus_per_replica,
+                require_high_availability=constraints.require_high_availability,
+                kv_cache_dtype=chosen.kv_cache_dtype,
+                max_num_seqs=(chosen.max_num_seqs,),
+                max_num_batched_tokens=(chosen.max_num_batched_tokens,),
+                gpu_memory_utilization=(chosen.gpu_memory_utilization,),
+            )
+            genome = encode(space, replace(chosen, replicas=replicas), index)
             evaluation = score(space, evaluator, genome.reshape(1, -1))
             candidates.append(candidate(space, genome, evaluation, 0))
     feasible = [c for c in candidates if c.feasible]
@@ -240,25 +253,6 @@ def heuristic_deployment(
         generations=0,
         elapsed_ms=0.0,
         timed_out=False,
-    )
-
-
-def _nearest_in_space(space: SearchSpace, config: ServingConfig, replicas: int) -> ServingConfig:
-    """Snap the plan's free-form numbers onto the space's option grid so it can be scored like any genome."""
-
-    def nearest(options: tuple[int, ...] | tuple[float, ...], value: float) -> float:
-        return min(options, key=lambda option: (abs(option - value), option))
-
-    return ServingConfig(
-        tensor_parallel=config.tensor_parallel,
-        pipeline_parallel=config.pipeline_parallel,
-        max_num_seqs=int(nearest(space.max_num_seqs, config.max_num_seqs)),
-        max_num_batched_tokens=int(nearest(space.max_num_batched_tokens, config.max_num_batched_tokens)),
-        gpu_memory_utilization=float(nearest(space.gpu_memory_utilization, config.gpu_memory_utilization)),
-        max_model_len=config.max_model_len,
-        replicas=int(nearest(space.replicas, replicas)),
-        weight_dtype=config.weight_dtype,
-        kv_cache_dtype=config.kv_cache_dtype,
     )
 
 

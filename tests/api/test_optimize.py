@@ -97,6 +97,20 @@ async def test_heuristic_method_plans_without_searching(client: httpx.AsyncClien
     job = await optimize(client, ["H100-SXM x8"], method="HEURISTIC")
     assert job["result"]["generations"] == 0
     assert job["result"]["optimalConfig"]["tensorParallelSize"] in {2, 4, 8}
+    # The plan is scored exactly as planned (its max_num_seqs is below the search grid's smallest option), so the
+    # memory it checked is the memory it gets: no target is set and the plan fits, so the targets are met.
+    assert job["result"]["meetsTargets"] is True
+    assert job["result"]["bindingTargets"] == []
+
+
+async def test_regressor_confidence_reflects_how_near_the_measured_data_the_pick_is(client: httpx.AsyncClient) -> None:
+    """H100 runs of Llama-3.1-70B are in the training data; A100 runs of anything are not."""
+    measured = (await optimize(client, ["H100-SXM x8"]))["result"]
+    unmeasured = (await optimize(client, ["A100-80GB-SXM x8"]))["result"]
+    heuristic = (await optimize(client, ["H100-SXM x8"], method="HEURISTIC"))["result"]
+    assert measured["meetsTargets"] and unmeasured["meetsTargets"]
+    assert 0 < unmeasured["confidence"] < measured["confidence"] <= 1
+    assert heuristic["confidence"] == 0.6  # the analytical model alone on a measured GPU
 
 
 @pytest.mark.parametrize(
