@@ -1,4 +1,4 @@
-"""The three tables behind the API. Check constraints repeat the API's validation so no writer can store nonsense."""
+"""The tables behind the API. Check constraints repeat the API's validation so no writer can store nonsense."""
 
 import uuid
 from datetime import datetime
@@ -7,10 +7,22 @@ from typing import Any
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from budsim.core.types import Dtype, Engine
 from budsim.db.base import Base, HasCreatedAt, HasId, utcnow
 
 INTERCONNECTS = ("NVLINK", "PCIE", "INFINIBAND", "ETHERNET")
 METHODS = ("REGRESSOR", "HEURISTIC")
+DTYPES = tuple(d.value for d in Dtype)
+ENGINES = tuple(e.value for e in Engine)
+# Every request in flight emits at most one token per TPOT, so a closed loop of `concurrency` requests delivers at
+# most concurrency x 1000 / tpot_ms output tokens/s. 10% slack covers requests whose TPOT differs from the mean
+# (the mean of 1/tpot exceeds 1/mean tpot); 1100 = 1.1 x 1000 ms/s. Written as a product so Python and both databases
+# compute the same IEEE double and agree at the boundary.
+THROUGHPUT_PER_CONCURRENCY_TPOT = 1100
+PARALLEL_DIVIDES_GPU_COUNT = (
+    "CASE WHEN tensor_parallel > 0 AND pipeline_parallel > 0 "
+    "THEN gpu_count % (tensor_parallel * pipeline_parallel) = 0 ELSE false END"
+)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -66,3 +78,57 @@ class SimulationRow(HasId, HasCreatedAt, Base):
     result: Mapped[dict[str, Any]]
     optimal_config: Mapped[dict[str, Any] | None]
     confidence: Mapped[float | None]
+
+
+class BenchmarkRunRow(HasId, HasCreatedAt, Base):
+    """One measured closed-loop serving run, with its provenance; `budsim train` learns from these and the CSV."""
+
+    __tablename__ = "benchmark_runs"
+    __table_args__ = (
+        CheckConstraint("gpu_count > 0", name="gpu_count_positive"),
+        CheckConstraint("tensor_parallel > 0", name="tensor_parallel_positive"),
+        CheckConstraint("pipeline_parallel > 0", name="pipeline_parallel_positive"),
+        # Whole data-parallel copies of one TP x PP group (so tp x pp <= gpu_count). CASE keeps PostgreSQL from
+        # dividing by zero (an error, not a check violation) before the positive checks reject the row.
+        CheckConstraint(PARALLEL_DIVIDES_GPU_COUNT, name="parallel_divides_gpu_count"),
+        CheckConstraint(_one_of("weight_dtype", DTYPES), name="weight_dtype_known"),
+        CheckConstraint(f"kv_cache_dtype IS NULL OR {_one_of('kv_cache_dtype', DTYPES)}", name="kv_cache_dtype_known"),
+        CheckConstraint(_one_of("engine", ENGINES), name="engine_known"),
+        CheckConstraint("input_tokens > 0", name="input_tokens_positive"),
+        # TPOT is the gap between output tokens: a run needs two of them for it to be measured at all.
+        CheckConstraint("output_tokens > 1", name="output_tokens_above_one"),
+        CheckConstraint("concurrency > 0", name="concurrency_positive"),
+        CheckConstraint("ttft_ms > 0", name="ttft_positive"),
+        CheckConstraint("tpot_ms > 0", name="tpot_positive"),
+        CheckConstraint("output_tokens_per_s > 0", name="throughput_positive"),
+        CheckConstraint(
+            f"output_tokens_per_s * tpot_ms <= {THROUGHPUT_PER_CONCURRENCY_TPOT}.0 * concurrency",
+            name="throughput_within_decode_bound",
+        ),
+        CheckConstraint("e2e_latency_ms IS NULL OR e2e_latency_ms > 0", name="e2e_positive"),
+        CheckConstraint("e2e_latency_ms IS NULL OR ttft_ms < e2e_latency_ms", name="ttft_within_e2e"),
+        CheckConstraint(
+            "e2e_latency_ms IS NULL OR tpot_ms * (output_tokens - 1) <= e2e_latency_ms", name="decode_within_e2e"
+        ),
+        CheckConstraint("trim(source) <> ''", name="source_not_blank"),
+        Index("ix_benchmark_runs_created_at_id", "created_at", "id"),
+        Index("ix_benchmark_runs_model_id_created_at", "model_id", "created_at"),
+    )
+
+    model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("models.id", ondelete="RESTRICT"))
+    gpu_type: Mapped[str] = mapped_column(String(100))  # the catalog's canonical name (`core.catalog.gpus`)
+    gpu_count: Mapped[int]
+    tensor_parallel: Mapped[int]
+    pipeline_parallel: Mapped[int] = mapped_column(default=1)
+    weight_dtype: Mapped[str] = mapped_column(String(8))
+    kv_cache_dtype: Mapped[str | None] = mapped_column(String(8))  # None: the source did not record it
+    engine: Mapped[str] = mapped_column(String(16))
+    engine_version: Mapped[str | None] = mapped_column(String(100))
+    input_tokens: Mapped[int]
+    output_tokens: Mapped[int]
+    concurrency: Mapped[int]  # requests in flight; open-loop (request-rate) runs are not stored
+    ttft_ms: Mapped[float]
+    tpot_ms: Mapped[float]
+    output_tokens_per_s: Mapped[float]
+    e2e_latency_ms: Mapped[float | None]
+    source: Mapped[str] = mapped_column(Text)  # a URL, or who measured it and how: provenance is mandatory

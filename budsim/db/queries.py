@@ -9,9 +9,10 @@ from typing import Generic, TypeVar
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from budsim.db.models import HardwareProfileRow, ModelRow, SimulationRow
+from budsim.db.models import BenchmarkRunRow, HardwareProfileRow, ModelRow, SimulationRow
 
 T = TypeVar("T")
+TimeIdRow = TypeVar("TimeIdRow", SimulationRow, BenchmarkRunRow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,21 @@ async def _page(session: AsyncSession, stmt: Select[tuple[T]], keyset: Select[tu
     total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = list((await session.scalars(keyset.limit(first + 1))).all())
     return Page(rows=rows[:first], has_next_page=len(rows) > first, total_count=int(total or 0))
+
+
+async def _newest_first(
+    session: AsyncSession,
+    table: type[TimeIdRow],
+    stmt: Select[tuple[TimeIdRow]],
+    after: tuple[datetime, uuid.UUID] | None,
+    first: int,
+) -> Page[TimeIdRow]:
+    """Keyset page on (created_at, id) descending: the id breaks ties between rows stored in the same instant."""
+    keyset = stmt
+    if after is not None:
+        created_at, row_id = after
+        keyset = stmt.where(or_(table.created_at < created_at, and_(table.created_at == created_at, table.id < row_id)))
+    return await _page(session, stmt, keyset.order_by(table.created_at.desc(), table.id.desc()), first)
 
 
 async def list_hardware_profiles(
@@ -54,16 +70,26 @@ async def list_simulations(
         stmt = stmt.where(SimulationRow.hardware_profile_id == hardware_profile_id)
     if method is not None:
         stmt = stmt.where(SimulationRow.method == method)
-    keyset = stmt
-    if after is not None:
-        created_at, row_id = after
-        keyset = stmt.where(
-            or_(
-                SimulationRow.created_at < created_at,
-                and_(SimulationRow.created_at == created_at, SimulationRow.id < row_id),
-            )
-        )
-    return await _page(session, stmt, keyset.order_by(SimulationRow.created_at.desc(), SimulationRow.id.desc()), first)
+    return await _newest_first(session, SimulationRow, stmt, after, first)
+
+
+async def list_benchmark_runs(
+    session: AsyncSession, *, first: int, after: tuple[datetime, uuid.UUID] | None, model_id: uuid.UUID | None
+) -> Page[BenchmarkRunRow]:
+    stmt = select(BenchmarkRunRow)
+    if model_id is not None:
+        stmt = stmt.where(BenchmarkRunRow.model_id == model_id)
+    return await _newest_first(session, BenchmarkRunRow, stmt, after, first)
+
+
+async def benchmark_runs_for_training(session: AsyncSession) -> list[tuple[BenchmarkRunRow, ModelRow]]:
+    """Every stored run with the model it ran, oldest first so that a retrain sees the rows in a stable order."""
+    stmt = (
+        select(BenchmarkRunRow, ModelRow)
+        .join(ModelRow, BenchmarkRunRow.model_id == ModelRow.id)
+        .order_by(BenchmarkRunRow.created_at, BenchmarkRunRow.id)
+    )
+    return [(run, model) for run, model in (await session.execute(stmt)).all()]
 
 
 async def hardware_profiles_by_ids(

@@ -43,3 +43,11 @@ def json_object(value: Any, field: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise Invalid(field, f"must be a JSON object, got {type(value).__name__}")
     return value
+
+
+def whole_number(value: float, field: str, *, minimum: int, maximum: int) -> int:
+    """A count that arrives as a Float in a shared input type (e.g. `WorkloadInput.concurrency`) but must be whole."""
+    number(value, field, minimum=minimum, maximum=maximum)
+    if not float(value).is_integer():
+        raise Invalid(field, f"must be a whole number, got {value:g}")
+    return int(value)

@@ -12,6 +12,7 @@ from strawberry.extensions import MaskErrors
 
 from budsim.core.errors import CoreError
 from budsim.resolvers.errors import Conflict, Invalid, NotFound
+from budsim.schema.types.benchmark import BenchmarkRun
 from budsim.schema.types.errors import ConflictError, NotFoundError, ValidationError
 from budsim.schema.types.hardware import DeletedHardwareProfile, HardwareProfile
 from budsim.schema.types.model import Model
@@ -31,6 +32,9 @@ DeleteHardwareProfileResult = Annotated[
 SimulateResult = Annotated[Simulation | ValidationError | NotFoundError, strawberry.union("SimulateResult")]
 OptimizeResult = Annotated[OptimizationJob | ValidationError | NotFoundError, strawberry.union("OptimizeResult")]
 RegisterModelResult = Annotated[Model | ValidationError | ConflictError, strawberry.union("RegisterModelResult")]
+RecordBenchmarkResult = Annotated[
+    BenchmarkRun | ValidationError | NotFoundError, strawberry.union("RecordBenchmarkResult")
+]
 
 
 class ValidationHandler(strawberry.ExceptionHandler[Invalid | CoreError, ValidationError]):

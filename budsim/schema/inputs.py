@@ -101,3 +101,26 @@ class OptimizeInput:
     targets: TargetsInput | None = None
     constraints: ConstraintsInput | None = None
     seed: int = 0
+
+
+@strawberry.input(description="A serving run you measured, for the regressor to learn from. Provenance is required.")
+class RecordBenchmarkInput:
+    model_id: strawberry.ID
+    gpu_type: str = strawberry.field(description="A catalog GPU (see `gpuTypes`); stored by its catalog name.")
+    gpu_count: int = strawberry.field(description="GPUs the run used: whole copies of the TP x PP group.")
+    tensor_parallel_size: int
+    pipeline_parallel_size: int = 1
+    weight_dtype: Dtype  # type: ignore[valid-type]
+    kv_cache_dtype: Dtype | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Omit where the engine's default was used and not recorded."
+    )
+    engine: Engine  # type: ignore[valid-type]
+    engine_version: str | None = None
+    workload: WorkloadInput = strawberry.field(
+        description="Mean request shape and the closed-loop `concurrency` (required; open-loop runs are not stored)."
+    )
+    ttft_ms: float = strawberry.field(description="Mean time to first token.")
+    tpot_ms: float = strawberry.field(description="Mean time per output token after the first.")
+    output_tokens_per_s: float = strawberry.field(description="Output tokens/s of the whole run (not input + output).")
+    e2e_latency_ms: float | None = strawberry.field(default=None, description="Mean end-to-end request latency.")
+    source: str = strawberry.field(description="Provenance: a URL, or who measured it, with what tool and how.")

@@ -3,16 +3,23 @@
 import strawberry
 from strawberry.scalars import JSON
 
-from budsim.resolvers import hardware, models, optimize, simulate
+from budsim.resolvers import benchmarks, hardware, models, optimize, simulate
 from budsim.schema.errors import (
     CreateHardwareProfileResult,
     DeleteHardwareProfileResult,
     OptimizeResult,
+    RecordBenchmarkResult,
     RegisterModelResult,
     SimulateResult,
     UpdateHardwareProfileResult,
 )
-from budsim.schema.inputs import CreateHardwareProfileInput, OptimizeInput, SimulateInput, UpdateHardwareProfileInput
+from budsim.schema.inputs import (
+    CreateHardwareProfileInput,
+    OptimizeInput,
+    RecordBenchmarkInput,
+    SimulateInput,
+    UpdateHardwareProfileInput,
+)
 
 
 @strawberry.type
@@ -48,3 +55,9 @@ class Mutation:
     )
     async def optimize(self, info: strawberry.Info, input: OptimizeInput) -> OptimizeResult:
         return await optimize.run_optimization(info.context, input)
+
+    @strawberry.mutation(
+        description="Store a serving run you measured; `budsim train` and server start-up training learn from it."
+    )
+    async def record_benchmark(self, info: strawberry.Info, input: RecordBenchmarkInput) -> RecordBenchmarkResult:
+        return await benchmarks.record(info.context, input)

@@ -2,7 +2,8 @@
 
 import strawberry
 
-from budsim.resolvers import gpus, hardware, models, simulations
+from budsim.resolvers import benchmarks, gpus, hardware, models, simulations
+from budsim.schema.types.benchmark import BenchmarkRunConnection
 from budsim.schema.types.gpu import GpuType
 from budsim.schema.types.hardware import HardwareProfile, HardwareProfileConnection
 from budsim.schema.types.model import Model
@@ -48,3 +49,9 @@ class Query:
     @strawberry.field
     async def model(self, info: strawberry.Info, id: strawberry.ID) -> Model | None:
         return await models.get_model(info.context, id)
+
+    @strawberry.field(description="Recorded benchmark runs newest first, optionally of one model.")
+    async def benchmark_runs(
+        self, info: strawberry.Info, first: int = 20, after: str | None = None, model_id: strawberry.ID | None = None
+    ) -> BenchmarkRunConnection:
+        return await benchmarks.list_runs(info.context, first, after, model_id)

@@ -2,10 +2,12 @@
 
 import uuid
 
+import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from budsim.db.base import Base
+from tests.conftest import gql_data
 
 
 def unique(prefix: str) -> str:
@@ -14,8 +16,15 @@ def unique(prefix: str) -> str:
 
 
 async def row_counts(engine: AsyncEngine) -> dict[str, int]:
+    """Rows of every table the ORM knows, so a new table is counted without touching this helper."""
     async with engine.connect() as connection:
         return {
             name: int(await connection.scalar(select(func.count()).select_from(table)) or 0)
             for name, table in Base.metadata.tables.items()
         }
+
+
+async def model_id(client: httpx.AsyncClient, name: str) -> str:
+    """The id of a registered (e.g. catalog-seeded) model, found by its exact name."""
+    models = (await gql_data(client, "query($s: String) { models(search: $s) { id name } }", s=name))["models"]
+    return next(m["id"] for m in models if m["name"] == name)

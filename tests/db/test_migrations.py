@@ -1,20 +1,24 @@
 """The one migration chain runs up, down and up again on both backends, and matches the ORM models exactly."""
 
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from budsim.db import migrate
-from budsim.db.base import Base
+from budsim.db.base import Base, utcnow
+from budsim.db.models import BenchmarkRunRow, ModelRow
 from budsim.db.session import create_engine
 from tests.conftest import postgres_or_skip
 
-TABLES = {"hardware_profiles", "models", "simulations"}
+TABLES = {"hardware_profiles", "models", "simulations", "benchmark_runs"}
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -78,3 +82,72 @@ async def test_postgresql_stores_documents_as_jsonb() -> None:
     finally:
         await engine.dispose()
         await databases.drop(url)
+
+
+async def test_downgrading_one_step_drops_only_the_benchmark_runs(empty_engine: AsyncEngine) -> None:
+    await migrate.upgrade(empty_engine)
+    await migrate.downgrade(empty_engine, "0002")
+    assert await tables(empty_engine) == TABLES - {"benchmark_runs"}
+    await migrate.upgrade(empty_engine)
+    assert await tables(empty_engine) == TABLES
+
+
+# A run as vLLM's benchmark_serving reports it: Llama-3.1-8B on one H100, 1000 in / 200 out at 16 in flight.
+MEASURED_RUN = {
+    "gpu_type": "H100-SXM",
+    "gpu_count": 1,
+    "tensor_parallel": 1,
+    "pipeline_parallel": 1,
+    "weight_dtype": "BF16",
+    "kv_cache_dtype": None,
+    "engine": "VLLM",
+    "engine_version": "0.6.3",
+    "input_tokens": 1000,
+    "output_tokens": 200,
+    "concurrency": 16,
+    "ttft_ms": 45.0,
+    "tpot_ms": 9.5,
+    "output_tokens_per_s": 1600.0,
+    "e2e_latency_ms": 1936.0,
+    "source": "measured by the platform team, vllm benchmark_serving.py on a Lambda 1x H100 instance",
+}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"gpu_count": 0},
+        {"tensor_parallel": 2},  # two ranks on one GPU
+        {"gpu_count": 6, "tensor_parallel": 4},  # not whole copies of the TP group
+        {"pipeline_parallel": 0},
+        {"weight_dtype": "FP4"},
+        {"kv_cache_dtype": "FP32"},
+        {"engine": "OLLAMA"},
+        {"input_tokens": 0},
+        {"output_tokens": 1},
+        {"concurrency": 0},
+        {"ttft_ms": 0.0},
+        {"tpot_ms": -1.0},
+        {"output_tokens_per_s": 0.0},
+        {"output_tokens_per_s": 16 * 1000 / 9.5 * 1.2},  # faster than 16 streams at 9.5 ms/token can emit
+        {"e2e_latency_ms": 0.0},
+        {"e2e_latency_ms": 40.0},  # shorter than the first token
+        {"e2e_latency_ms": 1000.0},  # shorter than 199 gaps of 9.5 ms
+        {"source": "   "},
+    ],
+    ids=lambda change: ",".join(f"{k}={v}" for k, v in change.items()),
+)
+async def test_migrated_benchmark_runs_refuse_what_the_api_refuses(
+    empty_engine: AsyncEngine, change: dict[str, Any]
+) -> None:
+    """Autogenerate does not compare check constraints, so the migration's own ones are exercised here."""
+    await migrate.upgrade(empty_engine)
+    async with empty_engine.begin() as connection:
+        model_id = await connection.scalar(select(ModelRow.id).limit(1))
+    row = {"id": uuid.uuid4(), "model_id": model_id, "created_at": utcnow(), **MEASURED_RUN}
+
+    async with empty_engine.begin() as connection:
+        await connection.execute(insert(BenchmarkRunRow), [row])  # the run itself is fine
+    with pytest.raises(IntegrityError):
+        async with empty_engine.begin() as connection:
+            await connection.execute(insert(BenchmarkRunRow), [row | change | {"id": uuid.uuid4()}])

@@ -1,0 +1,85 @@
+"""Measured benchmark runs: what was deployed, the closed-loop load offered, what was measured, and who says so."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from budsim.core.types import Dtype as DtypeKind
+from budsim.core.types import Engine as EngineKind
+from budsim.schema.types.model import Model
+from budsim.schema.types.pagination import PageInfo
+from budsim.schema.types.prediction import Dtype, Engine
+
+
+@strawberry.type(
+    description="One measured serving run of a model, recorded with its provenance; the regressor trains on these "
+    "alongside the repository's data/benchmarks.csv."
+)
+class BenchmarkRun:
+    id: strawberry.ID
+    gpu_type: str = strawberry.field(description="The catalog GPU it ran on, by its catalog name (see `gpuTypes`).")
+    gpu_count: int = strawberry.field(description="GPUs the run used: whole copies of the TP x PP group.")
+    tensor_parallel_size: int
+    pipeline_parallel_size: int
+    weight_dtype: Dtype  # type: ignore[valid-type]
+    kv_cache_dtype: Dtype | None = strawberry.field(  # type: ignore[valid-type]
+        description="Null where the source did not record it (the engine's default)."
+    )
+    engine: Engine  # type: ignore[valid-type]
+    engine_version: str | None
+    input_tokens: int = strawberry.field(description="Mean prompt tokens per request.")
+    output_tokens: int = strawberry.field(description="Mean output tokens per request.")
+    concurrency: int = strawberry.field(description="Requests kept in flight (closed loop).")
+    ttft_ms: float = strawberry.field(description="Mean time to first token.")
+    tpot_ms: float = strawberry.field(description="Mean time per output token after the first.")
+    output_tokens_per_s: float = strawberry.field(description="Output tokens/s of the whole run, all GPUs.")
+    e2e_latency_ms: float | None = strawberry.field(description="Mean end-to-end request latency, where measured.")
+    source: str = strawberry.field(description="Provenance: a URL, or who measured it and how.")
+    created_at: datetime
+    model_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def model(self, info: strawberry.Info) -> Model:
+        row = await info.context.loaders.model.load(self.model_id)
+        if row is None:  # the foreign key is ON DELETE RESTRICT, so this is a broken database, not a client error
+            raise LookupError(f"benchmark run {self.id} references missing model {self.model_id}")
+        return Model.from_row(row)
+
+    @classmethod
+    def from_row(cls, row: Any) -> "BenchmarkRun":
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            gpu_type=row.gpu_type,
+            gpu_count=row.gpu_count,
+            tensor_parallel_size=row.tensor_parallel,
+            pipeline_parallel_size=row.pipeline_parallel,
+            weight_dtype=DtypeKind(row.weight_dtype),
+            kv_cache_dtype=DtypeKind(row.kv_cache_dtype) if row.kv_cache_dtype else None,
+            engine=EngineKind(row.engine),
+            engine_version=row.engine_version,
+            input_tokens=row.input_tokens,
+            output_tokens=row.output_tokens,
+            concurrency=row.concurrency,
+            ttft_ms=row.ttft_ms,
+            tpot_ms=row.tpot_ms,
+            output_tokens_per_s=row.output_tokens_per_s,
+            e2e_latency_ms=row.e2e_latency_ms,
+            source=row.source,
+            created_at=row.created_at,
+            model_id=row.model_id,
+        )
+
+
+@strawberry.type
+class BenchmarkRunEdge:
+    cursor: str
+    node: BenchmarkRun
+
+
+@strawberry.type
+class BenchmarkRunConnection:
+    edges: list[BenchmarkRunEdge]
+    page_info: PageInfo
+    total_count: int
