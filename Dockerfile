@@ -11,7 +11,7 @@ COPY migrations ./migrations
 COPY data ./data
 RUN pip install --no-compile -e .
 # The image ships its regressor, trained from the repository's benchmarks, so a container starts serving at once.
-RUN budsim train --no-logo --output /app/models/residual.json
+RUN budsim train --no-logo --no-stored --output /app/models/residual.json
 
 USER budsim
 EXPOSE 9083

@@ -26,6 +26,7 @@ from budsim.db.session import create_engine, create_sessionmaker
 from budsim.events import EventBus
 from budsim.schema import build_schema
 from budsim.settings import Settings
+from budsim.stored_runs import StoredRuns, fetch_stored_runs
 
 log = logging.getLogger("budsim")
 
@@ -73,8 +74,9 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-def load_regressor(model_path: Path) -> ResidualRegressor | None:
-    """MODEL_PATH, trained from the repository's benchmarks first if absent (seconds); None if neither works.
+def load_regressor(model_path: Path, stored: StoredRuns | None = None) -> ResidualRegressor | None:
+    """MODEL_PATH, trained first if absent (seconds) from data/benchmarks.csv plus the `stored` runs; None if
+    neither works.
 
     Without a regressor the service still answers: REGRESSOR requests fall back to the analytical model and say so
     in their confidence and warnings, which beats refusing to start over a missing or corrupt model file.
@@ -84,7 +86,7 @@ def load_regressor(model_path: Path) -> ResidualRegressor | None:
     try:
         if not model_path.exists():
             log.info("no regressor at %s: training one from data/benchmarks.csv", model_path)
-        regressor = load_or_train(model_path)
+        regressor = load_or_train(model_path, stored=stored)
     except Exception:
         log.exception("regressor unavailable (MODEL_PATH=%s); REGRESSOR falls back to the analytical model", model_path)
         return None
@@ -102,7 +104,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.events = EventBus()
-        app.state.regressor = await asyncio.to_thread(load_regressor, settings.model_path)
+        stored = None if settings.model_path.exists() else await fetch_stored_runs(settings.async_database_url)
+        app.state.regressor = await asyncio.to_thread(load_regressor, settings.model_path, stored)
         try:
             yield
         finally:

@@ -224,9 +224,14 @@ def _optimize(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _train(settings: Settings, args: argparse.Namespace) -> int:
+    from budsim.stored_runs import fetch_stored_runs
     from budsim.training import DEFAULT_CSV, train_from_csv
 
-    report = train_from_csv(Path(args.data or DEFAULT_CSV), Path(args.output or settings.model_path), logo=args.logo)
+    stored = asyncio.run(fetch_stored_runs(settings.async_database_url)) if args.stored else None
+    if stored is not None:
+        print(f"stored benchmark runs from DATABASE_URL: {len(stored.runs)}")
+    data, output = Path(args.data or DEFAULT_CSV), Path(args.output or settings.model_path)
+    report = train_from_csv(data, output, logo=args.logo, stored=stored)
     print(f"manifest: {report.manifest_path}")
     return 0
 
@@ -298,6 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", help="benchmark CSV (default data/benchmarks.csv)")
     train.add_argument("--output", help="model file (default MODEL_PATH)")
     train.add_argument("--no-logo", dest="logo", action="store_false", help="skip the leave-one-group-out table")
+    train.add_argument(
+        "--no-stored", dest="stored", action="store_false", help="ignore benchmark runs stored in DATABASE_URL"
+    )
     train.set_defaults(run=_train)
     return parser
 

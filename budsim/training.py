@@ -35,6 +35,7 @@ from budsim.core.predictors import (
     log_ratio_targets,
     train,
 )
+from budsim.stored_runs import StoredRuns
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CSV = ROOT / "data" / "benchmarks.csv"
@@ -73,10 +74,12 @@ class Dataset:
         )
 
 
-def load_dataset(csv_path: Path) -> Dataset:
+def load_dataset(csv_path: Path, stored: StoredRuns | None = None) -> Dataset:
     """Map every closed-loop row onto the analytical model (`core.measurements`, as bench/accuracy.py does)."""
     with csv_path.open(newline="") as handle:
         runs = [MeasuredRun.from_record(record) for record in csv.DictReader(handle)]
+    runs.extend(stored.runs if stored else ())
+    registered = stored.architectures if stored else {}
     archs: dict[str, ModelArchitecture | None] = {}
     feats, measured, analytical, groups, gpus, families, log_params, tps, concs = [], [], [], [], [], [], [], [], []
     skipped: dict[str, int] = {}
@@ -89,7 +92,7 @@ def load_dataset(csv_path: Path) -> Dataset:
             skip("static batch (perf.step rows)")
             continue
         if run.model not in archs:
-            config = dataset_config(run.model)
+            config = dataset_config(run.model) or registered.get(run.model)
             archs[run.model] = parse_hf_config(config) if config else None
         arch, gpu = archs[run.model], find_gpu(run.gpu)
         if arch is None or gpu is None:
@@ -222,12 +225,25 @@ def read_model(model_path: Path) -> ResidualRegressor:
     return ResidualRegressor.load({name: json.dumps(value).encode() for name, value in stored.items()})
 
 
+def _digest(csv_path: Path, stored: StoredRuns | None) -> str:
+    """The training data's identity: the CSV's bytes plus every stored run, so a new recorded run changes it."""
+    digest = hashlib.sha256(csv_path.read_bytes())
+    for run in stored.runs if stored else ():
+        digest.update(repr(run).encode())
+    return digest.hexdigest()
+
+
 def train_from_csv(
-    csv_path: Path = DEFAULT_CSV, model_path: Path = DEFAULT_MODEL, *, logo: bool = True, seed: int = 0
+    csv_path: Path = DEFAULT_CSV,
+    model_path: Path = DEFAULT_MODEL,
+    *,
+    logo: bool = True,
+    seed: int = 0,
+    stored: StoredRuns | None = None,
 ) -> TrainingReport:
-    """Train on every usable row, write model + manifest, and print the leave-one-group-out table."""
-    digest = hashlib.sha256(csv_path.read_bytes()).hexdigest()
-    data = load_dataset(csv_path)
+    """Train on every usable row (the CSV's and `stored` runs), write model + manifest, print the LOGO table."""
+    digest = _digest(csv_path, stored)
+    data = load_dataset(csv_path, stored)
     start = time.perf_counter()
     regressor = train(data.features, data.targets, data.groups, seed, coverage=data.coverage())
     train_seconds = time.perf_counter() - start
@@ -247,6 +263,7 @@ def train_from_csv(
             {
                 "dataset": str(csv_path),
                 "dataset_sha256": digest,
+                "stored_runs": len(stored.runs) if stored else 0,
                 "rows": len(data.groups),
                 "groups": int(np.unique(data.groups).size),
                 "skipped": data.skipped,
@@ -265,10 +282,12 @@ def train_from_csv(
     )  # fmt: skip
 
 
-def load_or_train(model_path: Path = DEFAULT_MODEL, csv_path: Path = DEFAULT_CSV) -> ResidualRegressor:
+def load_or_train(
+    model_path: Path = DEFAULT_MODEL, csv_path: Path = DEFAULT_CSV, stored: StoredRuns | None = None
+) -> ResidualRegressor:
     """The stored model, or a fresh one trained (in seconds, without the LOGO table) when none is stored."""
     if not model_path.exists():
-        train_from_csv(csv_path, model_path, logo=False)
+        train_from_csv(csv_path, model_path, logo=False, stored=stored)
     return read_model(model_path)
 
 

@@ -31,6 +31,7 @@ WEIGHT_DTYPES: dict[str, Dtype] = {
     "BF16": Dtype.BF16,
     "FP16": Dtype.FP16,
     "FP8": Dtype.FP8,
+    "INT8": Dtype.INT8,
     "INT4": Dtype.INT4,
     "FP4": Dtype.INT4,
 }

@@ -5,6 +5,9 @@ SXM, 1000 prompt and 200 output tokens, at 1 to 16 requests in flight. Each row 
 closed loop is: e2e = TTFT + 199 x TPOT, and output tokens/s = concurrency x 200 / e2e (Little's law).
 """
 
+import hashlib
+import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +15,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from budsim.db import queries
+from budsim.stored_runs import StoredRuns, fetch_stored_runs
+from budsim.training import DEFAULT_CSV, load_dataset, train_from_csv
 from tests.api.helpers import model_id, row_counts, unique
 from tests.conftest import gql, gql_data
 
@@ -266,3 +271,39 @@ async def test_malformed_list_arguments_name_the_argument(
 ) -> None:
     body = await gql(client, f"{{ benchmarkRuns({arguments}) {{ totalCount }} }}")
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
+
+
+async def test_recorded_runs_join_the_regressors_training_data(
+    client: httpx.AsyncClient, database_url: str, tmp_path: Path
+) -> None:
+    """`budsim train` and start-up training read these rows: one replica's share of a data-parallel run each."""
+    tag = unique("two replicas")
+    ttft, tpot, _, tokens_per_s = SWEEP[16]
+    two_copies = measured_run(
+        await model_id(client, LLAMA_8B),
+        gpuCount=2,
+        workload={"inputTokens": 1000, "outputTokens": 200, "concurrency": 32},
+        outputTokensPerS=2 * tokens_per_s,
+        source=f"{SOURCE}; {tag}",
+    )
+    assert (await record(client, two_copies))["__typename"] == "BenchmarkRun"
+
+    stored = await fetch_stored_runs(database_url)
+    [mine] = [run for run in stored.runs if run.source.endswith(tag)]
+    assert (mine.model, mine.gpu, mine.gpu_count, mine.tp, mine.precision) == (LLAMA_8B, "H100-SXM", 1, 1, "BF16")
+    assert mine.concurrency == 16
+    assert mine.measured == pytest.approx((tokens_per_s, ttft, tpot))
+    assert mine.source.startswith("benchmark_runs/")
+    assert LLAMA_8B in stored.architectures
+
+    sample = tmp_path / "sample.csv"
+    with DEFAULT_CSV.open() as full:
+        sample.write_text("".join(line for _, line in zip(range(41), full, strict=False)))
+    alone = load_dataset(sample)
+    report = train_from_csv(
+        sample, tmp_path / "residual.json", logo=False, stored=StoredRuns((mine,), stored.architectures)
+    )
+    assert report.rows == len(alone.groups) + 1
+    manifest = json.loads(report.manifest_path.read_text())
+    assert manifest["stored_runs"] == 1
+    assert manifest["dataset_sha256"] != hashlib.sha256(sample.read_bytes()).hexdigest()
