@@ -12,10 +12,9 @@ from budsim.db import queries
 from budsim.db.models import THROUGHPUT_PER_CONCURRENCY_TPOT, BenchmarkRunRow, ModelRow
 from budsim.resolvers import validation as check
 from budsim.resolvers.errors import Invalid, NotFound
-from budsim.resolvers.pagination import check_first, decode_time_id_cursor, encode_cursor, query_id
+from budsim.resolvers.pagination import check_first, decode_time_id_cursor, encode_cursor, page_info, query_id
 from budsim.schema.inputs import RecordBenchmarkInput, WorkloadInput
 from budsim.schema.types.benchmark import BenchmarkRun, BenchmarkRunConnection, BenchmarkRunEdge
-from budsim.schema.types.pagination import PageInfo
 
 MAX_GPUS = 4096
 MAX_PARALLEL = 1024
@@ -44,12 +43,7 @@ async def list_runs(
     edges = [BenchmarkRunEdge(cursor=_cursor(r), node=BenchmarkRun.from_row(r)) for r in page.rows]
     return BenchmarkRunConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next_page,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        page_info=page_info([edge.cursor for edge in edges], page.has_next_page, after),
         total_count=page.total_count,
     )
 

@@ -12,7 +12,7 @@ from budsim.db import queries
 from budsim.db.models import HardwareProfileRow
 from budsim.resolvers import validation as check
 from budsim.resolvers.errors import Conflict, Invalid, NotFound
-from budsim.resolvers.pagination import check_first, decode_cursor, encode_cursor, query_id
+from budsim.resolvers.pagination import check_first, decode_cursor, encode_cursor, page_info, query_id
 from budsim.resolvers.writes import commit_or_conflict
 from budsim.schema.inputs import CreateHardwareProfileInput, UpdateHardwareProfileInput
 from budsim.schema.types.hardware import (
@@ -23,7 +23,6 @@ from budsim.schema.types.hardware import (
     HardwareProfileEdge,
     HardwareProfileEvent,
 )
-from budsim.schema.types.pagination import PageInfo
 
 TOPIC = "hardware_profiles"
 MAX_GPUS_PER_NODE = 72  # an NVL72 rack is the largest single NVLink domain sold
@@ -50,12 +49,7 @@ async def list_profiles(ctx: Context, first: int, after: str | None, gpu_type: s
     edges = [HardwareProfileEdge(cursor=encode_cursor(r.name), node=HardwareProfile.from_row(r)) for r in page.rows]
     return HardwareProfileConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next_page,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        page_info=page_info([edge.cursor for edge in edges], page.has_next_page, after),
         total_count=page.total_count,
     )
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from budsim.resolvers.errors import BadUserInput
+from budsim.schema.types.pagination import PageInfo
 
 MAX_PAGE_SIZE = 100
 
@@ -44,3 +45,13 @@ def query_id(value: str, field: str = "id") -> uuid.UUID:
         return uuid.UUID(str(value))
     except ValueError:
         raise BadUserInput(field, f"is not a valid id: {value!r}") from None
+
+
+def page_info(cursors: list[str], has_next_page: bool, after: str | None) -> PageInfo:
+    """Relay page info for a forward-only page whose edges carry `cursors`, in order."""
+    return PageInfo(
+        has_next_page=has_next_page,
+        has_previous_page=after is not None,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+    )

@@ -5,8 +5,7 @@ import strawberry
 from budsim.context import Context
 from budsim.db import queries
 from budsim.db.models import SimulationRow
-from budsim.resolvers.pagination import check_first, decode_time_id_cursor, encode_cursor, query_id
-from budsim.schema.types.pagination import PageInfo
+from budsim.resolvers.pagination import check_first, decode_time_id_cursor, encode_cursor, page_info, query_id
 from budsim.schema.types.simulation import Method, Simulation, SimulationConnection, SimulationEdge
 
 
@@ -34,12 +33,7 @@ async def list_simulations(
     edges = [SimulationEdge(cursor=_cursor(r), node=Simulation.from_row(r)) for r in page.rows]
     return SimulationConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next_page,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        page_info=page_info([edge.cursor for edge in edges], page.has_next_page, after),
         total_count=page.total_count,
     )
 
