@@ -7,10 +7,13 @@ catalog, the row's deployment is rebuilt by `core.measurements` (which lists the
 - static-batch rows (Splitwise): `perf.step` directly, TTFT = one prefill step of the whole batch, TPOT = one decode
   step at the mean context.
 
-Each approximation `core.measurements` makes is printed as its own slice ("ep/dp as tp", "fp4 as int4"). The
-"low load" slice holds the closed-loop rows whose clients' prompts fit one step's token budget together
-(concurrency x ISL <= max_num_batched_tokens): there the waves of prompts that fixed-length closed loops send in step
-cannot queue behind each other, and TTFT is the steady-state queueing model's alone.
+Each approximation `core.measurements` makes is printed as its own slice ("ep/dp as tp", "fp4 as int4"), and so are
+the runs whose GPU count is no tensor-parallel size BudSim generates ("tp size unexpressible": the regressor's
+training leaves them out). The "low load" slice holds the closed-loop rows whose clients' prompts fit one step's token
+budget together (concurrency x ISL <= max_num_batched_tokens): there the waves of prompts that fixed-length closed
+loops send in step cannot queue behind each other, and TTFT is the steady-state queueing model's alone. A last table
+scores `core.predictors.benchmark_ttft_ms` (the steady state with those waves weighed in, the regressor's TTFT base)
+against the same rows.
 
 Prints the median and p90 absolute percentage error of output throughput, TTFT and TPOT per dataset and engine, then
 the slices above, then the engine pairings `perf/engines.py` cites.
@@ -30,11 +33,12 @@ import numpy as np
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.dataset_models import dataset_config
 from budsim.core.catalog.gpus import GpuSpec, find_gpu
-from budsim.core.measurements import MeasuredRun, deployment_of
-from budsim.core.memory import memory_breakdown
+from budsim.core.measurements import MeasuredRun, deployment_of, measured_cluster
+from budsim.core.memory import memory_breakdown, valid_tensor_parallel_sizes
 from budsim.core.perf.engines import engine_profile
 from budsim.core.perf.serving import predict
 from budsim.core.perf.step import decode_load, prefill_load, replica_cost, step_time
+from budsim.core.predictors import benchmark_ttft_ms
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,6 +51,7 @@ class Outcome:
     slices: tuple[str, ...]
     measured: tuple[float, float, float]  # throughput, ttft, tpot
     predicted: tuple[float, float, float]
+    benchmark_ttft: float | None = None  # closed-loop serving rows: the regressor's TTFT base
 
 
 def _dataset(row: dict[str, str]) -> str:
@@ -55,7 +60,10 @@ def _dataset(row: dict[str, str]) -> str:
     return "aiconfigurator agg"
 
 
-def _predict_row(run: MeasuredRun, arch: ModelArchitecture, gpu: GpuSpec) -> tuple[float, float, float] | None:
+def _predict_row(
+    run: MeasuredRun, arch: ModelArchitecture, gpu: GpuSpec
+) -> tuple[tuple[float, float, float], float | None] | None:
+    """Throughput, TTFT, TPOT; and for serving rows the benchmark TTFT (waves weighed in)."""
     deployment = deployment_of(run, arch, gpu)
     cluster, batch = deployment.cluster, deployment.batch
     if run.static_batch:
@@ -65,13 +73,14 @@ def _predict_row(run: MeasuredRun, arch: ModelArchitecture, gpu: GpuSpec) -> tup
         ttft = float(step_time(cost, prefill_load(prompt, 0.0, window, seqs=seqs)).total_s[0])
         tpot = float(step_time(cost, decode_load(seqs, prompt + output / 2.0, window)).total_s[0])
         e2e = ttft + tpot * (output - 1)
-        return seqs * output / e2e, ttft * 1e3, tpot * 1e3
+        return (seqs * output / e2e, ttft * 1e3, tpot * 1e3), None
     memory = memory_breakdown(arch, gpu.usable_memory_gb, batch)
     if not bool(memory.fits[0]):
         return None
     metrics = predict(arch, cluster, batch, deployment.workload, run.engine, memory.kv_tokens)
     point = metrics.at(0)
-    return float(point.output_tokens_per_s), float(point.ttft_mean_ms), float(point.tpot_ms)
+    benchmark = float(benchmark_ttft_ms(metrics, run.engine, closed_loop=True)[0])
+    return (float(point.output_tokens_per_s), float(point.ttft_mean_ms), float(point.tpot_ms)), benchmark
 
 
 def evaluate(path: Path) -> tuple[list[Outcome], dict[str, int]]:
@@ -93,15 +102,23 @@ def evaluate(path: Path) -> tuple[list[Outcome], dict[str, int]]:
         if gpu is None:
             skipped[f"GPU not in catalog: {run.gpu}"] += 1
             continue
-        predicted = _predict_row(run, arch, gpu)
-        if predicted is None:
+        result = _predict_row(run, arch, gpu)
+        if result is None:
             skipped["does not fit memory per core.memory"] += 1
             continue
-        slices = [name for name, flagged in (("fp4 as int4", run.fp4), ("ep/dp as tp", run.ep_or_dp)) if flagged]
-        slices = slices or ["expressible"]
+        predicted, benchmark = result
+        tp_sizes = valid_tensor_parallel_sizes(arch, measured_cluster(gpu, run.gpu_count).gpus_per_node)
+        flags = (
+            ("fp4 as int4", run.fp4),
+            ("ep/dp as tp", run.ep_or_dp),
+            ("tp size unexpressible", run.gpu_count not in tp_sizes),
+        )
+        slices = [name for name, flagged in flags if flagged] or ["expressible"]
         if run.low_load:
             slices.append("low load")
-        outcomes.append(Outcome(_dataset(row), row["engine"], run.model, tuple(slices), run.measured, predicted))
+        outcomes.append(
+            Outcome(_dataset(row), row["engine"], run.model, tuple(slices), run.measured, predicted, benchmark)
+        )
     return outcomes, skipped
 
 
@@ -129,6 +146,25 @@ def report(groups: dict[tuple[str, ...], list[Outcome]], title: str, header: tup
         bias = " ".join(f"{_bias(items, i):.2f}" for i in range(3))
         name = " | ".join(f"{k:<24}" if i == 0 else f"{k:<8}" for i, k in enumerate(key))
         print(f"{name} | {len(items):5d} | {cells[0]:>19} | {cells[1]:>15} | {cells[2]:>15} | {bias}")
+
+
+def benchmark_ttft(groups: dict[tuple[str, ...], list[Outcome]]) -> None:
+    """TTFT APE of the steady state alone against the steady state with a benchmark's waves weighed in, over the rows
+    the regressor trains on (the tensor-parallel size is one BudSim generates)."""
+    print("\nTTFT with the synchronised waves weighed in (core.predictors.benchmark_ttft_ms, the regressor's base),")
+    print("rows whose tensor-parallel size BudSim generates")
+    print(
+        f"{'dataset':<24} | {'engine':<8} | {'rows':>5} | {'steady med/p90':>15} | {'with waves med/p90':>18} | bias x"
+    )
+    for key in sorted(groups):
+        items = [o for o in groups[key] if o.benchmark_ttft is not None and "tp size unexpressible" not in o.slices]
+        if not items:
+            continue
+        steady = np.array([abs(o.predicted[1] / o.measured[1] - 1.0) * 100 for o in items])
+        waves = np.array([abs(o.benchmark_ttft / o.measured[1] - 1.0) * 100 for o in items if o.benchmark_ttft])
+        bias = float(np.exp(np.median([np.log(o.benchmark_ttft / o.measured[1]) for o in items if o.benchmark_ttft])))
+        cells = [f"{np.median(a):6.1f}% /{np.percentile(a, 90):6.1f}%" for a in (steady, waves)]
+        print(f"{key[0]:<24} | {key[1]:<8} | {len(items):5d} | {cells[0]:>15} | {cells[1]:>18} | {bias:.2f}")
 
 
 def engine_pairs(path: Path) -> None:
@@ -183,6 +219,7 @@ def main() -> None:
         by_model[(outcome.model, outcome.engine)].append(outcome)
     report(by_engine, "Per dataset and engine", ("dataset", "engine"))
     report(by_slice, "Per approximation slice", ("dataset", "engine", "slice"))
+    benchmark_ttft(by_engine)
     if args.by_model:
         report(by_model, "Per model", ("model", "engine"))
     engine_pairs(args.csv)

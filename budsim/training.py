@@ -5,7 +5,15 @@ Reads data/benchmarks.csv, rebuilds every closed-loop serving row as the analyti
 JSON file holding the xgboost native JSON of every booster) and a manifest next to it (dataset sha256, features,
 metrics), and prints a leave-one-group-out (group = model x GPU) table so that every retrain states how it does on
 pairs it never saw.
-Static-batch rows (Splitwise) are skipped: they are predicted by `perf.step`, not `perf.serving.predict`.
+
+Rows left out, counted in `Dataset.skipped` and printed by bench/regressor.py:
+- static-batch rows (Splitwise): they are predicted by `perf.step`, not `perf.serving.predict`;
+- runs BudSim cannot express at prediction time because their GPU count is no tensor-parallel size its search
+  generates (`UNEXPRESSIBLE_TP`): replicas spanning nodes, GB200 runs on 12-72 GPUs;
+- runs the analytical model cannot serve at all (the weights do not fit, no finite prediction).
+Runs with expert or attention data parallelism inside such a group, and FP4 runs, stay: they are predicted as tensor
+parallelism and INT4 (`core.measurements`) and described by their own features, which BudSim's configs leave at 1,
+1 and 0.
 """
 
 import csv
@@ -21,12 +29,15 @@ import numpy.typing as npt
 
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.dataset_models import dataset_config
-from budsim.core.catalog.gpus import find_gpu
-from budsim.core.measurements import MeasuredRun, deployment_of
-from budsim.core.memory import memory_breakdown
+from budsim.core.catalog.gpus import GpuSpec, find_gpu
+from budsim.core.deployment import ConfigBatch
+from budsim.core.measurements import MeasuredRun, deployment_of, measured_cluster, serving_config
+from budsim.core.memory import memory_breakdown, valid_tensor_parallel_sizes
 from budsim.core.perf.serving import predict
 from budsim.core.predictors import (
+    BASES,
     FEATURE_NAMES,
+    FORMAT,
     TARGETS,
     Coverage,
     ResidualRegressor,
@@ -41,6 +52,13 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CSV = ROOT / "data" / "benchmarks.csv"
 DEFAULT_MODEL = ROOT / "models" / "residual.json"
 FloatArray = npt.NDArray[np.float64]
+# Skip reason of runs BudSim cannot express: `core.measurements` predicts a run's GPUs as one tensor-parallel group,
+# and BudSim only ever generates groups of `memory.valid_tensor_parallel_sizes` (powers of two within a node that
+# divide the attention heads). The runs outside it are wide expert-parallel layouts over 16 or 64 B200/H200 GPUs
+# (tensor parallelism across nodes once mapped, its all-reduces priced over the inter-node network) and GB200 runs
+# of DeepSeek-R1 on 12-72 GPUs (no power of two, or not dividing its 128 heads): no prediction BudSim makes looks like
+# them, and the mapping misprices them by up to 10x.
+UNEXPRESSIBLE_TP = "GPU count is no tensor-parallel size BudSim generates (multi-node or not a power of two)"
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,7 @@ class Dataset:
     tps: FloatArray
     log_concurrency: FloatArray
     skipped: dict[str, int]
+    runs: tuple[MeasuredRun, ...] = ()  # the run behind each row
 
     @property
     def targets(self) -> FloatArray:
@@ -74,20 +93,34 @@ class Dataset:
         )
 
 
+def _batch_key(run: MeasuredRun, gpu: GpuSpec) -> tuple[object, ...]:
+    """Runs the analytical model predicts in one call: same model, cluster, engine and workload; they differ only in
+    their configs (parallelism, precisions, limits), which `perf.serving.predict` takes as one `ConfigBatch`."""
+    cluster = measured_cluster(gpu, run.gpu_count)
+    shape = (cluster.gpu.name, cluster.gpus_per_node, cluster.node_count)
+    return (run.model, shape, run.engine, run.input_tokens, run.output_tokens, run.concurrency)
+
+
 def load_dataset(csv_path: Path, stored: StoredRuns | None = None) -> Dataset:
-    """Map every closed-loop row onto the analytical model (`core.measurements`, as bench/accuracy.py does)."""
+    """Map every closed-loop row onto the analytical model (`core.measurements`, as bench/accuracy.py does).
+
+    Rows sharing model, cluster, engine and workload are predicted together (one `predict` over their configs), so
+    the ~3,000 serving rows take about a thousand calls. The rows left out are counted in `skipped` by reason (module
+    docstring); runs with expert or attention data parallelism and FP4 weights stay in, described by their own
+    features (`core.predictors.features`).
+    """
     with csv_path.open(newline="") as handle:
         runs = [MeasuredRun.from_record(record) for record in csv.DictReader(handle)]
     runs.extend(stored.runs if stored else ())
     registered = stored.architectures if stored else {}
     archs: dict[str, ModelArchitecture | None] = {}
-    feats, measured, analytical, groups, gpus, families, log_params, tps, concs = [], [], [], [], [], [], [], [], []
     skipped: dict[str, int] = {}
 
     def skip(reason: str) -> None:
         skipped[reason] = skipped.get(reason, 0) + 1
 
-    for run in runs:
+    batches: dict[tuple[object, ...], tuple[ModelArchitecture, GpuSpec, list[int]]] = {}
+    for index, run in enumerate(runs):
         if run.static_batch:
             skip("static batch (perf.step rows)")
             continue
@@ -98,39 +131,53 @@ def load_dataset(csv_path: Path, stored: StoredRuns | None = None) -> Dataset:
         if arch is None or gpu is None:
             skip("architecture or GPU unknown")
             continue
-        deployment = deployment_of(run, arch, gpu)
-        cluster, batch, workload = deployment.cluster, deployment.batch, deployment.workload
+        if run.gpu_count not in valid_tensor_parallel_sizes(arch, measured_cluster(gpu, run.gpu_count).gpus_per_node):
+            skip(UNEXPRESSIBLE_TP)
+            continue
+        batches.setdefault(_batch_key(run, gpu), (arch, gpu, []))[2].append(index)
+
+    rows: dict[int, tuple[FloatArray, tuple[float, ...], ModelArchitecture, GpuSpec]] = {}
+    for arch, gpu, indices in batches.values():
+        members = [runs[i] for i in indices]
+        deployment = deployment_of(members[0], arch, gpu)  # cluster and workload are the batch's, configs per run
+        batch = ConfigBatch.from_configs([serving_config(run) for run in members])
         memory = memory_breakdown(arch, gpu.usable_memory_gb, batch)
-        if not bool(memory.fits[0]):
-            skip("does not fit memory")
-            continue
-        metrics = predict(arch, cluster, batch, workload, run.engine, memory.kv_tokens)
-        point = metrics.at(0)
-        predicted = (float(point.output_tokens_per_s), float(point.ttft_mean_ms), float(point.tpot_ms))
-        truth = run.measured
-        if not all(math.isfinite(v) and v > 0 for v in predicted + truth):
-            skip("no finite prediction or measurement")
-            continue
-        feats.append(feature_matrix(arch, cluster, batch, workload, run.engine, metrics)[0])
-        measured.append(truth)
-        analytical.append(predicted)
-        groups.append(f"{run.model}|{gpu.name}")
-        gpus.append(gpu.name)
-        families.append(arch.model_type)
-        log_params.append(math.log(arch.param_count))
-        tps.append(run.gpu_count)
-        concs.append(math.log(run.concurrency))
+        metrics = predict(arch, deployment.cluster, batch, deployment.workload, members[0].engine, memory.kv_tokens)
+        features = feature_matrix(
+            arch, deployment.cluster, batch, deployment.workload, members[0].engine, metrics,
+            expert_parallel=np.array([run.moe_ep for run in members], dtype=np.float64),
+            attention_dp=np.array([run.attention_dp for run in members], dtype=np.float64),
+            fp4_weights=np.array([run.fp4 for run in members], dtype=np.float64),
+        )  # fmt: skip
+        fits = np.broadcast_to(np.asarray(memory.fits, dtype=bool), (len(members),))
+        predicted = np.column_stack(
+            [np.broadcast_to(np.asarray(getattr(metrics, name), dtype=np.float64), (len(members),)) for name in
+             ("output_tokens_per_s", "ttft_mean_ms", "tpot_ms")]
+        )  # fmt: skip
+        for position, (index, run) in enumerate(zip(indices, members, strict=True)):
+            values = tuple(float(v) for v in predicted[position])
+            if not fits[position]:
+                skip("does not fit memory")
+            elif not all(math.isfinite(v) and v > 0 for v in values + run.measured):
+                skip("no finite prediction or measurement")
+            else:
+                rows[index] = (features[position], values, arch, gpu)
+
+    kept = sorted(rows)
+    kept_runs = tuple(runs[i] for i in kept)
+    n, kept_rows = len(kept), [rows[i] for i in kept]
     return Dataset(
-        np.array(feats),
-        np.array(measured),
-        np.array(analytical),
-        np.array(groups),
-        gpus,
-        families,
-        np.array(log_params),
-        np.array(tps, dtype=np.float64),
-        np.array(concs),
+        np.array([row[0] for row in kept_rows]).reshape(n, len(FEATURE_NAMES)),
+        np.array([run.measured for run in kept_runs]).reshape(n, len(TARGETS)),
+        np.array([row[1] for row in kept_rows]).reshape(n, len(TARGETS)),
+        np.array([f"{run.model}|{row[3].name}" for run, row in zip(kept_runs, kept_rows, strict=True)]),
+        [row[3].name for row in kept_rows],
+        [row[2].model_type for row in kept_rows],
+        np.array([math.log(row[2].param_count) for row in kept_rows]),
+        np.array([run.gpu_count for run in kept_runs], dtype=np.float64),
+        np.array([math.log(run.concurrency) for run in kept_runs]),
         skipped,
+        kept_runs,
     )
 
 
@@ -182,12 +229,15 @@ def cross_validate(data: Dataset, folds: int | None = None, seed: int = 0, ensem
             corrected[test, column] = data.analytical[test, column] * np.exp(means[target])
         spread = np.mean(np.stack(list(spreads.values())), axis=0)
         coverage = data.coverage(~test)
-        for i in np.flatnonzero(test):
-            local = np.flatnonzero(test).tolist().index(i)
-            score[i] = confidence(
-                coverage, data.gpus[i], data.families[i], data.log_params[i], data.tps[i], data.log_concurrency[i],
-                spread[local],
-            )[0]  # fmt: skip
+        held_out = np.flatnonzero(test)
+        alike: dict[tuple[str, str, float], list[int]] = {}  # rows `confidence` scores in one call
+        for local, i in enumerate(held_out):
+            alike.setdefault((data.gpus[i], data.families[i], float(data.log_params[i])), []).append(local)
+        for (gpu, family, log_params), locals_ in alike.items():
+            rows = held_out[locals_]
+            score[rows] = confidence(
+                coverage, gpu, family, log_params, data.tps[rows], data.log_concurrency[rows], spread[locals_]
+            )
     return CrossValidation(corrected, score, len(np.unique(fold_of)), time.perf_counter() - start)
 
 
@@ -269,6 +319,7 @@ def train_from_csv(
                 "skipped": data.skipped,
                 "features": list(FEATURE_NAMES),
                 "targets": list(TARGETS),
+                "bases": dict(BASES),
                 "train_seconds": train_seconds,
                 "leave_one_group_out": summary,
             },
@@ -285,10 +336,23 @@ def train_from_csv(
 def load_or_train(
     model_path: Path = DEFAULT_MODEL, csv_path: Path = DEFAULT_CSV, stored: StoredRuns | None = None
 ) -> ResidualRegressor:
-    """The stored model, or a fresh one trained (in seconds, without the LOGO table) when none is stored."""
-    if not model_path.exists():
+    """The stored model, or a fresh one trained (in seconds, without the LOGO table) when none is stored or the stored
+    one was written by another BudSim: a residual-regressor file of another format or feature list would have its
+    corrections read against the wrong columns, and the file is only a cache of what data/benchmarks.csv (plus
+    `stored`) trains. A file that is no model at all raises, as before: the caller decides what to do without one."""
+    if not model_path.exists() or _written_by_another_budsim(model_path):
         train_from_csv(csv_path, model_path, logo=False, stored=stored)
     return read_model(model_path)
+
+
+def _written_by_another_budsim(model_path: Path) -> bool:
+    try:
+        meta = json.loads(model_path.read_text()).get("meta.json", {})
+    except (ValueError, AttributeError):
+        return False  # not a model file: read_model says so
+    kind = str(meta.get("format", ""))
+    stale_format = kind.startswith(FORMAT.split("/")[0] + "/") and kind != FORMAT
+    return stale_format or (kind == FORMAT and tuple(meta.get("feature_names", ())) != FEATURE_NAMES)
 
 
 if __name__ == "__main__":

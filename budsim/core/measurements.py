@@ -12,6 +12,10 @@ Approximations forced by what BudSim can express today:
 - a KV cache dtype that the source did not record is BF16 ("auto");
 - the engine's default token budget and max_num_seqs (raised to the concurrency where a run needed more), KV
   capacity from `core.memory` at gpu_memory_utilization 0.9 and max_model_len = ISL + OSL.
+
+The residual regressor sees the first two approximations as features (expert-parallel and attention-DP degrees, an
+FP4 flag), so it can keep their errors apart; `budsim.training` leaves out the runs whose GPU count is no
+tensor-parallel size BudSim generates.
 """
 
 import math

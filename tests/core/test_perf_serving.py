@@ -139,6 +139,32 @@ def test_the_analytical_terms_are_exposed_for_the_residual_model() -> None:
     assert metrics.synchronized_ttft_ms > metrics.ttft_mean_ms
 
 
+def test_a_wave_of_prompts_that_fit_one_step_costs_the_front_end_and_that_one_step() -> None:
+    # 4 clients x 1024 tokens fit the 8192-token budget: one step prefills all four, reading the weights once.
+    metrics = one(Workload(1024, 256, concurrency=4))
+    wave = metrics.synchronized_ttft_ms - engine_profile(Engine.VLLM).request_overhead_s * 1e3
+    assert metrics.prefill_step_ms < wave < 4 * metrics.prefill_step_ms
+
+
+def test_beyond_the_budget_a_wave_queues_in_full_steps() -> None:
+    # 64 and 128 clients x 1024 tokens are 8 and 16 budgets: the k-th prompt is done after k/8 full steps, so the
+    # wave's mean wait is (waves + 1) / 2 full steps.
+    frontend = engine_profile(Engine.VLLM).request_overhead_s * 1e3
+    eight = one(Workload(1024, 256, concurrency=64)).synchronized_ttft_ms - frontend
+    sixteen = one(Workload(1024, 256, concurrency=128)).synchronized_ttft_ms - frontend
+    assert sixteen / eight == pytest.approx((16 + 1) / (8 + 1), rel=1e-9)
+
+
+@pytest.mark.parametrize("engine", list(Engine))
+def test_every_engine_prices_a_wave_as_prefill_steps_above_its_steady_state(engine: Engine) -> None:
+    # Short prompts at high concurrency make SGLang's decode step longer than its prefill-only step; a wave is still
+    # its front end plus at least one prefill step.
+    for workload in (Workload(256, 1024, concurrency=256), Workload(4096, 512, concurrency=32)):
+        metrics = one(workload, engine=engine)
+        assert metrics.synchronized_ttft_ms > engine_profile(engine).request_overhead_s * 1e3 + metrics.prefill_step_ms
+        assert metrics.synchronized_ttft_ms > metrics.ttft_mean_ms
+
+
 def test_ttft_includes_the_engines_front_end_latency() -> None:
     metrics = one(Workload(128, 64, concurrency=1))
     assert metrics.ttft_mean_ms > engine_profile(Engine.VLLM).request_overhead_s * 1e3 + metrics.prefill_step_ms

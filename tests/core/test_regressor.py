@@ -4,30 +4,43 @@ Cross-validation here is 4 folds of whole model x GPU groups (cheaper than the f
 `budsim.training`, and stricter: a quarter of the pairs is held out at once) with 2-member ensembles.
 """
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from budsim.core.architecture import parse_hf_config
+from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.gpus import find_gpu
 from budsim.core.catalog.models import CATALOG_MODELS
-from budsim.core.deployment import ConfigBatch, ServingConfig, Workload
+from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.measurements import measured_cluster
 from budsim.core.memory import memory_breakdown
-from budsim.core.perf.serving import predict
+from budsim.core.perf.serving import ServingMetrics, predict
 from budsim.core.predictors import (
+    BENCHMARK_ROUNDS,
     FEATURE_NAMES,
     PRODUCTION_READY,
     TARGETS,
     ResidualRegressor,
+    benchmark_ttft_ms,
     confidence,
     feature_matrix,
     train,
 )
 from budsim.core.types import Dtype, Engine
-from budsim.training import DEFAULT_CSV, CrossValidation, Dataset, cross_validate, load_dataset, read_model, write_model
+from budsim.training import (
+    DEFAULT_CSV,
+    UNEXPRESSIBLE_TP,
+    CrossValidation,
+    Dataset,
+    cross_validate,
+    load_dataset,
+    load_or_train,
+    read_model,
+    write_model,
+)
 
 pytestmark = pytest.mark.skipif(not DEFAULT_CSV.exists(), reason="data/benchmarks.csv not built")
 
@@ -51,27 +64,82 @@ def _median_ape(predicted: np.ndarray, measured: np.ndarray) -> float:
     return float(np.median(np.abs(predicted / measured - 1.0)) * 100)
 
 
+def _llama_70b() -> ModelArchitecture:
+    entry = next(e for e in CATALOG_MODELS if e.hf_id == "meta-llama/Llama-3.1-70B-Instruct")
+    return parse_hf_config(entry.config)
+
+
+def _a100_configs(arch: ModelArchitecture) -> tuple[Cluster, ConfigBatch, np.ndarray]:
+    gpu = find_gpu("A100-80GB-SXM")
+    assert gpu is not None
+    configs = [
+        ServingConfig(
+            tensor_parallel=tp,
+            pipeline_parallel=1,
+            max_num_seqs=256,
+            max_num_batched_tokens=8192,
+            gpu_memory_utilization=0.9,
+            max_model_len=4096,
+            replicas=1,
+            weight_dtype=Dtype.BF16,
+            kv_cache_dtype=Dtype.BF16,
+        )
+        for tp in (2, 4, 8)
+    ]
+    batch = ConfigBatch.from_configs(configs)
+    return measured_cluster(gpu, 8), batch, memory_breakdown(arch, gpu.usable_memory_gb, batch).kv_tokens
+
+
+def _column(metrics: ServingMetrics, name: str) -> np.ndarray:
+    return np.asarray(getattr(metrics, name), dtype=np.float64).reshape(-1)
+
+
 def test_features_are_finite_named_and_cover_the_dataset(data: Dataset) -> None:
     assert data.features.shape == (len(data.groups), len(FEATURE_NAMES))
+    assert np.isfinite(data.features).all()
     assert len(data.groups) > 3000
     assert np.unique(data.groups).size > 30
 
 
+def test_runs_budsim_cannot_express_are_left_out_and_counted(data: Dataset) -> None:
+    # 16- and 64-GPU wide expert-parallel runs and GB200 runs on 12-72 GPUs: no tensor-parallel size BudSim generates.
+    assert data.skipped[UNEXPRESSIBLE_TP] == 409
+    assert all(run.gpu_count <= 8 or run.gpu.startswith("GB") for run in data.runs)
+    # Expert/attention-DP runs inside a node and FP4 runs stay, described by their features.
+    assert sum(run.ep_or_dp for run in data.runs) > 400
+    assert sum(run.fp4 for run in data.runs) > 1000
+
+
 def test_regressor_beats_the_analytical_baseline_on_held_out_groups(data: Dataset, cv: CrossValidation) -> None:
+    # 4 folds of whole groups, median APE of throughput / TTFT / TPOT: analytical 13.5 / 42.7 / 13.5 %, corrected
+    # 11.9 / 27.0 / 12.3 %; leave-one-group-out with 3 members (bench/regressor.py): 11.9 / 26.4 / 11.6 %.
     summary = cv.summary(data)
     ttft, tpot = summary["ttft_ms"], summary["tpot_ms"]
-    assert ttft["corrected_median_ape"] < 0.8 * ttft["analytical_median_ape"]
+    assert ttft["corrected_median_ape"] < 0.7 * ttft["analytical_median_ape"]
     assert tpot["corrected_median_ape"] < tpot["analytical_median_ape"]
     assert (
         summary["output_tokens_per_s"]["corrected_median_ape"] < summary["output_tokens_per_s"]["analytical_median_ape"]
     )
 
 
-@pytest.mark.xfail(strict=True, reason="issue bar (TTFT <= 15%, TPOT <= 10% held-out median APE) not reached yet")
+@pytest.mark.xfail(
+    strict=True, reason="issue bar (TTFT <= 15%, TPOT <= 10% held-out median APE) not reached: 27.0% / 12.3% here"
+)
 def test_issue_accuracy_bar_on_held_out_groups(data: Dataset, cv: CrossValidation) -> None:
     summary = cv.summary(data)
     assert summary["ttft_ms"]["corrected_median_ape"] <= 15.0
     assert summary["tpot_ms"]["corrected_median_ape"] <= 10.0
+
+
+def test_held_out_throughput_follows_littles_law_from_the_corrected_latencies(
+    data: Dataset, cv: CrossValidation
+) -> None:
+    # Closed loop: each client keeps one request in flight, so tokens/s = concurrency x output / (TTFT + (O-1) TPOT)
+    # and the throughput correction is the inverse of the request's: analytical e2e / corrected e2e.
+    decode = np.array([run.output_tokens - 1.0 for run in data.runs])
+    analytical_e2e = data.analytical[:, 1] + decode * data.analytical[:, 2]
+    corrected_e2e = cv.corrected[:, 1] + decode * cv.corrected[:, 2]
+    np.testing.assert_allclose(cv.corrected[:, 0] / data.analytical[:, 0], analytical_e2e / corrected_e2e, rtol=1e-9)
 
 
 def test_unseen_gpu_or_pair_scores_lower_confidence_than_a_measured_one(data: Dataset) -> None:
@@ -100,41 +168,68 @@ def test_held_out_error_is_larger_where_confidence_is_lower(data: Dataset, cv: C
     assert np.median(ape[low]) > np.median(ape[~low])
 
 
-def test_unmeasured_gpu_stays_within_the_clamp_of_the_analytical_prediction(model: ResidualRegressor) -> None:
-    gpu = find_gpu("A100-80GB-SXM")
-    assert gpu is not None
-    assert gpu.name not in (model.coverage.gpus if model.coverage else ())
-    entry = next(e for e in CATALOG_MODELS if e.hf_id == "meta-llama/Llama-3.1-70B-Instruct")
-    arch = parse_hf_config(entry.config)
-    cluster = measured_cluster(gpu, 8)
-    configs = [
-        ServingConfig(
-            tensor_parallel=tp,
-            pipeline_parallel=1,
-            max_num_seqs=256,
-            max_num_batched_tokens=8192,
-            gpu_memory_utilization=0.9,
-            max_model_len=4096,
-            replicas=1,
-            weight_dtype=Dtype.BF16,
-            kv_cache_dtype=Dtype.BF16,
-        )
-        for tp in (2, 4, 8)
-    ]
-    batch = ConfigBatch.from_configs(configs)
-    memory = memory_breakdown(arch, gpu.usable_memory_gb, batch)
-    for concurrency in (1, 16, 256):
-        workload = Workload(2048, 512, concurrency=concurrency)
-        metrics = predict(arch, cluster, batch, workload, Engine.VLLM, memory.kv_tokens)
+def test_a_benchmark_ttft_weighs_in_the_waves_its_engine_keeps_in_step() -> None:
+    arch = _llama_70b()
+    cluster, batch, kv_tokens = _a100_configs(arch)
+    closed, open_loop = Workload(2048, 512, concurrency=64), Workload(2048, 512, request_rate=2.0)
+    for engine, share in ((Engine.SGLANG, 1.0), (Engine.VLLM, 1 / BENCHMARK_ROUNDS), (Engine.TRTLLM, 0.1)):
+        metrics = predict(arch, cluster, batch, closed, engine, kv_tokens)
+        steady, wave = _column(metrics, "ttft_mean_ms"), _column(metrics, "synchronized_ttft_ms")
+        # Where clients queue for slots the steady state is already the longer wait (A100 TP2 here): no wave added.
+        expected = steady + share * np.maximum(wave - steady, 0.0)
+        np.testing.assert_allclose(benchmark_ttft_ms(metrics, engine, True), expected)
+        assert np.all(benchmark_ttft_ms(metrics, engine, True) >= steady)
+        poisson = predict(arch, cluster, batch, open_loop, engine, kv_tokens)
+        np.testing.assert_array_equal(benchmark_ttft_ms(poisson, engine, False), _column(poisson, "ttft_mean_ms"))
+
+
+def test_budsims_own_configs_get_the_neutral_deployment_features() -> None:
+    arch = _llama_70b()
+    cluster, batch, kv_tokens = _a100_configs(arch)
+    workload = Workload(2048, 512, concurrency=16)
+    metrics = predict(arch, cluster, batch, workload, Engine.VLLM, kv_tokens)
+    plain = feature_matrix(arch, cluster, batch, workload, Engine.VLLM, metrics)
+    neutral = feature_matrix(
+        arch, cluster, batch, workload, Engine.VLLM, metrics, expert_parallel=1, attention_dp=1, fp4_weights=0
+    )
+    np.testing.assert_array_equal(plain, neutral)
+    wide = feature_matrix(arch, cluster, batch, workload, Engine.VLLM, metrics, expert_parallel=np.array([2, 4, 8]))
+    assert wide[:, FEATURE_NAMES.index("log2_expert_parallel")].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_unmeasured_gpu_stays_within_the_clamp_of_the_physical_base(model: ResidualRegressor) -> None:
+    arch = _llama_70b()
+    cluster, batch, kv_tokens = _a100_configs(arch)
+    assert cluster.gpu.name not in (model.coverage.gpus if model.coverage else ())
+    for workload in (Workload(2048, 512, concurrency=c) for c in (1, 16, 256)):
+        metrics = predict(arch, cluster, batch, workload, Engine.VLLM, kv_tokens)
         features = feature_matrix(arch, cluster, batch, workload, Engine.VLLM, metrics)
         assert features.shape == (3, len(FEATURE_NAMES))
         corrected = model.correct(features, metrics)
         fits = np.asarray(metrics.fits, dtype=bool).reshape(-1)
-        for name, base in (("ttft_ms", metrics.ttft_mean_ms), ("tpot_ms", metrics.tpot_ms)):
-            ratio = getattr(corrected, name)[fits] / np.asarray(base, dtype=float).reshape(-1)[fits]
+        base = benchmark_ttft_ms(metrics, Engine.VLLM, True)
+        for ratio in (
+            corrected.ttft_ms[fits] / base[fits],
+            corrected.tpot_ms[fits] / _column(metrics, "tpot_ms")[fits],
+        ):
             assert np.all(ratio <= 3.0 + 1e-9)
             assert np.all(ratio >= 1 / 3 - 1e-9)
-        assert all(np.all(np.abs(v) <= math.log(3.0) + 1e-12) for v in corrected.log_correction.values())
+        # Throughput moves only as the corrected latencies make it: each client keeps one request in flight.
+        analytical_e2e = _column(metrics, "ttft_mean_ms") + 511 * _column(metrics, "tpot_ms")
+        corrected_e2e = corrected.ttft_ms + 511 * corrected.tpot_ms
+        speedup = corrected.output_tokens_per_s / _column(metrics, "output_tokens_per_s")
+        np.testing.assert_allclose(speedup[fits], (analytical_e2e / corrected_e2e)[fits])
+
+
+def test_an_open_loop_keeps_its_offered_throughput(model: ResidualRegressor) -> None:
+    arch = _llama_70b()
+    cluster, batch, kv_tokens = _a100_configs(arch)
+    workload = Workload(2048, 512, request_rate=1.0)
+    metrics = predict(arch, cluster, batch, workload, Engine.VLLM, kv_tokens)
+    corrected = model.correct(feature_matrix(arch, cluster, batch, workload, Engine.VLLM, metrics), metrics)
+    assert np.all(corrected.log_correction["output_tokens_per_s"] == 0.0)
+    assert np.any(corrected.log_correction["ttft_ms"] != 0.0)
+    assert all(math.isfinite(v) for v in corrected.log_correction["tpot_ms"])
 
 
 def test_save_load_round_trip_gives_identical_predictions(
@@ -152,3 +247,14 @@ def test_save_load_round_trip_gives_identical_predictions(
             np.testing.assert_array_equal(before[target], after[target])
             np.testing.assert_array_equal(spread_before[target], spread_after[target])
     assert from_file.coverage == model.coverage
+
+
+def test_a_model_file_from_another_budsim_is_retrained_not_misread(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.csv"
+    with DEFAULT_CSV.open() as full:
+        sample.write_text("".join(line for _, line in zip(range(121), full, strict=False)))
+    path = tmp_path / "residual.json"
+    path.write_text(json.dumps({"meta.json": {"format": "budsim-residual-regressor/1", "feature_names": ["tp"]}}))
+    regressor = load_or_train(path, sample)
+    assert regressor.feature_names == FEATURE_NAMES
+    assert read_model(path).feature_names == FEATURE_NAMES

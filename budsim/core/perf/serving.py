@@ -20,7 +20,8 @@ exponential tail) and from the step-to-step variation of TPOT, not from a fixed 
 
 Request lengths are the workload's means, taken as fixed (benchmarks such as aiconfigurator's use fixed ISL/OSL).
 The model describes the steady state of randomly phased clients; a fixed-length closed loop started all at once can
-keep its clients in step (waves of prompts queueing behind each other), which `synchronized_ttft_ms` bounds.
+keep its clients in step (waves of prompts queueing behind each other for the token budget): `synchronized_ttft_ms` is
+the mean TTFT of one such wave, which `core.predictors` weighs in where a benchmark's clients move in step.
 """
 
 from dataclasses import dataclass, fields, replace
@@ -72,6 +73,7 @@ class ServingMetrics:
     prefill_compute_ms: Real  # one prompt prefilled alone in one step
     prefill_memory_ms: Real
     prefill_step_ms: Real
+    prefill_comm_ms: Real  # communication in that step
     decode_compute_ms: Real  # one decode step at the steady running batch
     decode_memory_ms: Real
     decode_step_ms: Real
@@ -84,7 +86,7 @@ class ServingMetrics:
     batch_limit: Real  # max requests per replica: min(max_num_seqs, KV capacity / tokens held per request)
     kv_pressure: Real  # KV tokens the offered concurrency would hold / KV capacity (> 1: the cache limits the batch)
     queue_wait_ms: Real  # mean wait for a slot and for the prefill budget
-    synchronized_ttft_ms: Real  # mean TTFT had every client's prompt arrived at once (see predict)
+    synchronized_ttft_ms: Real  # mean TTFT had every admitted client's prompt arrived at once (_synchronized_prefill_s)
     capacity_requests_per_s: Real  # throughput with the batch at its limit
     saturated: BoolArray | bool
     fits: BoolArray | bool
@@ -259,6 +261,34 @@ def _solve_open(inp: _Inputs, rate: FloatArray, limit: FloatArray) -> _State:
     return state
 
 
+def _synchronized_prefill_s(inp: _Inputs, prompts: FloatArray) -> FloatArray:
+    """Mean wait for the first token, front end left out, of `prompts` prompts that reach the scheduler at once.
+
+    They go through the token budget in arrival order. While they fit one step together, that step serves them all.
+    Beyond it every step carries a full budget of prompt chunks (no decodes yet: nobody has a first token) and the k-th
+    prompt finishes in step ceil(k x prompt / budget), which averages (waves + max(prompt / budget, 1)) / 2 steps over
+    the prompts, waves = prompts x prompt / budget. The step is priced like any prefill step, so the wave is right for
+    engines that pause decodes (SGLang) as well as for those that mix them in (the first steps have nothing to mix).
+    """
+    prompt, budget = inp.prompt, inp.budget
+    prompts = np.maximum(prompts, 1.0)
+    tokens = np.minimum(prompts * prompt, budget)  # prompt tokens in each of the wave's steps
+    chunk = np.minimum(prompt, budget)
+    step = step_time(
+        inp.cost,
+        StepLoad(
+            prefill_tokens=tokens,
+            prefill_pairs=tokens * (prompt + 1.0) / 2.0,
+            prefill_window_pairs=tokens * inp.window_pairs_per_token,
+            prefill_seqs=tokens / chunk,
+            sampled_seqs=tokens / prompt,
+        ),
+    )
+    waves = prompts * prompt / budget
+    steps = np.where(waves <= 1.0, 1.0, (waves + np.maximum(prompt / budget, 1.0)) / 2.0)
+    return step.total_s * steps
+
+
 def _tail(mean: FloatArray, prob: FloatArray, quantile: float) -> FloatArray:
     """Quantile of a wait that is 0 with probability 1 - prob and otherwise exponential with mean mean/prob."""
     prob = np.clip(prob, 1e-9, 1.0)
@@ -350,11 +380,9 @@ def predict(
     ttft_mean = fixed + state.residual_s + random_mean
     ttft_p50 = fixed + residual_p50 + _tail(random_mean, random_prob, 0.50)
     ttft_p99 = fixed + residual_p99 + _tail(random_mean, random_prob, 0.99)
-    # Every client's prompt at once (a benchmark's start; fixed-length closed loops keep such waves in step): the
-    # prompts queue for the budget, the k-th waiting k x prompt / budget full prefill steps.
-    in_flight = offered if closed else state.batch
-    waves = np.maximum(in_flight, 1.0) * prompt / inp.budget
-    synchronized = frontend + (waves + 1.0) / 2.0 * state.full_prefill_step_s
+    # Every admitted client's prompt at once (a benchmark's start; fixed-length closed loops keep such waves in step).
+    in_flight = np.minimum(offered if closed else state.batch, limit)
+    synchronized = frontend + _synchronized_prefill_s(inp, in_flight)
 
     # Per-request mean TPOT varies with the steps it happens to share with prefills and, in an open loop, with the
     # batch it meets (number in an M/G/inf system, averaged over a residence: variance 2B/3).
@@ -404,6 +432,7 @@ def predict(
         prefill_compute_ms=alone.compute_s * 1e3,
         prefill_memory_ms=alone.memory_s * 1e3,
         prefill_step_ms=alone.total_s * 1e3,
+        prefill_comm_ms=alone.comm_s * 1e3,
         decode_compute_ms=state.decode_step.compute_s * 1e3,
         decode_memory_ms=state.decode_step.memory_s * 1e3,
         decode_step_ms=state.decode_step.total_s * 1e3,

@@ -11,19 +11,38 @@ from budsim.core.predictors.confidence import (
     Coverage,
     confidence,
 )
-from budsim.core.predictors.features import FEATURE_NAMES, feature_matrix
-from budsim.core.predictors.regressor import TARGETS, Corrected, ResidualRegressor, log_ratio_targets, train
+from budsim.core.predictors.features import (
+    BENCHMARK_ROUNDS,
+    FEATURE_NAMES,
+    benchmark_ttft_ms,
+    feature_matrix,
+    synchronized_share,
+)
+from budsim.core.predictors.regressor import (
+    BASES,
+    FORMAT,
+    TARGETS,
+    Corrected,
+    ResidualRegressor,
+    log_ratio_targets,
+    train,
+)
 
 __all__ = [
+    "BASES",
+    "BENCHMARK_ROUNDS",
     "FEATURE_NAMES",
+    "FORMAT",
     "PRODUCTION_READY",
     "TARGETS",
     "VALIDATE_IN_STAGING",
     "Corrected",
     "Coverage",
     "ResidualRegressor",
+    "benchmark_ttft_ms",
     "confidence",
     "feature_matrix",
     "log_ratio_targets",
+    "synchronized_share",
     "train",
 ]

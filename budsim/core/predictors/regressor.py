@@ -1,12 +1,22 @@
-"""Residual regressor: XGBoost models of log(measured / analytical), one bootstrap ensemble per target.
+"""Residual regressor: XGBoost models of log(measured / base) for TTFT and TPOT, one bootstrap ensemble each.
 
 Why a residual and not the metric itself: the analytical model already carries the physics (a 70B model on 8 GPUs is
 slower than an 8B on one), so the trees only have to learn a small, smooth correction; with shallow trees, strong
 regularisation and a clamp on the correction (default ±ln 3), a config far from the data falls back toward the
-analytical answer instead of extrapolating a tree leaf. Ensemble members are trained on bootstrap resamples of whole
+physical base instead of extrapolating a tree leaf. Ensemble members are trained on bootstrap resamples of whole
 groups (model x GPU), so their disagreement grows where a prediction leans on few groups; `confidence` uses it.
 
-Core does no file I/O: `save` returns named byte strings (xgboost native JSON) and `load` takes them back.
+The base of TPOT is the analytical TPOT. The base of TTFT is `features.benchmark_ttft_ms`, the analytical steady
+state with a closed-loop benchmark's synchronised waves weighed in; its log-ratio to the analytical TTFT is a feature
+column (`BASES`). Throughput is not learned: a closed loop's clients each keep one request in flight, so its output
+rate is concurrency x output tokens / (TTFT + (output tokens - 1) x TPOT) (Little's law; data/benchmarks.csv derives
+it exactly so), and the throughput correction follows from the two latency corrections; an open loop's throughput is
+its offered rate, which no latency correction changes. On data/benchmarks.csv this is more accurate held out than a
+throughput ensemble of its own was (bench/regressor.py), and it keeps the three corrected metrics consistent.
+
+Corrections are reported relative to the analytical metrics (base ratio + clamped residual), so callers scale
+`ServingMetrics` by them as before. Core does no file I/O: `save` returns named byte strings (xgboost native JSON) and
+`load` takes them back.
 """
 
 import json
@@ -19,11 +29,16 @@ import xgboost as xgb
 
 from budsim.core.perf.serving import ServingMetrics
 from budsim.core.predictors.confidence import Coverage
-from budsim.core.predictors.features import FEATURE_NAMES
+from budsim.core.predictors.features import BENCHMARK_TTFT_FEATURE, FEATURE_NAMES
 
 FloatArray = npt.NDArray[np.float64]
 
 TARGETS: tuple[str, ...] = ("output_tokens_per_s", "ttft_ms", "tpot_ms")
+LEARNED: tuple[str, ...] = ("ttft_ms", "tpot_ms")  # throughput follows from these (module docstring)
+# Targets whose trees learn the residual of a physical base other than the analytical metric: target -> the feature
+# column holding log(base / analytical).
+BASES: dict[str, str] = {"ttft_ms": BENCHMARK_TTFT_FEATURE}
+FORMAT = "budsim-residual-regressor/2"
 CLAMP = math.log(3.0)
 ENSEMBLE = 5
 PARAMS: dict[str, object] = {
@@ -59,16 +74,21 @@ class Corrected:
 
 @dataclass
 class ResidualRegressor:
-    """Per target, an ensemble of boosters predicting log(measured / analytical)."""
+    """Per learned target, an ensemble of boosters predicting log(measured / base); throughput derived from them."""
 
     boosters: dict[str, list[xgb.Booster]]
     feature_names: tuple[str, ...] = FEATURE_NAMES
     clamp: float = CLAMP
     coverage: Coverage | None = None
     info: dict[str, object] = field(default_factory=dict)
+    bases: dict[str, str] = field(default_factory=lambda: dict(BASES))
 
     def log_corrections(self, features: FloatArray) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
-        """Clamped mean log-correction and ensemble std per target."""
+        """Log-correction of every target relative to the analytical metric, and its ensemble std.
+
+        TTFT and TPOT: base ratio + clamped mean of the members. Throughput: what the corrected latencies imply for a
+        closed loop (module docstring), none for an open one.
+        """
         if features.shape[1] != len(self.feature_names):
             raise ValueError(f"expected {len(self.feature_names)} features, got {features.shape[1]}")
         matrix = xgb.DMatrix(features, feature_names=list(self.feature_names))
@@ -76,9 +96,19 @@ class ResidualRegressor:
         spreads: dict[str, FloatArray] = {}
         for target, members in self.boosters.items():
             raw = np.stack([member.predict(matrix).astype(np.float64) for member in members])
-            means[target] = np.clip(raw.mean(axis=0), -self.clamp, self.clamp)
+            residual = np.clip(raw.mean(axis=0), -self.clamp, self.clamp)
+            means[target] = base_log_ratio(features, self.feature_names, self.bases, target) + residual
             spreads[target] = raw.std(axis=0)
-        return means, spreads
+        ttft_share = _ttft_share_of_request(features, self.feature_names)
+        closed = self._column(features, "closed_loop") > 0.5
+        e2e_log = np.log(ttft_share * np.exp(means["ttft_ms"]) + (1.0 - ttft_share) * np.exp(means["tpot_ms"]))
+        means["output_tokens_per_s"] = np.where(closed & np.isfinite(e2e_log), -e2e_log, 0.0)
+        thr_spread = ttft_share * spreads["ttft_ms"] + (1.0 - ttft_share) * spreads["tpot_ms"]
+        spreads["output_tokens_per_s"] = np.where(np.isfinite(thr_spread), thr_spread, 0.0)
+        return {target: means[target] for target in TARGETS}, {target: spreads[target] for target in TARGETS}
+
+    def _column(self, features: FloatArray, name: str) -> FloatArray:
+        return features[:, self.feature_names.index(name)]
 
     def correct(self, features: FloatArray, metrics: ServingMetrics) -> Corrected:
         """The analytical `metrics` scaled by the learned, clamped correction."""
@@ -100,8 +130,9 @@ class ResidualRegressor:
     def save(self) -> dict[str, bytes]:
         """Named byte strings: `meta.json` plus one xgboost native JSON per booster (the caller writes them)."""
         meta = {
-            "format": "budsim-residual-regressor/1",
+            "format": FORMAT,
             "feature_names": list(self.feature_names),
+            "bases": self.bases,
             "clamp": self.clamp,
             "targets": {target: len(members) for target, members in self.boosters.items()},
             "coverage": self.coverage.to_dict() if self.coverage is not None else None,
@@ -116,7 +147,7 @@ class ResidualRegressor:
     @classmethod
     def load(cls, blobs: dict[str, bytes]) -> "ResidualRegressor":
         meta = json.loads(blobs["meta.json"])
-        if meta.get("format") != "budsim-residual-regressor/1":
+        if meta.get("format") != FORMAT:
             raise ValueError(f"unknown residual regressor format {meta.get('format')!r}")
         boosters: dict[str, list[xgb.Booster]] = {}
         for target, count in meta["targets"].items():
@@ -127,7 +158,28 @@ class ResidualRegressor:
                 members.append(booster)
             boosters[target] = members
         coverage = Coverage.from_dict(meta["coverage"]) if meta["coverage"] is not None else None
-        return cls(boosters, tuple(meta["feature_names"]), float(meta["clamp"]), coverage, dict(meta["info"]))
+        names = tuple(meta["feature_names"])
+        return cls(boosters, names, float(meta["clamp"]), coverage, dict(meta["info"]), dict(meta["bases"]))
+
+
+def base_log_ratio(
+    features: FloatArray, feature_names: tuple[str, ...], bases: dict[str, str], target: str
+) -> FloatArray:
+    """log(base / analytical) of `target` per row: 0 where the target's base is the analytical metric or unknown."""
+    if target not in bases:
+        return np.zeros(features.shape[0])
+    column = features[:, feature_names.index(bases[target])]
+    return np.where(np.isfinite(column), column, 0.0)
+
+
+def _ttft_share_of_request(features: FloatArray, feature_names: tuple[str, ...]) -> FloatArray:
+    """TTFT / (TTFT + (output tokens - 1) x TPOT) of the analytical prediction: how much of a request's time the TTFT
+    correction moves, the rest being the TPOT correction's."""
+    ttft = np.exp(features[:, feature_names.index("log_ttft_ms")])
+    tpot = np.exp(features[:, feature_names.index("log_tpot_ms")])
+    decode_tokens = np.exp(features[:, feature_names.index("log_output_tokens")]) - 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ttft / (ttft + decode_tokens * tpot)
 
 
 def log_ratio_targets(measured: FloatArray, analytical: FloatArray) -> FloatArray:
@@ -147,15 +199,17 @@ def train(
     rounds: int = ROUNDS,
     coverage: Coverage | None = None,
 ) -> ResidualRegressor:
-    """Fit one ensemble per column of `targets_log_ratio` (ordered as TARGETS).
+    """Fit one ensemble per learned target from `targets_log_ratio` (log measured / analytical, columns as TARGETS;
+    the throughput column is not needed, as throughput is derived).
 
     Member 0 sees every row; the others see a bootstrap of whole groups, so that their disagreement measures how much
-    a prediction depends on which model x GPU pairs were measured.
+    a prediction depends on which model x GPU pairs were measured. Targets with a base in `BASES` learn the residual
+    of that base.
     """
     groups = np.asarray(groups)
     unique = np.unique(groups)
     rng = np.random.default_rng(seed)
-    boosters: dict[str, list[xgb.Booster]] = {target: [] for target in TARGETS}
+    boosters: dict[str, list[xgb.Booster]] = {target: [] for target in LEARNED}
     for member in range(ensemble):
         if member == 0:
             weight = np.ones(len(groups))
@@ -163,10 +217,11 @@ def train(
             drawn = rng.choice(unique, size=len(unique), replace=True)
             counts = {g: c for g, c in zip(*np.unique(drawn, return_counts=True), strict=True)}
             weight = np.array([float(counts.get(g, 0)) for g in groups])
-        for column, target in enumerate(TARGETS):
-            y = targets_log_ratio[:, column]
+        for target in LEARNED:
+            column = TARGETS.index(target)
+            y = targets_log_ratio[:, column] - base_log_ratio(features, FEATURE_NAMES, BASES, target)
             keep = np.isfinite(y) & (weight > 0)
             matrix = xgb.DMatrix(features[keep], label=y[keep], weight=weight[keep], feature_names=list(FEATURE_NAMES))
             params = {**PARAMS, "seed": seed * 1000 + member * 10 + column}
             boosters[target].append(xgb.train(params, matrix, num_boost_round=rounds))
-    return ResidualRegressor(boosters, FEATURE_NAMES, CLAMP, coverage)
+    return ResidualRegressor(boosters, FEATURE_NAMES, CLAMP, coverage, bases=dict(BASES))
