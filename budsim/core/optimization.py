@@ -7,6 +7,7 @@ targets that bind, what they require and what it achieves (the user guide's "rec
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from budsim.core.architecture import ModelArchitecture
 from budsim.core.deployment import ServingConfig, Workload
@@ -150,7 +151,9 @@ def _space(
     precisions: Sequence[Dtype],
     constraints: Constraints,
     max_model_len: int,
+    **options: Any,
 ) -> SearchSpace:
+    """The space under the user's constraints; `options` narrow the gene options (`build_space`'s keywords)."""
     return build_space(
         arch,
         clusters,
@@ -159,6 +162,7 @@ def _space(
         max_replicas=constraints.max_replicas,
         max_gpus_per_replica=constraints.max_gpus_per_replica,
         require_high_availability=constraints.require_high_availability,
+        **options,
     )
 
 
@@ -223,14 +227,12 @@ def heuristic_deployment(
             )
             # A space holding exactly the plan's batch shape, so that it is scored as planned, not snapped to a grid
             # value the plan's memory arithmetic never checked.
-            space = build_space(
+            space = _space(
                 arch,
                 clusters,
                 precisions,
-                max_model_len=chosen.max_model_len,
-                max_replicas=constraints.max_replicas,
-                max_gpus_per_replica=constraints.max_gpus_per_replica,
-                require_high_availability=constraints.require_high_availability,
+                constraints,
+                chosen.max_model_len,
                 kv_cache_dtype=chosen.kv_cache_dtype,
                 max_num_seqs=(chosen.max_num_seqs,),
                 max_num_batched_tokens=(chosen.max_num_batched_tokens,),
