@@ -24,6 +24,8 @@ from budsim.core.predictors import ResidualRegressor
 from budsim.db import migrate
 from budsim.db.session import create_engine, create_sessionmaker
 from budsim.events import EventBus
+from budsim.jobs.news import job_news
+from budsim.jobs.worker import Worker
 from budsim.schema import build_schema
 from budsim.settings import Settings
 from budsim.stored_runs import StoredRuns, fetch_stored_runs
@@ -46,7 +48,11 @@ class BudSimGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
         state = request.app.state
         return Context(
-            settings=state.settings, sessionmaker=state.sessionmaker, events=state.events, regressor=state.regressor
+            settings=state.settings,
+            sessionmaker=state.sessionmaker,
+            events=state.events,
+            news=state.news,
+            regressor=state.regressor,
         )
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -106,9 +112,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.events = EventBus()
         stored = None if settings.model_path.exists() else await fetch_stored_runs(settings.async_database_url)
         app.state.regressor = await asyncio.to_thread(load_regressor, settings.model_path, stored)
+        app.state.news = job_news(app.state.events, engine, settings.async_database_url)
+        await app.state.news.start()
+        app.state.worker = None
+        worker_task = None
+        if settings.run_worker:
+            app.state.worker = Worker(settings, app.state.sessionmaker, app.state.news, app.state.regressor)
+            worker_task = asyncio.create_task(app.state.worker.run(), name="budsim-worker")
+        elif engine.dialect.name == "sqlite":
+            log.warning("no worker and SQLite: optimization jobs stay QUEUED (only PostgreSQL reaches other processes)")
         try:
             yield
         finally:
+            if worker_task is not None:
+                worker_task.cancel()
+                await asyncio.gather(worker_task, return_exceptions=True)
+            await app.state.news.close()
             await engine.dispose()
 
     graphql = BudSimGraphQL(build_schema())

@@ -1,4 +1,4 @@
-"""The `budsim` command: serve, migrate, export-schema."""
+"""The `budsim` command: serve, worker, migrate, export-schema, simulate, optimize, train."""
 
 import argparse
 import asyncio
@@ -20,6 +20,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from budsim.app import create_app
 
+    if not args.worker:
+        settings = settings.model_copy(update={"run_worker": False})
+
     uvicorn.run(
         create_app(settings),
         host=args.host or settings.host,
@@ -27,6 +30,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         log_level=settings.log_level,
         ws_ping_interval=20,
     )
+    return 0
+
+
+def _worker(settings: Settings, _args: argparse.Namespace) -> int:
+    from budsim.jobs.standalone import run_worker
+
+    asyncio.run(run_worker(settings))
     return 0
 
 
@@ -243,7 +253,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the GraphQL API (PORT, default 9083)")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
+    serve.add_argument(
+        "--no-worker",
+        dest="worker",
+        action="store_false",
+        help="run no optimization worker in this process (jobs go to `budsim worker` processes)",
+    )
     serve.set_defaults(run=_serve)
+
+    worker = commands.add_parser("worker", help="run optimization jobs only (DATABASE_URL, WORKER_CONCURRENCY)")
+    worker.set_defaults(run=_worker)
 
     migrate = commands.add_parser("migrate", help="apply database migrations (DATABASE_URL)")
     migrate.add_argument("--revision", default="head")

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from budsim.core.predictors import ResidualRegressor
 from budsim.events import EventBus
+from budsim.jobs.news import JobNews
 from budsim.resolvers.loaders import Loaders
 from budsim.settings import Settings
 
@@ -17,6 +18,7 @@ class Context:
     settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]
     events: EventBus
+    news: JobNews  # job news: queued (to workers), cancel (to the worker running it), progress and ends
     regressor: ResidualRegressor | None  # the REGRESSOR method's corrections; None until one could be loaded
     loaders: Loaders = field(init=False)
 

@@ -22,6 +22,19 @@ class Settings(BaseSettings):
     optimization_timeout: float = Field(300.0, gt=0, description="Seconds an optimization may run before it stops.")
     population_size: int = Field(50, ge=4, description="NSGA-II population per generation.")
     generations: int = Field(100, ge=1, description="NSGA-II generation limit.")
+    run_worker: bool = Field(
+        True,
+        description="Run an optimization worker inside `budsim serve` (`--no-worker` or false to leave jobs "
+        "to `budsim worker` processes; needs PostgreSQL).",
+    )
+    worker_concurrency: int = Field(2, ge=1, le=64, description="Optimization jobs one worker runs at once.")
+    job_lease_seconds: float = Field(
+        30.0, gt=0, description="How long a worker's claim on a job lasts without a heartbeat (renewed every third)."
+    )
+    job_poll_seconds: float = Field(
+        2.0, gt=0, description="How often an idle worker looks for queued jobs it was not told about."
+    )
+    job_max_attempts: int = Field(3, ge=1, le=100, description="Tries a job gets when its workers keep dying.")
     host: str = Field("0.0.0.0", description="Interface uvicorn binds.")
     port: int = Field(9083, ge=1, le=65535, description="Port uvicorn listens on.")
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field("info", description="Log level.")

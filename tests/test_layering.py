@@ -37,7 +37,21 @@ RULES = [
             "budsim.schema.inputs",
             "budsim.context",
             "budsim.events",
+            "budsim.jobs",
             "budsim.settings",
+        ),
+    ),
+    # The job service runs core on rows from db; it knows nothing of GraphQL.
+    (
+        "jobs",
+        (
+            "budsim.jobs",
+            "budsim.core",
+            "budsim.db",
+            "budsim.events",
+            "budsim.settings",
+            "budsim.app",
+            "budsim.stored_runs",
         ),
     ),
 ]

@@ -23,6 +23,8 @@ from budsim.core.types import Engine
 MEASURED_GPUS = frozenset({"H100-SXM", "H200-SXM", "B200", "B300", "GB200"})  # the GPUs of data/benchmarks.csv
 ANALYTICAL_CONFIDENCE_MEASURED = 0.6
 ANALYTICAL_CONFIDENCE_UNMEASURED = 0.45
+# The warning a REGRESSOR answer carries when no regressor could be loaded or trained (see MODEL_PATH).
+NO_REGRESSOR = "no trained regressor is loaded (see MODEL_PATH): the analytical model answered alone"
 
 # A model file without a coverage record (trained elsewhere) says nothing about which GPUs and models it saw: every
 # query is then scored as unseen, and only the ensemble's disagreement can raise doubt further.

@@ -17,6 +17,7 @@ from budsim.core.predictors import ResidualRegressor
 from budsim.core.search import (
     ClusterOption,
     SearchResult,
+    StopReason,
     Targets,
     analytical_evaluator,
     build_space,
@@ -85,6 +86,7 @@ class OptimizationOutcome:
     elapsed_ms: float
     timed_out: bool
     warnings: tuple[str, ...] = field(default=())
+    cancelled: bool = False  # the caller's `on_generation` stopped the search; the answer is the best so far
 
 
 def _finite(value: float | None) -> float | None:
@@ -142,6 +144,7 @@ def _outcome(result: SearchResult, targets: Targets) -> OptimizationOutcome:
         generations=result.generations,
         elapsed_ms=result.elapsed_ms,
         timed_out=result.timed_out,
+        cancelled=result.stop_reason == StopReason.CANCELLED,
     )
 
 
@@ -166,6 +169,26 @@ def _space(
     )
 
 
+def search_space(
+    arch: ModelArchitecture,
+    clusters: Sequence[ClusterOption],
+    precisions: Sequence[Dtype],
+    workload: Workload,
+    constraints: Constraints,
+) -> SearchSpace:
+    """The REGRESSOR search's space; raises `InfeasibleConfigError` naming the field when there is none.
+
+    Cheap (milliseconds), so a caller that queues the search can refuse an impossible request up front instead of
+    failing the job later.
+    """
+    sequence = workload.input_tokens + workload.output_tokens
+    if sequence > arch.max_context:
+        raise InfeasibleConfigError(
+            "workload", f"requests of {sequence} tokens exceed the context of {arch.max_context}"
+        )
+    return _space(arch, clusters, precisions, constraints, min(arch.max_context, max(sequence, 4096)))
+
+
 def search_deployment(
     arch: ModelArchitecture,
     clusters: Sequence[ClusterOption],
@@ -183,12 +206,7 @@ def search_deployment(
 
     Without a regressor (none trained yet) the analytical models score alone, and confidence says so.
     """
-    sequence = workload.input_tokens + workload.output_tokens
-    if sequence > arch.max_context:
-        raise InfeasibleConfigError(
-            "workload", f"requests of {sequence} tokens exceed the context of {arch.max_context}"
-        )
-    space = _space(arch, clusters, precisions, constraints, min(arch.max_context, max(sequence, 4096)))
+    space = search_space(arch, clusters, precisions, workload, constraints)
     if evaluator is None:
         evaluator = (
             analytical_evaluator(arch, workload, engine, targets)

@@ -7,13 +7,14 @@ from typing import Any
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from budsim.core.types import Dtype, Engine
+from budsim.core.types import Dtype, Engine, JobStatus
 from budsim.db.base import Base, HasCreatedAt, HasId, utcnow
 
 INTERCONNECTS = ("NVLINK", "PCIE", "INFINIBAND", "ETHERNET")
 METHODS = ("REGRESSOR", "HEURISTIC")
 DTYPES = tuple(d.value for d in Dtype)
 ENGINES = tuple(e.value for e in Engine)
+JOB_STATUSES = tuple(s.value for s in JobStatus)
 # Every request in flight emits at most one token per TPOT, so a closed loop of `concurrency` requests delivers at
 # most concurrency x 1000 / tpot_ms output tokens/s. 10% slack covers requests whose TPOT differs from the mean
 # (the mean of 1/tpot exceeds 1/mean tpot); 1100 = 1.1 x 1000 ms/s. Written as a product so Python and both databases
@@ -132,3 +133,37 @@ class BenchmarkRunRow(HasId, HasCreatedAt, Base):
     output_tokens_per_s: Mapped[float]
     e2e_latency_ms: Mapped[float | None]
     source: Mapped[str] = mapped_column(Text)  # a URL, or who measured it and how: provenance is mandatory
+
+
+class OptimizationJobRow(HasId, HasCreatedAt, Base):
+    """One optimize request and its life: queued, claimed by a worker under a lease, ended with a result or a reason.
+
+    `worker` and `lease_expires_at` are the claim: a worker extends the lease while it runs (heartbeats), and a job
+    whose lease ran out is another worker's to retry (up to `max_attempts`) or to fail. Every write after the claim
+    is guarded by `worker`, so a worker that lost its lease can never end a job another worker now owns.
+    """
+
+    __tablename__ = "optimization_jobs"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", JOB_STATUSES), name="status_known"),
+        CheckConstraint(_one_of("method", METHODS), name="method_known"),
+        CheckConstraint("attempts >= 0 AND max_attempts >= 1", name="attempts_counted"),
+        # Workers claim the oldest queued (or lease-expired running) job; the dashboard lists newest first.
+        Index("ix_optimization_jobs_status_created_at", "status", "created_at"),
+        Index("ix_optimization_jobs_created_at_id", "created_at", "id"),
+    )
+
+    model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("models.id", ondelete="RESTRICT"))
+    method: Mapped[str] = mapped_column(String(16))
+    request: Mapped[dict[str, Any]]  # the validated request (`budsim.jobs.request.JobRequest`), ids resolved
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED.value)
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int]
+    worker: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None]
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    progress: Mapped[dict[str, Any] | None]  # the latest generation's report, written at most once a second
+    error: Mapped[str | None] = mapped_column(Text)
+    simulation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("simulations.id", ondelete="RESTRICT"))

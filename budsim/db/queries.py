@@ -9,10 +9,10 @@ from typing import Generic, TypeVar
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from budsim.db.models import BenchmarkRunRow, HardwareProfileRow, ModelRow, SimulationRow
+from budsim.db.models import BenchmarkRunRow, HardwareProfileRow, ModelRow, OptimizationJobRow, SimulationRow
 
 T = TypeVar("T")
-TimeIdRow = TypeVar("TimeIdRow", SimulationRow, BenchmarkRunRow)
+TimeIdRow = TypeVar("TimeIdRow", SimulationRow, BenchmarkRunRow, OptimizationJobRow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +80,15 @@ async def list_benchmark_runs(
     if model_id is not None:
         stmt = stmt.where(BenchmarkRunRow.model_id == model_id)
     return await _newest_first(session, BenchmarkRunRow, stmt, after, first)
+
+
+async def list_optimization_jobs(
+    session: AsyncSession, *, first: int, after: tuple[datetime, uuid.UUID] | None, status: str | None
+) -> Page[OptimizationJobRow]:
+    stmt = select(OptimizationJobRow)
+    if status is not None:
+        stmt = stmt.where(OptimizationJobRow.status == status)
+    return await _newest_first(session, OptimizationJobRow, stmt, after, first)
 
 
 async def benchmark_runs_for_training(session: AsyncSession) -> list[tuple[BenchmarkRunRow, ModelRow]]:

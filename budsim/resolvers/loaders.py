@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
 from budsim.db import queries
-from budsim.db.models import HardwareProfileRow, ModelRow
+from budsim.db.models import HardwareProfileRow, ModelRow, SimulationRow
 
 Row = TypeVar("Row")
 BatchQuery = Callable[[AsyncSession, Sequence[uuid.UUID]], Awaitable[dict[uuid.UUID, Row]]]
@@ -31,3 +31,4 @@ class Loaders:
         self.hardware_profile: DataLoader[uuid.UUID, HardwareProfileRow | None] = _loader(
             sessionmaker, queries.hardware_profiles_by_ids
         )
+        self.simulation: DataLoader[uuid.UUID, SimulationRow | None] = _loader(sessionmaker, queries.simulations_by_ids)

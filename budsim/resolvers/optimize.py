@@ -1,34 +1,22 @@
-"""The `optimize` mutation: validate, load the model and profiles, search off the event loop, store the answer."""
+"""The `optimize` mutation: validate everything up front, then queue a job that a worker runs off the event loop."""
 
-import asyncio
-import uuid
-from dataclasses import replace
-from functools import partial
 from typing import Any
 
 from budsim.context import Context
-from budsim.core.architecture import parse_hf_config
-from budsim.core.deployment import Workload
 from budsim.core.errors import CoreError
-from budsim.core.optimization import (
-    DEFAULT_WORKLOAD,
-    Choice,
-    Constraints,
-    OptimizationOutcome,
-    SearchSettings,
-    heuristic_deployment,
-    search_deployment,
-    vllm_args,
-)
-from budsim.core.search import ClusterOption, Targets
-from budsim.core.types import Dtype, Method
-from budsim.db.models import HardwareProfileRow, ModelRow, SimulationRow
+from budsim.core.optimization import DEFAULT_WORKLOAD, Constraints
+from budsim.core.search import Targets
+from budsim.core.types import Dtype
+from budsim.db import jobs as store
+from budsim.db.models import HardwareProfileRow, ModelRow
+from budsim.jobs.request import JobRequest, preflight, problem
 from budsim.resolvers import validation as check
-from budsim.resolvers.converters import cluster_from_profile
 from budsim.resolvers.errors import Invalid, NotFound
-from budsim.resolvers.simulate import NO_REGRESSOR, config_document, workload_document, workload_from_input
+from budsim.resolvers.optimization_jobs import wait_for_end
+from budsim.resolvers.simulate import workload_from_input
 from budsim.schema.inputs import ConstraintsInput, OptimizeInput, TargetsInput
 from budsim.schema.types.optimization import OptimizationJob
+from budsim.settings import Settings
 
 MAX_PROFILES = 32
 
@@ -69,49 +57,14 @@ def model_precision(config: dict[str, Any]) -> Dtype:
     return Dtype.FP16 if str(config.get("torch_dtype", "")).lower() == "float16" else Dtype.BF16
 
 
-def _config_document(choice: Choice, profiles: dict[str, HardwareProfileRow], model: str) -> dict[str, Any]:
-    profile = profiles[choice.cluster_label]
-    return {
-        **config_document(choice.config),
-        "gpu_type": profile.gpu_type,
-        "hardware_profile_id": str(profile.id),
-        "vllm_args": vllm_args(model, choice.config),
-    }
+def wait_limit_s(settings: Settings) -> float:
+    """How long `optimize(wait: true)` holds the request: a search's own limit plus room for the queue ahead of
+    it. A job still running after that comes back as it stands, for the client to follow or poll."""
+    return 2 * settings.optimization_timeout + 60
 
 
-def _result_document(
-    outcome: OptimizationOutcome,
-    profiles: dict[str, HardwareProfileRow],
-    model: str,
-    data: OptimizeInput,
-    workload: Workload,
-    targets: Targets,
-) -> dict[str, Any]:
-    return {
-        "kind": "optimization",
-        "status": "TIMED_OUT" if outcome.timed_out else "SUCCEEDED",
-        "engine": data.engine.value,
-        "workload": workload_document(workload),
-        "targets": {
-            k: getattr(targets, k) for k in ("max_latency_ms", "min_throughput_tps", "max_ttft_ms", "max_cost_per_hour")
-        },
-        "metrics": outcome.best.metrics if outcome.best else None,
-        "pareto_front": [
-            {"config": _config_document(choice, profiles, model), "metrics": choice.metrics}
-            for choice in outcome.pareto
-        ],
-        "meets_targets": outcome.meets_targets,
-        "binding_targets": [
-            {"target": b.target, "required": b.required, "achieved": b.achieved} for b in outcome.binding
-        ],
-        "evaluations": outcome.evaluations,
-        "generations": outcome.generations,
-        "elapsed_ms": round(outcome.elapsed_ms, 1),
-        "warnings": list(outcome.warnings),
-    }
-
-
-async def run_optimization(ctx: Context, data: OptimizeInput) -> OptimizationJob:
+async def run_optimization(ctx: Context, data: OptimizeInput, wait: bool = True) -> OptimizationJob:
+    """Validate everything the search would refuse, queue the job, and answer with it: ended, or at once."""
     model_id = check.parse_id(data.model_id, "input.modelId")
     if not data.hardware_profile_ids:
         raise Invalid("input.hardwareProfileIds", "name at least one hardware profile")
@@ -137,50 +90,31 @@ async def run_optimization(ctx: Context, data: OptimizeInput) -> OptimizationJob
         rows = [row for row in rows if row.gpu_type.lower() in wanted]
         if not rows:
             raise Invalid("input.constraints.allowedGpuTypes", "none of the hardware profiles has an allowed GPU type")
-    profiles = {str(row.id): row for row in dict.fromkeys(rows)}
-    clusters = [ClusterOption(cluster_from_profile(row), label) for label, row in profiles.items()]
-    arch = parse_hf_config(model.architecture)
-    precisions = list(dict.fromkeys(data.precisions or [model_precision(model.architecture)]))
-    settings = ctx.settings
-    if data.method == Method.HEURISTIC:
-        run = partial(heuristic_deployment, arch, clusters, precisions, workload, data.engine, targets, constraints)
-    else:
-        search = SearchSettings(settings.population_size, settings.generations, settings.optimization_timeout, seed)
-        run = partial(
-            search_deployment,
-            arch,
-            clusters,
-            precisions,
-            workload,
-            data.engine,
-            targets,
-            constraints,
-            search,
-            regressor=ctx.regressor,
-        )
+    rows = list(dict.fromkeys(rows))
+    request = JobRequest(
+        model_id=model.id,
+        hardware_profile_ids=tuple(row.id for row in rows),
+        method=data.method,
+        engine=data.engine,
+        precisions=tuple(dict.fromkeys(data.precisions or [model_precision(model.architecture)])),
+        workload=workload,
+        targets=targets,
+        constraints=constraints,
+        seed=seed,
+    )
     try:
-        outcome = await asyncio.to_thread(run)
+        preflight(problem(request, model, rows))
     except CoreError as error:
         raise Invalid(f"input.{error.field}", error.message) from None
-    if data.method == Method.REGRESSOR and ctx.regressor is None:
-        outcome = replace(outcome, warnings=(*outcome.warnings, NO_REGRESSOR))
-    chosen = outcome.best.cluster_label if outcome.best else next(iter(profiles))
-    row = SimulationRow(
-        id=uuid.uuid4(),
-        model_id=model.id,
-        hardware_profile_id=profiles[chosen].id,
-        method=data.method.value,
-        input_config={
-            "kind": "optimization",
-            "hardware_profile_ids": list(profiles),
-            "precisions": [p.value for p in precisions],
-            "seed": seed,
-        },
-        result=_result_document(outcome, profiles, model.name, data, workload, targets),
-        optimal_config=_config_document(outcome.best, profiles, model.name) if outcome.best else None,
-        confidence=outcome.confidence,
-    )
     async with ctx.sessionmaker() as session:
-        session.add(row)
-        await session.commit()
-    return OptimizationJob.from_row(row)
+        job = await store.insert(
+            session,
+            model_id=model.id,
+            method=data.method.value,
+            request=request.document(),
+            max_attempts=ctx.settings.job_max_attempts,
+        )
+    await ctx.news.queued()
+    if wait:
+        job = await wait_for_end(ctx, job.id, wait_limit_s(ctx.settings))
+    return OptimizationJob.from_row(job)

@@ -5,14 +5,16 @@ from typing import Any
 
 from budsim.context import Context
 from budsim.core.architecture import parse_hf_config
-from budsim.core.deployment import ServingConfig, Workload
+from budsim.core.calibration import NO_REGRESSOR
+from budsim.core.deployment import Workload
 from budsim.core.errors import CoreError
 from budsim.core.heuristic import PartialConfig
 from budsim.core.simulation import Prediction, simulate
 from budsim.core.types import Method
+from budsim.db.converters import cluster_from_profile
+from budsim.db.documents import config_document, workload_document
 from budsim.db.models import HardwareProfileRow, ModelRow, SimulationRow
 from budsim.resolvers import validation as check
-from budsim.resolvers.converters import cluster_from_profile
 from budsim.resolvers.errors import Invalid, NotFound
 from budsim.schema.inputs import DeploymentConfigInput, SimulateInput, WorkloadInput
 from budsim.schema.types.simulation import Simulation
@@ -63,30 +65,6 @@ def partial_from_input(data: DeploymentConfigInput | None, max_context: int) -> 
     )
 
 
-def config_document(config: ServingConfig) -> dict[str, Any]:
-    """A config as stored in Simulation.optimal_config: the DeploymentConfig type's field names."""
-    return {
-        "tensor_parallel_size": config.tensor_parallel,
-        "pipeline_parallel_size": config.pipeline_parallel,
-        "max_num_seqs": config.max_num_seqs,
-        "max_num_batched_tokens": config.max_num_batched_tokens,
-        "gpu_memory_utilization": config.gpu_memory_utilization,
-        "max_model_len": config.max_model_len,
-        "replicas": config.replicas,
-        "weight_dtype": config.weight_dtype.value,
-        "kv_cache_dtype": config.kv_cache_dtype.value,
-    }
-
-
-def workload_document(workload: Workload) -> dict[str, Any]:
-    return {
-        "input_tokens": workload.input_tokens,
-        "output_tokens": workload.output_tokens,
-        "concurrency": workload.concurrency,
-        "request_rate": workload.request_rate,
-    }
-
-
 def _documents(prediction: Prediction, data: SimulateInput, workload: Workload) -> dict[str, Any]:
     return {
         "optimal_config": config_document(prediction.config),
@@ -109,9 +87,6 @@ def _input_document(data: SimulateInput) -> dict[str, Any]:
         "config": config,
         "workload": {k: v for k, v in vars(data.workload).items() if v is not None},
     }
-
-
-NO_REGRESSOR = "no trained regressor is loaded (see MODEL_PATH): the analytical model answered alone"
 
 
 async def run_simulation(ctx: Context, data: SimulateInput) -> Simulation:

@@ -31,6 +31,9 @@ DeleteHardwareProfileResult = Annotated[
 ]
 SimulateResult = Annotated[Simulation | ValidationError | NotFoundError, strawberry.union("SimulateResult")]
 OptimizeResult = Annotated[OptimizationJob | ValidationError | NotFoundError, strawberry.union("OptimizeResult")]
+CancelOptimizationResult = Annotated[
+    OptimizationJob | ValidationError | NotFoundError, strawberry.union("CancelOptimizationResult")
+]
 RegisterModelResult = Annotated[Model | ValidationError | ConflictError, strawberry.union("RegisterModelResult")]
 RecordBenchmarkResult = Annotated[
     BenchmarkRun | ValidationError | NotFoundError, strawberry.union("RecordBenchmarkResult")

@@ -3,8 +3,9 @@
 import strawberry
 from strawberry.scalars import JSON
 
-from budsim.resolvers import benchmarks, hardware, models, optimize, simulate
+from budsim.resolvers import benchmarks, hardware, models, optimization_jobs, optimize, simulate
 from budsim.schema.errors import (
+    CancelOptimizationResult,
     CreateHardwareProfileResult,
     DeleteHardwareProfileResult,
     OptimizeResult,
@@ -51,10 +52,18 @@ class Mutation:
         return await simulate.run_simulation(info.context, input)
 
     @strawberry.mutation(
-        description="Recommend the best deployment of a model over the given hardware profiles under the targets."
+        description="Recommend the best deployment of a model over the given hardware profiles under the targets. "
+        "Queues an OptimizationJob; with `wait: true` (the default) answers when it ends, with `wait: false` at once "
+        "(follow it with `optimizationProgress`)."
     )
-    async def optimize(self, info: strawberry.Info, input: OptimizeInput) -> OptimizeResult:
-        return await optimize.run_optimization(info.context, input)
+    async def optimize(self, info: strawberry.Info, input: OptimizeInput, wait: bool = True) -> OptimizeResult:
+        return await optimize.run_optimization(info.context, input, wait)
+
+    @strawberry.mutation(
+        description="Stop a job: a queued one at once, a running one within a generation, keeping its best so far."
+    )
+    async def cancel_optimization(self, info: strawberry.Info, id: strawberry.ID) -> CancelOptimizationResult:
+        return await optimization_jobs.cancel(info.context, id)
 
     @strawberry.mutation(
         description="Store a serving run you measured; `budsim train` and server start-up training learn from it."

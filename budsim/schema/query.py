@@ -2,11 +2,12 @@
 
 import strawberry
 
-from budsim.resolvers import benchmarks, gpus, hardware, models, simulations
+from budsim.resolvers import benchmarks, gpus, hardware, models, optimization_jobs, simulations
 from budsim.schema.types.benchmark import BenchmarkRunConnection
 from budsim.schema.types.gpu import GpuType
 from budsim.schema.types.hardware import HardwareProfile, HardwareProfileConnection
 from budsim.schema.types.model import Model
+from budsim.schema.types.optimization import JobStatus, OptimizationJob, OptimizationJobConnection
 from budsim.schema.types.simulation import Method, Simulation, SimulationConnection
 
 
@@ -55,3 +56,17 @@ class Query:
         self, info: strawberry.Info, first: int = 20, after: str | None = None, model_id: strawberry.ID | None = None
     ) -> BenchmarkRunConnection:
         return await benchmarks.list_runs(info.context, first, after, model_id)
+
+    @strawberry.field
+    async def optimization_job(self, info: strawberry.Info, id: strawberry.ID) -> OptimizationJob | None:
+        return await optimization_jobs.get_job(info.context, id)
+
+    @strawberry.field(description="Optimization jobs newest first, optionally only those in one status.")
+    async def optimization_jobs(
+        self,
+        info: strawberry.Info,
+        first: int = 20,
+        after: str | None = None,
+        status: JobStatus | None = None,  # type: ignore[valid-type]
+    ) -> OptimizationJobConnection:
+        return await optimization_jobs.list_jobs(info.context, first, after, status)

@@ -4,8 +4,9 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from budsim.resolvers import hardware
+from budsim.resolvers import hardware, optimization_jobs
 from budsim.schema.types.hardware import HardwareProfileEvent
+from budsim.schema.types.optimization import OptimizationProgress
 
 
 @strawberry.type
@@ -15,3 +16,13 @@ class Subscription:
         async with info.context.events.subscribe(hardware.TOPIC) as queue:
             while True:
                 yield await queue.get()
+
+    @strawberry.subscription(
+        description="A job's progress: where it stands now, then one event per generation, then its end with the "
+        "result. Works for a job run by a worker in any process."
+    )
+    async def optimization_progress(
+        self, info: strawberry.Info, job_id: strawberry.ID
+    ) -> AsyncGenerator[OptimizationProgress, None]:
+        async for event in optimization_jobs.follow(info.context, job_id):
+            yield event

@@ -18,7 +18,7 @@ from budsim.db.models import BenchmarkRunRow, ModelRow
 from budsim.db.session import create_engine
 from tests.conftest import postgres_or_skip
 
-TABLES = {"hardware_profiles", "models", "simulations", "benchmark_runs"}
+TABLES = {"hardware_profiles", "models", "simulations", "benchmark_runs", "optimization_jobs"}
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -84,10 +84,15 @@ async def test_postgresql_stores_documents_as_jsonb() -> None:
         await databases.drop(url)
 
 
-async def test_downgrading_one_step_drops_only_the_benchmark_runs(empty_engine: AsyncEngine) -> None:
+@pytest.mark.parametrize(
+    ("revision", "dropped"), [("0003", {"optimization_jobs"}), ("0002", {"optimization_jobs", "benchmark_runs"})]
+)
+async def test_downgrading_drops_only_the_later_tables(
+    empty_engine: AsyncEngine, revision: str, dropped: set[str]
+) -> None:
     await migrate.upgrade(empty_engine)
-    await migrate.downgrade(empty_engine, "0002")
-    assert await tables(empty_engine) == TABLES - {"benchmark_runs"}
+    await migrate.downgrade(empty_engine, revision)
+    assert await tables(empty_engine) == TABLES - dropped
     await migrate.upgrade(empty_engine)
     assert await tables(empty_engine) == TABLES
 

@@ -1,0 +1,142 @@
+"""How news about jobs travels: progress and endings to subscribers, "a job is queued" to workers, "cancel" to the
+worker running it.
+
+With SQLite (one process) news goes straight onto the in-process bus and to the local worker. With PostgreSQL it
+goes out by NOTIFY on one channel and comes back to every process that LISTENs, this one included, so a subscriber on
+API process A sees a job that a worker in process B runs, by the same path as a job run next door. NOTIFY is not a
+durable queue: a process that reconnects after losing its listening connection may miss news, so subscribers re-read
+the job row when they hear nothing for a while and workers also poll for queued jobs and read cancels on heartbeat.
+"""
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from budsim.events import EventBus
+
+log = logging.getLogger("budsim.jobs")
+
+CHANNEL = "budsim_jobs"
+NOTIFY_LIMIT = 7900  # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more
+
+
+def topic(job_id: uuid.UUID | str) -> str:
+    return f"optimization_jobs:{job_id}"
+
+
+class JobNews:
+    """In-process delivery; `PostgresJobNews` sends the same messages through PostgreSQL instead."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self.bus = bus
+        self.on_queued: list[Callable[[], None]] = []
+        self.on_cancel: list[Callable[[uuid.UUID], None]] = []
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def progress(self, job_id: uuid.UUID, status: str, progress: dict[str, Any]) -> None:
+        await self._send({"kind": "progress", "job_id": str(job_id), "status": status, "progress": progress})
+
+    async def ended(self, job_id: uuid.UUID, status: str) -> None:
+        await self._send({"kind": "ended", "job_id": str(job_id), "status": status})
+
+    async def queued(self) -> None:
+        await self._send({"kind": "queued"})
+
+    async def cancel(self, job_id: uuid.UUID) -> None:
+        await self._send({"kind": "cancel", "job_id": str(job_id)})
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        self._deliver(message)
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        kind = message["kind"]
+        if kind == "queued":
+            for wake in self.on_queued:
+                wake()
+        elif kind == "cancel":
+            for cancel in self.on_cancel:
+                cancel(uuid.UUID(message["job_id"]))
+        elif kind == "ended":
+            self.bus.forget(topic(message["job_id"]))
+            self.bus.publish(topic(message["job_id"]), message)
+        elif kind == "progress":
+            self.bus.publish(topic(message["job_id"]), message, retain=True)
+
+
+class PostgresJobNews(JobNews):
+    """NOTIFY through the app's engine; LISTEN on a dedicated asyncpg connection, reopened whenever it drops."""
+
+    def __init__(self, bus: EventBus, engine: AsyncEngine, database_url: str) -> None:
+        super().__init__(bus)
+        self._engine = engine
+        self._dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._listening = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen_forever(), name="budsim-job-news")
+        await asyncio.wait_for(self._listening.wait(), timeout=30)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        payload = json.dumps(message, separators=(",", ":"))
+        if len(payload.encode()) > NOTIFY_LIMIT and "progress" in message:
+            message = {**message, "progress": {**message["progress"], "best_config": None}}
+            payload = json.dumps(message, separators=(",", ":"))
+        async with self._engine.connect() as connection:
+            await connection.execute(
+                text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload}
+            )
+            await connection.commit()
+
+    def _on_notify(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            self._deliver(json.loads(payload))
+        except Exception:  # one malformed message must not stop the listener
+            log.exception("dropped a job message: %.200s", payload)
+
+    async def _listen_forever(self) -> None:
+        while True:
+            connection = None
+            try:
+                connection = await asyncpg.connect(self._dsn)
+                closed = asyncio.Event()
+                connection.add_termination_listener(lambda _c, closed=closed: closed.set())
+                await connection.add_listener(CHANNEL, self._on_notify)
+                if self._listening.is_set():  # a reconnect: news may have been missed, so workers look again
+                    self._deliver({"kind": "queued"})
+                self._listening.set()
+                await closed.wait()
+                log.warning("the LISTEN connection closed; reconnecting")
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("LISTEN on %s failed (%s); retrying in 1 s", CHANNEL, error)
+            finally:
+                if connection is not None and not connection.is_closed():
+                    await connection.close()
+            await asyncio.sleep(1.0)
+
+
+def job_news(bus: EventBus, engine: AsyncEngine, database_url: str) -> JobNews:
+    """Cross-process news where the database can carry it (PostgreSQL), in-process news otherwise."""
+    if engine.dialect.name == "postgresql":
+        return PostgresJobNews(bus, engine, database_url)
+    return JobNews(bus)

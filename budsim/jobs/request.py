@@ -1,0 +1,215 @@
+"""An optimize request as a job carries it: validated, stored as JSON, solved by whichever worker claims it.
+
+The API process validates and stores a `JobRequest`; a worker (maybe in another process, on another machine) reads
+it back, loads the model and profiles it names, runs the search and stores the answer as a Simulation. Nothing here
+touches the event loop or the database session: `solve` runs in a worker thread.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from budsim.core.architecture import ModelArchitecture, parse_hf_config
+from budsim.core.calibration import NO_REGRESSOR
+from budsim.core.deployment import ServingConfig, Workload
+from budsim.core.optimization import (
+    Choice,
+    Constraints,
+    OptimizationOutcome,
+    SearchSettings,
+    heuristic_deployment,
+    search_deployment,
+    search_space,
+    vllm_args,
+)
+from budsim.core.predictors import ResidualRegressor
+from budsim.core.search import ClusterOption, Targets
+from budsim.core.search.nsga2 import GenerationCallback, GenerationReport
+from budsim.core.types import Dtype, Engine, Method
+from budsim.db.converters import cluster_from_profile
+from budsim.db.documents import config_document, workload_document, workload_from_document
+from budsim.db.models import HardwareProfileRow, ModelRow, SimulationRow
+
+TARGET_FIELDS = ("max_latency_ms", "min_throughput_tps", "max_ttft_ms", "max_cost_per_hour")
+
+
+@dataclass(frozen=True, slots=True)
+class JobRequest:
+    model_id: uuid.UUID
+    hardware_profile_ids: tuple[uuid.UUID, ...]  # distinct, already narrowed to the allowed GPU types
+    method: Method
+    engine: Engine
+    precisions: tuple[Dtype, ...]
+    workload: Workload
+    targets: Targets
+    constraints: Constraints
+    seed: int
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "model_id": str(self.model_id),
+            "hardware_profile_ids": [str(i) for i in self.hardware_profile_ids],
+            "method": self.method.value,
+            "engine": self.engine.value,
+            "precisions": [p.value for p in self.precisions],
+            "workload": workload_document(self.workload),
+            "targets": {name: getattr(self.targets, name) for name in TARGET_FIELDS},
+            "constraints": {
+                "max_replicas": self.constraints.max_replicas,
+                "max_gpus_per_replica": self.constraints.max_gpus_per_replica,
+                "require_high_availability": self.constraints.require_high_availability,
+            },
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "JobRequest":
+        return cls(
+            model_id=uuid.UUID(document["model_id"]),
+            hardware_profile_ids=tuple(uuid.UUID(i) for i in document["hardware_profile_ids"]),
+            method=Method(document["method"]),
+            engine=Engine(document["engine"]),
+            precisions=tuple(Dtype(p) for p in document["precisions"]),
+            workload=workload_from_document(document["workload"]),
+            targets=Targets(**{k: v for k, v in document["targets"].items() if v is not None}),
+            constraints=Constraints(**document["constraints"]),
+            seed=int(document["seed"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A request with its rows resolved into what core computes on."""
+
+    request: JobRequest
+    model_name: str
+    arch: ModelArchitecture
+    profiles: dict[str, HardwareProfileRow]  # cluster label (the profile id) -> profile
+    clusters: tuple[ClusterOption, ...]
+
+
+def problem(request: JobRequest, model: ModelRow, profiles: Sequence[HardwareProfileRow]) -> Problem:
+    by_label = {str(row.id): row for row in profiles}
+    return Problem(
+        request=request,
+        model_name=model.name,
+        arch=parse_hf_config(model.architecture),
+        profiles=by_label,
+        clusters=tuple(ClusterOption(cluster_from_profile(row), label) for label, row in by_label.items()),
+    )
+
+
+def preflight(task: Problem) -> None:
+    """Raise the `CoreError` the search would raise (naming the field), in milliseconds, before anything is queued."""
+    r = task.request
+    search_space(task.arch, task.clusters, r.precisions, r.workload, r.constraints)
+
+
+def solve(
+    task: Problem,
+    search: SearchSettings,
+    regressor: ResidualRegressor | None,
+    on_generation: GenerationCallback | None = None,
+) -> OptimizationOutcome:
+    """Run the request's method; CPU-bound (up to OPTIMIZATION_TIMEOUT), so callers run it off the event loop."""
+    r = task.request
+    if r.method == Method.HEURISTIC:
+        return heuristic_deployment(
+            task.arch, task.clusters, r.precisions, r.workload, r.engine, r.targets, r.constraints
+        )
+    outcome = search_deployment(
+        task.arch,
+        task.clusters,
+        r.precisions,
+        r.workload,
+        r.engine,
+        r.targets,
+        r.constraints,
+        replace(search, seed=r.seed),
+        on_generation=on_generation,
+        regressor=regressor,
+    )
+    if regressor is None:
+        outcome = replace(outcome, warnings=(*outcome.warnings, NO_REGRESSOR))
+    return outcome
+
+
+def choice_document(task: Problem, config: ServingConfig, cluster_label: str) -> dict[str, Any]:
+    """A pick as stored: its config, where it runs, and the command that starts it."""
+    profile = task.profiles[cluster_label]
+    return {
+        **config_document(config),
+        "gpu_type": profile.gpu_type,
+        "hardware_profile_id": str(profile.id),
+        "vllm_args": vllm_args(task.model_name, config),
+    }
+
+
+def progress_document(task: Problem, report: GenerationReport, attempt: int) -> dict[str, Any]:
+    """One generation's report, as pushed to subscribers and kept on the job row (JSON, well under NOTIFY's 8 kB)."""
+    best = report.best
+    return {
+        "attempt": attempt,
+        "generation": report.generation,
+        "evaluations": report.evaluations,
+        "elapsed_ms": round(report.elapsed_ms, 1),
+        "best_output_tokens_per_s": report.best_output_tokens_per_s,
+        "best_e2e_latency_p99_ms": report.best_e2e_p99_ms,
+        "best_cost_per_hour": report.best_cost_per_hour,
+        "pareto_front_size": report.front_size,
+        "min_violation": round(report.min_violation, 6),
+        "best_config": choice_document(task, best.config, best.cluster_label) if best is not None else None,
+    }
+
+
+def final_progress(outcome: OptimizationOutcome, attempt: int, previous: dict[str, Any] | None) -> dict[str, Any]:
+    """The progress a job ends with: the last generation's, with the outcome's totals."""
+    return {
+        **(previous or {}),
+        "attempt": attempt,
+        "generation": outcome.generations,
+        "evaluations": outcome.evaluations,
+        "elapsed_ms": round(outcome.elapsed_ms, 1),
+    }
+
+
+def _choice(task: Problem, choice: Choice) -> dict[str, Any]:
+    return choice_document(task, choice.config, choice.cluster_label)
+
+
+def simulation_row(task: Problem, outcome: OptimizationOutcome, status: str) -> SimulationRow:
+    """The answer stored as a Simulation, so `simulations` lists optimizations beside single predictions."""
+    r = task.request
+    chosen = outcome.best.cluster_label if outcome.best else next(iter(task.profiles))
+    return SimulationRow(
+        id=uuid.uuid4(),
+        model_id=r.model_id,
+        hardware_profile_id=task.profiles[chosen].id,
+        method=r.method.value,
+        input_config={
+            "kind": "optimization",
+            "hardware_profile_ids": list(task.profiles),
+            "precisions": [p.value for p in r.precisions],
+            "seed": r.seed,
+        },
+        result={
+            "kind": "optimization",
+            "status": status,
+            "engine": r.engine.value,
+            "workload": workload_document(r.workload),
+            "targets": {name: getattr(r.targets, name) for name in TARGET_FIELDS},
+            "metrics": outcome.best.metrics if outcome.best else None,
+            "pareto_front": [{"config": _choice(task, choice), "metrics": choice.metrics} for choice in outcome.pareto],
+            "meets_targets": outcome.meets_targets,
+            "binding_targets": [
+                {"target": b.target, "required": b.required, "achieved": b.achieved} for b in outcome.binding
+            ],
+            "evaluations": outcome.evaluations,
+            "generations": outcome.generations,
+            "elapsed_ms": round(outcome.elapsed_ms, 1),
+            "warnings": list(outcome.warnings),
+        },
+        optimal_config=_choice(task, outcome.best) if outcome.best else None,
+        confidence=outcome.confidence,
+    )

@@ -1,0 +1,40 @@
+"""`budsim worker`: a process that only runs optimization jobs, beside API processes that only answer requests."""
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from budsim.app import load_regressor
+from budsim.db.session import create_engine, create_sessionmaker
+from budsim.events import EventBus
+from budsim.jobs.news import job_news
+from budsim.jobs.worker import Worker
+from budsim.settings import Settings
+from budsim.stored_runs import fetch_stored_runs
+
+log = logging.getLogger("budsim.jobs")
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM; jobs still running then go back to the queue for another worker."""
+    engine = create_engine(settings.async_database_url)
+    if engine.dialect.name == "sqlite":
+        log.warning(
+            "a separate worker on SQLite hears of new jobs only by polling (every %.1f s)", settings.job_poll_seconds
+        )
+    news = job_news(EventBus(), engine, settings.async_database_url)
+    try:
+        stored = None if settings.model_path.exists() else await fetch_stored_runs(settings.async_database_url)
+        regressor = await asyncio.to_thread(load_regressor, settings.model_path, stored)
+        await news.start()
+        worker = Worker(settings, create_sessionmaker(engine), news, regressor)
+        task = asyncio.create_task(worker.run())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        await news.close()
+        await engine.dispose()

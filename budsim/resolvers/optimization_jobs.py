@@ -1,0 +1,140 @@
+"""Optimization jobs: read, list, cancel, wait for the end, and follow progress generation by generation."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+
+from budsim.context import Context
+from budsim.core.types import JobStatus
+from budsim.db import jobs as store
+from budsim.db import queries
+from budsim.db.models import OptimizationJobRow
+from budsim.jobs.news import topic
+from budsim.resolvers.errors import NotFound
+from budsim.resolvers.pagination import check_first, decode_time_id_cursor, encode_cursor, page_info, query_id
+from budsim.schema.types.optimization import (
+    OptimizationJob,
+    OptimizationJobConnection,
+    OptimizationJobEdge,
+    OptimizationProgress,
+)
+
+# A follower that hears nothing for this long re-reads the job row: news can be missed (a dropped LISTEN
+# connection, a worker killed between its last write and its announcement), the row cannot.
+RECHECK_S = 5.0
+
+
+async def load(ctx: Context, job_id: uuid.UUID) -> OptimizationJobRow | None:
+    async with ctx.sessionmaker() as session:
+        return await store.get(session, job_id)
+
+
+async def get_job(ctx: Context, id: str) -> OptimizationJob | None:
+    row = await load(ctx, query_id(id))
+    return OptimizationJob.from_row(row) if row else None
+
+
+async def list_jobs(ctx: Context, first: int, after: str | None, status: JobStatus | None) -> OptimizationJobConnection:
+    async with ctx.sessionmaker() as session:
+        page = await queries.list_optimization_jobs(
+            session,
+            first=check_first(first),
+            after=decode_time_id_cursor(after) if after else None,
+            status=status.value if status else None,
+        )
+    edges = [
+        OptimizationJobEdge(cursor=encode_cursor(r.created_at.isoformat(), r.id), node=OptimizationJob.from_row(r))
+        for r in page.rows
+    ]
+    return OptimizationJobConnection(
+        edges=edges,
+        page_info=page_info([edge.cursor for edge in edges], page.has_next_page, after),
+        total_count=page.total_count,
+    )
+
+
+async def wait_for_end(ctx: Context, job_id: uuid.UUID, timeout_s: float) -> OptimizationJobRow:
+    """The job once it has ended, or as it stands after `timeout_s`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    async with ctx.events.subscribe(topic(job_id)) as queue:
+        while True:
+            row = await load(ctx, job_id)
+            if row is None:
+                raise NotFound("OptimizationJob", str(job_id))
+            remaining = deadline - loop.time()
+            if JobStatus(row.status).terminal or remaining <= 0:
+                return row
+            await _next_end(queue, min(remaining, RECHECK_S))
+
+
+async def _next_end(queue: asyncio.Queue[dict[str, Any]], timeout_s: float) -> None:
+    """Return when an end is announced or `timeout_s` passes, whichever comes first."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while (remaining := deadline - loop.time()) > 0:
+        try:
+            message = await asyncio.wait_for(queue.get(), remaining)
+        except TimeoutError:
+            return
+        if message["kind"] == "ended":
+            return
+
+
+async def cancel(ctx: Context, id: strawberry.ID) -> OptimizationJob:
+    """Ask the job to stop, then answer once it has (a running search stops within a generation)."""
+    job_id = query_id(id)
+    async with ctx.sessionmaker() as session:
+        row = await store.request_cancel(session, job_id)
+    if row is None:
+        raise NotFound("OptimizationJob", str(id))
+    if row.status == JobStatus.RUNNING.value:
+        await ctx.news.cancel(job_id)
+        row = await wait_for_end(ctx, job_id, ctx.settings.job_lease_seconds)
+    elif row.status == JobStatus.CANCELLED.value and row.started_at is None:
+        await ctx.news.ended(job_id, row.status)  # cancelled while queued: tell its followers
+    return OptimizationJob.from_row(row)
+
+
+def _key(message: dict[str, Any]) -> tuple[int, int]:
+    progress = message.get("progress") or {}
+    return int(progress.get("attempt") or 0), int(progress.get("generation") or -1)
+
+
+async def follow(ctx: Context, id: strawberry.ID) -> AsyncGenerator[OptimizationProgress, None]:
+    """Where the job stands now, then every generation, then its end; for a job already ended, just the end."""
+    job_id = query_id(id, "jobId")
+    async with ctx.events.subscribe(topic(job_id)) as queue:  # before reading the row, so nothing falls between
+        row = await load(ctx, job_id)
+        if row is None:
+            raise GraphQLError(
+                f"OptimizationJob {id} does not exist", extensions={"code": "NOT_FOUND", "field": "jobId"}
+            )
+        if JobStatus(row.status).terminal:
+            yield OptimizationProgress.from_row(row)
+            return
+        seen = (0, -1)
+        if queue.empty():  # nothing retained here (yet): the row is the latest state this process knows
+            yield OptimizationProgress.from_row(row)
+            seen = _key({"progress": row.progress})
+        while True:
+            try:
+                message = await asyncio.wait_for(queue.get(), RECHECK_S)
+            except TimeoutError:
+                row = await load(ctx, job_id)
+                if row is None or JobStatus(row.status).terminal:
+                    break
+                continue
+            if message["kind"] == "ended":
+                break
+            if _key(message) <= seen:  # the row already said this much
+                continue
+            seen = _key(message)
+            yield OptimizationProgress.from_document(job_id, message["status"], message["progress"])
+        row = await load(ctx, job_id)
+        if row is not None:
+            yield OptimizationProgress.from_row(row)
