@@ -10,6 +10,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,10 +82,10 @@ async def postgres_or_skip() -> PostgresDatabases:
     return PostgresDatabases(admin_url)
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    """An empty database migrated to head, on each backend in turn."""
-    if request.param == "postgresql":
+@asynccontextmanager
+async def migrated_database(backend: str, directory: Path) -> AsyncIterator[str]:
+    """An empty database on `backend`, migrated to head, dropped afterwards (SQLite: a file under `directory`)."""
+    if backend == "postgresql":
         databases = await postgres_or_skip()
         url = await databases.create()
         try:
@@ -93,9 +94,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.
         finally:
             await databases.drop(url)
     else:
-        path: Path = tmp_path_factory.mktemp("sqlite") / "budsim.db"
-        url = f"sqlite+aiosqlite:///{path}"
+        url = f"sqlite+aiosqlite:///{directory / f'budsim-{uuid.uuid4().hex[:8]}.db'}"
         await migrate.upgrade_url(url)
+        yield url
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """An empty database migrated to head, on each backend in turn."""
+    async with migrated_database(request.param, tmp_path_factory.mktemp("sqlite")) as url:
         yield url
 
 
@@ -146,11 +153,11 @@ class LiveServer:
         return f"ws://{self.host}/graphql"
 
 
-@pytest.fixture(scope="session")
-async def live_server(database_url: str, model_path: Path) -> AsyncIterator[LiveServer]:
-    """A real uvicorn server on a loopback port, for websocket subscriptions."""
+@asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[LiveServer]:
+    """The app under a real uvicorn server on a loopback port, for websockets and real HTTP."""
     port = _free_port()
-    application = create_app(Settings(database_url=database_url, model_path=model_path))
+    application = create_app(settings)
     config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -158,9 +165,23 @@ async def live_server(database_url: str, model_path: Path) -> AsyncIterator[Live
         if task.done():
             task.result()
         await asyncio.sleep(0.02)
-    yield LiveServer(host=f"127.0.0.1:{port}", app=application)
-    server.should_exit = True
-    await task
+    try:
+        yield LiveServer(host=f"127.0.0.1:{port}", app=application)
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def live_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, model_path: Path
+) -> AsyncIterator[LiveServer]:
+    """A server with a database of its own, so that its worker alone runs the jobs submitted to it."""
+    async with (
+        migrated_database(request.param, tmp_path_factory.mktemp("live")) as url,
+        serve(Settings(database_url=url, model_path=model_path)) as server,
+    ):
+        yield server
 
 
 async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:

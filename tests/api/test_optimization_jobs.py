@@ -1,0 +1,348 @@
+"""Optimization jobs over real HTTP and websockets: queued, followed generation by generation, cancelled, timed out,
+failed with a reason, and recovered after their worker died."""
+
+import asyncio
+import socket
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from budsim.core.types import Method
+from budsim.db import jobs
+from budsim.settings import Settings
+from tests.api.helpers import row_counts
+from tests.api.test_simulate import model_id, profile_id
+from tests.api.ws import PROTOCOLS, subscribe
+from tests.conftest import BACKENDS, LiveServer, gql, gql_data, migrated_database, serve
+
+LLAMA_70B = "meta-llama/Llama-3.1-70B-Instruct"
+# Four GPU types and two precisions: a search of a couple of dozen generations, long enough to watch and to cancel.
+PROFILES = ["H100-SXM x8", "A100-80GB-SXM x8", "H200-SXM x8", "L40S x8"]
+JOB_FIELDS = """
+  id status method createdAt startedAt finishedAt attempts error
+  progress { generation evaluations }
+  result { generations evaluations meetsTargets optimalConfig { gpuType tensorParallelSize } simulation { id } }
+"""
+OPTIMIZE = f"""
+mutation($input: OptimizeInput!, $wait: Boolean!) {{
+  optimize(input: $input, wait: $wait) {{
+    __typename
+    ... on OptimizationJob {{ {JOB_FIELDS} }}
+    ... on ValidationError {{ field message }}
+  }}
+}}
+"""
+JOB = f"query($id: ID!) {{ optimizationJob(id: $id) {{ {JOB_FIELDS} }} }}"
+CANCEL = f"""
+mutation($id: ID!) {{
+  cancelOptimization(id: $id) {{
+    __typename
+    ... on OptimizationJob {{ {JOB_FIELDS} }}
+    ... on NotFoundError {{ entity id }}
+  }}
+}}
+"""
+PROGRESS = """
+subscription($id: ID!) {
+  optimizationProgress(jobId: $id) {
+    jobId status attempt generation evaluations elapsedMs paretoFrontSize
+    bestOutputTokensPerS bestE2eLatencyP99Ms bestCostPerHour
+    bestConfig { gpuType tensorParallelSize replicas vllmArgs }
+    error
+    result { generations evaluations optimalConfig { gpuType } }
+  }
+}
+"""
+ENDED = {"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"}
+
+
+@pytest.fixture
+async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live_server.http_url, timeout=120) as client:
+        yield client
+
+
+async def request(http: httpx.AsyncClient, **extra: Any) -> dict[str, Any]:
+    return {
+        "modelId": await model_id(http, LLAMA_70B),
+        "hardwareProfileIds": [await profile_id(http, name) for name in PROFILES],
+        "precisions": ["BF16", "FP8"],
+        **extra,
+    }
+
+
+async def optimize(http: httpx.AsyncClient, *, wait: bool, **extra: Any) -> dict[str, Any]:
+    answer = (await gql_data(http, OPTIMIZE, input=await request(http, **extra), wait=wait))["optimize"]
+    assert answer["__typename"] == "OptimizationJob", answer
+    return answer
+
+
+async def job(http: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
+    found = (await gql_data(http, JOB, id=job_id))["optimizationJob"]
+    assert found is not None
+    return found
+
+
+async def until_generation(events: Any, generation: int) -> dict[str, Any]:
+    """Read progress events until one reports `generation` or later."""
+    while True:
+        payload = await events.next()
+        assert payload is not None, "the job ended before the generation came"
+        event = payload["data"]["optimizationProgress"]
+        if event["generation"] is not None and event["generation"] >= generation:
+            return event
+
+
+async def test_optimize_without_waiting_answers_at_once_and_the_job_runs_to_its_end(
+    http: httpx.AsyncClient, live_server: LiveServer
+) -> None:
+    queued = await optimize(http, wait=False)
+    assert queued["status"] in {"QUEUED", "RUNNING"}
+    assert queued["result"] is None
+    assert queued["finishedAt"] is None
+    async with subscribe(live_server.ws_url, PROGRESS, id=queued["id"]) as events:
+        final = (await events.events("optimizationProgress"))[-1]
+    assert final["status"] == "SUCCEEDED"
+    ended = await job(http, queued["id"])
+    assert ended["status"] == "SUCCEEDED"
+    assert ended["method"] == "REGRESSOR"
+    assert ended["attempts"] == 1
+    assert ended["error"] is None
+    assert ended["createdAt"] <= ended["startedAt"] <= ended["finishedAt"]
+    assert ended["progress"]["generation"] == ended["result"]["generations"] > 0
+    assert ended["result"]["optimalConfig"]["gpuType"] in {name.split(" ")[0] for name in PROFILES}
+    simulation = await gql_data(
+        http, "query($id: ID!) { simulation(id: $id) { id method } }", id=ended["result"]["simulation"]["id"]
+    )
+    assert simulation["simulation"]["method"] == "REGRESSOR"
+
+
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
+async def test_progress_comes_once_per_generation_then_the_end_with_the_result(
+    http: httpx.AsyncClient, live_server: LiveServer, protocol: str
+) -> None:
+    queued = await optimize(http, wait=False)
+    async with subscribe(live_server.ws_url, PROGRESS, protocol, id=queued["id"]) as events:
+        received = await events.events("optimizationProgress")
+    *progress, final = received
+    assert all(event["jobId"] == queued["id"] for event in received)
+    generations = [event["generation"] for event in progress if event["generation"] is not None]
+    assert len(generations) >= 5
+    assert generations == list(range(generations[0], generations[0] + len(generations)))  # none skipped, none twice
+    running = [event for event in progress if event["generation"] is not None]
+    assert all(event["status"] == "RUNNING" and event["attempt"] == 1 for event in running)
+    evaluations = [event["evaluations"] for event in running]
+    assert evaluations == sorted(evaluations)
+    assert running[-1]["paretoFrontSize"] >= 1
+    assert running[-1]["bestOutputTokensPerS"] > 0
+    assert running[-1]["bestConfig"]["vllmArgs"].startswith(f"vllm serve {LLAMA_70B}")
+    assert all(event["result"] is None for event in progress)
+
+    assert final["status"] == "SUCCEEDED"
+    assert final["error"] is None
+    assert final["result"]["generations"] == generations[-1] == final["generation"]
+    assert final["result"]["evaluations"] == final["evaluations"] >= evaluations[-1]
+
+
+async def test_a_late_subscriber_first_gets_the_latest_state(http: httpx.AsyncClient, live_server: LiveServer) -> None:
+    queued = await optimize(http, wait=False)
+    async with subscribe(live_server.ws_url, PROGRESS, id=queued["id"]) as early:
+        seen = await until_generation(early, 3)
+        async with subscribe(live_server.ws_url, PROGRESS, "graphql-ws", id=queued["id"]) as late:
+            first = await late.next()
+            assert first is not None
+            joined = first["data"]["optimizationProgress"]
+            rest = await late.events("optimizationProgress")
+        await early.events("optimizationProgress")
+    assert joined["status"] == "RUNNING"
+    assert joined["generation"] >= seen["generation"] >= 3  # the latest generation, not a replay from the start
+    assert rest[-1]["status"] == "SUCCEEDED"
+
+
+async def test_a_query_sent_during_a_search_is_answered_while_the_search_runs(
+    http: httpx.AsyncClient, live_server: LiveServer
+) -> None:
+    queued = await optimize(http, wait=False)
+    async with subscribe(live_server.ws_url, PROGRESS, id=queued["id"]) as events:
+        await until_generation(events, 1)
+        during = await job(http, queued["id"])
+        catalog = await gql_data(http, "{ gpuTypes { name } }")
+        await events.events("optimizationProgress")
+    assert during["status"] == "RUNNING"  # answered before the search ended: it is not on the event loop
+    assert len(catalog["gpuTypes"]) >= 10
+    assert (await job(http, queued["id"]))["status"] == "SUCCEEDED"
+
+
+async def test_cancel_stops_a_running_search_within_a_generation_and_keeps_its_best(
+    http: httpx.AsyncClient, live_server: LiveServer
+) -> None:
+    full = await optimize(http, wait=True, seed=7)
+    assert full["status"] == "SUCCEEDED"
+    queued = await optimize(http, wait=False, seed=7)
+    async with subscribe(live_server.ws_url, PROGRESS, id=queued["id"]) as events:
+        seen = await until_generation(events, 1)
+        cancelled = (await gql_data(http, CANCEL, id=queued["id"]))["cancelOptimization"]
+        final = (await events.events("optimizationProgress"))[-1]
+    assert cancelled["status"] == "CANCELLED"
+    assert cancelled["finishedAt"] is not None
+    assert cancelled["result"] is not None  # the best found before the cancel
+    assert cancelled["result"]["optimalConfig"] is not None
+    assert seen["generation"] <= cancelled["result"]["generations"] < full["result"]["generations"]
+    assert final["status"] == "CANCELLED"
+    assert final["result"]["generations"] == cancelled["result"]["generations"]
+    again = (await gql_data(http, CANCEL, id=queued["id"]))["cancelOptimization"]
+    assert (again["status"], again["finishedAt"]) == ("CANCELLED", cancelled["finishedAt"])  # ended jobs stay ended
+
+
+async def test_unknown_jobs_are_named_as_such(http: httpx.AsyncClient, live_server: LiveServer) -> None:
+    missing = str(uuid.uuid4())
+    assert (await gql_data(http, JOB, id=missing))["optimizationJob"] is None
+    assert (await gql_data(http, CANCEL, id=missing))["cancelOptimization"] == {
+        "__typename": "NotFoundError",
+        "entity": "OptimizationJob",
+        "id": missing,
+    }
+    malformed = await gql(http, JOB, id="not-an-id")
+    assert malformed["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}
+    async with subscribe(live_server.ws_url, PROGRESS, id=missing) as events:
+        answer = await events.next()
+    assert answer is not None
+    assert answer["errors"][0]["message"] == f"OptimizationJob {missing} does not exist"
+
+
+async def test_a_refused_request_queues_no_job(http: httpx.AsyncClient, live_server: LiveServer) -> None:
+    before = await row_counts(live_server.app.state.engine)
+    answer = (
+        await gql_data(
+            http,
+            OPTIMIZE,
+            input=await request(http, workload={"inputTokens": 200_000, "outputTokens": 100, "concurrency": 8}),
+            wait=False,
+        )
+    )["optimize"]
+    assert answer["__typename"] == "ValidationError"
+    assert answer["field"] == "input.workload"
+    assert "exceed the context of 131072" in answer["message"]
+    assert await row_counts(live_server.app.state.engine) == before
+
+
+async def test_a_job_whose_profile_vanished_fails_with_the_reason(
+    http: httpx.AsyncClient, live_server: LiveServer
+) -> None:
+    state = live_server.app.state
+    document = {**_request_document(await request(http)), "hardware_profile_ids": [str(uuid.uuid4())]}
+    async with state.sessionmaker() as session:
+        row = await jobs.insert(
+            session, model_id=uuid.UUID(document["model_id"]), method="REGRESSOR", request=document, max_attempts=3
+        )
+    await state.news.queued()
+    async with subscribe(live_server.ws_url, PROGRESS, id=str(row.id)) as events:
+        final = (await events.events("optimizationProgress"))[-1]
+    assert final["status"] == "FAILED"
+    assert final["error"] == f"hardware profile {document['hardware_profile_ids'][0]} no longer exists"
+    assert final["result"] is None
+    assert (await job(http, str(row.id)))["error"] == final["error"]
+
+
+def _request_document(data: dict[str, Any]) -> dict[str, Any]:
+    """A stored job request (see budsim.jobs.request.JobRequest) for the API input `data`."""
+    return {
+        "model_id": data["modelId"],
+        "hardware_profile_ids": data["hardwareProfileIds"],
+        "method": Method.REGRESSOR.value,
+        "engine": "VLLM",
+        "precisions": data["precisions"],
+        "workload": {"input_tokens": 1024, "output_tokens": 256, "concurrency": 32, "request_rate": None},
+        "targets": {},
+        "constraints": {"max_replicas": 10, "max_gpus_per_replica": 8, "require_high_availability": False},
+        "seed": 0,
+    }
+
+
+async def test_jobs_are_listed_newest_first_and_filtered_by_status(http: httpx.AsyncClient) -> None:
+    for _ in range(2):
+        await optimize(http, wait=True, method="HEURISTIC")
+    query = """
+    query($after: String, $status: JobStatus) {
+      optimizationJobs(first: 2, after: $after, status: $status) {
+        totalCount pageInfo { hasNextPage endCursor } edges { node { id status createdAt } }
+      }
+    }
+    """
+    page = (await gql_data(http, query, status="SUCCEEDED"))["optimizationJobs"]
+    nodes = [edge["node"] for edge in page["edges"]]
+    assert len(nodes) == 2
+    assert all(node["status"] == "SUCCEEDED" for node in nodes)
+    assert nodes[0]["createdAt"] >= nodes[1]["createdAt"]
+    rest = (await gql_data(http, query, status="SUCCEEDED", after=page["pageInfo"]["endCursor"]))["optimizationJobs"]
+    assert {e["node"]["id"] for e in rest["edges"]}.isdisjoint(node["id"] for node in nodes)
+    assert rest["totalCount"] == page["totalCount"] >= 2
+    none = (await gql_data(http, query, status="QUEUED"))["optimizationJobs"]
+    assert all(edge["node"]["status"] == "QUEUED" for edge in none["edges"])
+
+
+# Servers of their own: settings the shared live server does not have, and no other worker on their database.
+
+
+@pytest.fixture(params=BACKENDS)
+async def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    async with migrated_database(request.param, tmp_path) as url:
+        yield url
+
+
+async def test_a_search_past_the_timeout_ends_timed_out_with_its_best_so_far(
+    fresh_database: str, model_path: Path
+) -> None:
+    settings = Settings(database_url=fresh_database, model_path=model_path, optimization_timeout=0.3)
+    async with serve(settings) as server, httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
+        ended = await optimize(http, wait=True)
+    assert ended["status"] == "TIMED_OUT"
+    assert ended["result"]["optimalConfig"] is not None
+    assert ended["result"]["generations"] < 20
+
+
+async def test_cancelling_a_queued_job_ends_it_without_a_result(fresh_database: str, model_path: Path) -> None:
+    settings = Settings(database_url=fresh_database, model_path=model_path, run_worker=False)
+    async with serve(settings) as server, httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
+        queued = await optimize(http, wait=False)
+        assert queued["status"] == "QUEUED"
+        async with subscribe(server.ws_url, PROGRESS, id=queued["id"]) as events:
+            first = await events.next()
+            cancelled = (await gql_data(http, CANCEL, id=queued["id"]))["cancelOptimization"]
+            rest = await events.events("optimizationProgress")
+    assert first is not None
+    assert first["data"]["optimizationProgress"]["status"] == "QUEUED"
+    assert cancelled["status"] == "CANCELLED"
+    assert cancelled["startedAt"] is None
+    assert cancelled["result"] is None
+    assert [event["status"] for event in rest] == ["CANCELLED"]
+
+
+async def test_a_restarted_server_retries_the_job_its_dead_process_left_running(
+    fresh_database: str, model_path: Path
+) -> None:
+    """A job claimed by a process of this host that no longer exists is taken again at start, not after its lease."""
+    dead = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await dead.wait()
+    settings = Settings(database_url=fresh_database, model_path=model_path, job_lease_seconds=3600)
+    async with serve(settings.model_copy(update={"run_worker": False})) as server:
+        async with httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
+            queued = await optimize(http, wait=False, method="HEURISTIC")
+        async with server.app.state.sessionmaker() as session:
+            claimed = await jobs.claim(session, f"{socket.gethostname()}:{dead.pid}:gone", 3600)
+            assert claimed is not None
+            assert claimed.job is not None
+            assert str(claimed.job.id) == queued["id"]
+    async with serve(settings) as restarted, httpx.AsyncClient(base_url=restarted.http_url, timeout=60) as http:
+        for _ in range(200):
+            found = await job(http, queued["id"])
+            if found["status"] in ENDED:
+                break
+            await asyncio.sleep(0.05)
+    assert found["status"] == "SUCCEEDED"
+    assert found["attempts"] == 2
