@@ -346,3 +346,19 @@ async def test_a_restarted_server_retries_the_job_its_dead_process_left_running(
             await asyncio.sleep(0.05)
     assert found["status"] == "SUCCEEDED"
     assert found["attempts"] == 2
+
+
+async def test_a_server_shutting_down_hands_its_running_job_to_the_next(fresh_database: str, model_path: Path) -> None:
+    settings = Settings(database_url=fresh_database, model_path=model_path)
+    async with serve(settings) as server, httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
+        queued = await optimize(http, wait=False)
+        async with subscribe(server.ws_url, PROGRESS, id=queued["id"]) as events:
+            await until_generation(events, 1)
+    async with serve(settings) as restarted, httpx.AsyncClient(base_url=restarted.http_url, timeout=60) as http:
+        handed_back = await job(http, queued["id"])
+        async with subscribe(restarted.ws_url, PROGRESS, id=queued["id"]) as events:
+            final = (await events.events("optimizationProgress"))[-1]
+        ended = await job(http, queued["id"])
+    assert handed_back["status"] in {"QUEUED", "RUNNING"}  # not FAILED, not left to a lease
+    assert final["status"] == "SUCCEEDED"
+    assert ended["attempts"] == 1  # a clean shutdown is not a failed attempt
