@@ -2,7 +2,7 @@
 
 The API process validates and stores a `JobRequest`; a worker (maybe in another process, on another machine) reads
 it back, loads the model and profiles it names, runs the search and stores the answer as a Simulation. Nothing here
-touches the event loop or the database session: `solve` runs in a worker thread.
+touches the event loop or the database session: `solve` runs in a search process (`budsim.jobs.search_process`).
 """
 
 import uuid
@@ -79,13 +79,21 @@ class JobRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class Place:
+    """Where a config runs, as its answer names it."""
+
+    hardware_profile_id: uuid.UUID
+    gpu_type: str
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
-    """A request with its rows resolved into what core computes on."""
+    """A request with its rows resolved into what core computes on; plain values, so it pickles to a search process."""
 
     request: JobRequest
     model_name: str
     arch: ModelArchitecture
-    profiles: dict[str, HardwareProfileRow]  # cluster label (the profile id) -> profile
+    places: dict[str, Place]  # cluster label (the profile id) -> the profile
     clusters: tuple[ClusterOption, ...]
 
 
@@ -95,7 +103,7 @@ def problem(request: JobRequest, model: ModelRow, profiles: Sequence[HardwarePro
         request=request,
         model_name=model.name,
         arch=parse_hf_config(model.architecture),
-        profiles=by_label,
+        places={label: Place(row.id, row.gpu_type) for label, row in by_label.items()},
         clusters=tuple(ClusterOption(cluster_from_profile(row), label) for label, row in by_label.items()),
     )
 
@@ -137,11 +145,11 @@ def solve(
 
 def choice_document(task: Problem, config: ServingConfig, cluster_label: str) -> dict[str, Any]:
     """A pick as stored: its config, where it runs, and the command that starts it."""
-    profile = task.profiles[cluster_label]
+    place = task.places[cluster_label]
     return {
         **config_document(config),
-        "gpu_type": profile.gpu_type,
-        "hardware_profile_id": str(profile.id),
+        "gpu_type": place.gpu_type,
+        "hardware_profile_id": str(place.hardware_profile_id),
         "vllm_args": vllm_args(task.model_name, config),
     }
 
@@ -181,15 +189,15 @@ def _choice(task: Problem, choice: Choice) -> dict[str, Any]:
 def simulation_row(task: Problem, outcome: OptimizationOutcome, status: str) -> SimulationRow:
     """The answer stored as a Simulation, so `simulations` lists optimizations beside single predictions."""
     r = task.request
-    chosen = outcome.best.cluster_label if outcome.best else next(iter(task.profiles))
+    chosen = outcome.best.cluster_label if outcome.best else next(iter(task.places))
     return SimulationRow(
         id=uuid.uuid4(),
         model_id=r.model_id,
-        hardware_profile_id=task.profiles[chosen].id,
+        hardware_profile_id=task.places[chosen].hardware_profile_id,
         method=r.method.value,
         input_config={
             "kind": "optimization",
-            "hardware_profile_ids": list(task.profiles),
+            "hardware_profile_ids": list(task.places),
             "precisions": [p.value for p in r.precisions],
             "seed": r.seed,
         },

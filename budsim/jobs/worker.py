@@ -1,8 +1,9 @@
-"""The worker: claims optimization jobs, runs each search in a thread, streams its generations, ends it exactly once.
+"""The worker: claims optimization jobs, runs each search in a search process, streams its generations, ends each job
+exactly once.
 
-The search never runs on the event loop. Its per-generation callback (in the search thread) hands a progress document
-to the loop and returns whether to go on; the loop publishes every generation and writes the latest to the job row
-at most once a second. Cancels arrive as news (within a generation) or on the heartbeat (if news was missed).
+The search never runs on the event loop, nor in this process (`budsim.jobs.search_process`): each generation's
+progress document comes back over a pipe, and the loop publishes every one and writes the latest to the job row at
+most once a second. Cancels arrive as news (within a generation) or on the heartbeat (if news was missed).
 
 A worker holds each job under a lease it renews every third of JOB_LEASE_SECONDS. If the process dies, the lease runs
 out and any worker takes the job again, up to JOB_MAX_ATTEMPTS tries. A worker that finds its lease gone (it stalled
@@ -22,15 +23,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from budsim.core.errors import CoreError
 from budsim.core.optimization import OptimizationOutcome, SearchSettings
 from budsim.core.predictors import ResidualRegressor
-from budsim.core.search.nsga2 import GenerationReport
 from budsim.core.types import JobStatus
 from budsim.db import jobs as store
 from budsim.db.models import HardwareProfileRow, ModelRow, OptimizationJobRow
 from budsim.jobs.news import JobNews
-from budsim.jobs.request import JobRequest, Problem, final_progress, problem, progress_document, simulation_row, solve
+from budsim.jobs.request import JobRequest, Problem, final_progress, problem, simulation_row
+from budsim.jobs.search_process import SearchFailed, SearchProcess
 from budsim.settings import Settings
 
 log = logging.getLogger("budsim.jobs")
@@ -76,10 +76,10 @@ class Worker:
         self._settings = settings
         self._sessionmaker = sessionmaker
         self._news = news
-        self._regressor = regressor
         self._wake = asyncio.Event()
         self._running: dict[uuid.UUID, Running] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._idle = [SearchProcess(regressor) for _ in range(settings.worker_concurrency)]
         news.on_queued.append(self.wake)
         news.on_cancel.append(self.cancel)
 
@@ -120,6 +120,7 @@ class Worker:
             for running in self._running.values():
                 running.request_stop(Stop.SHUTDOWN)
             await asyncio.gather(*self._tasks, heartbeats, return_exceptions=True)
+            await asyncio.gather(*(asyncio.to_thread(process.close) for process in self._idle))
             log.info("worker %s stopped", self.id)
 
     async def _recover(self) -> None:
@@ -193,19 +194,21 @@ class Worker:
         loop = asyncio.get_running_loop()
         outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
 
-        def on_generation(report: GenerationReport) -> bool:
-            loop.call_soon_threadsafe(outbox.put_nowait, progress_document(task, report, running.attempt))
-            return not running.stop.is_set()
+        def emit(progress: dict[str, Any]) -> None:  # called from the thread that waits on the search process
+            loop.call_soon_threadsafe(outbox.put_nowait, progress)
 
         settings = self._settings
         search = SearchSettings(settings.population_size, settings.generations, settings.optimization_timeout)
         pump = asyncio.create_task(self._pump(job.id, outbox))
+        process = self._idle.pop()
         try:
-            outcome = await asyncio.to_thread(solve, task, search, self._regressor, on_generation)
-        except CoreError as error:
-            await self._end(job.id, running, JobStatus.FAILED, error=f"input.{error.field}: {error.message}")
+            outcome = await asyncio.to_thread(process.solve, task, search, running.attempt, emit, running.stop)
+        except SearchFailed as error:
+            reason = f"input.{error.field}: {error}" if error.field else str(error)
+            await self._end(job.id, running, JobStatus.FAILED, error=reason)
             return
         finally:
+            self._idle.append(process)
             outbox.put_nowait(None)
             last = await pump
         await self._settle(job.id, running, task, outcome, last)

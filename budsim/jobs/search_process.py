@@ -1,0 +1,137 @@
+"""Searches run in child processes, one search at a time each, at a lower CPU priority than the server.
+
+A search is CPU-bound Python (DEAP) for up to OPTIMIZATION_TIMEOUT. In a thread it would share the server's global
+interpreter lock, so every query would wait for the search's time slices; in a child process it runs on another core,
+niced so that the server's requests win any core they share, and a crash in native code (XGBoost) loses one job, not
+the server.
+
+The parent talks to a child over a pipe: ("solve", problem, settings, attempt) in; ("progress", document) per
+generation, then ("done", outcome) or ("failed", kind, message) out; ("stop",) in at any time asks the search to end
+after its current generation. Children start on first use and live as long as the worker.
+"""
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from budsim.core.errors import CoreError
+from budsim.core.optimization import OptimizationOutcome, SearchSettings
+from budsim.core.predictors import ResidualRegressor
+from budsim.core.search.nsga2 import GenerationReport
+from budsim.jobs.request import Problem, progress_document, solve
+
+log = logging.getLogger("budsim.jobs")
+
+NICENESS = 10  # below the server: a query never queues behind a search for a core
+POLL_S = 0.05  # how often the parent looks for a stop to pass on while it waits for the child
+
+
+class SearchFailed(Exception):
+    """The search raised, or its process died; `field` is set when the request itself was at fault."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _child(connection: Connection, regressor: ResidualRegressor | None) -> None:
+    """The child's loop: one search per "solve", until the parent closes the pipe."""
+    with contextlib.suppress(OSError):  # where niceness is not allowed, run at the parent's priority
+        os.nice(NICENESS)
+    while True:
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):
+            return
+        if message[0] != "solve":
+            continue  # a stop that arrived after its search had ended
+        _, task, search, attempt = message
+        stopped = False
+
+        def on_generation(report: GenerationReport, task: Problem = task, attempt: int = attempt) -> bool:
+            nonlocal stopped
+            connection.send(("progress", progress_document(task, report, attempt)))
+            while connection.poll():
+                stopped = stopped or connection.recv()[0] == "stop"
+            return not stopped
+
+        try:
+            outcome = solve(task, search, regressor, on_generation)
+        except CoreError as error:
+            connection.send(("failed", error.field, error.message))
+        except (BrokenPipeError, EOFError):
+            return  # the parent is gone: nobody is waiting for the answer
+        except Exception as error:
+            connection.send(("failed", None, f"{type(error).__name__}: {error}"))
+        else:
+            connection.send(("done", outcome))
+
+
+class SearchProcess:
+    """One child and its pipe. Not thread-safe: one search at a time, from one thread."""
+
+    def __init__(self, regressor: ResidualRegressor | None) -> None:
+        self._regressor = regressor
+        self._process: BaseProcess | None = None
+        self._connection: Connection | None = None
+
+    def _ensure_started(self) -> Connection:
+        if self._process is None or not self._process.is_alive() or self._connection is None:
+            # spawn, not fork: the parent has an event loop, a thread pool and database connections to not inherit
+            context = multiprocessing.get_context("spawn")
+            parent, child = context.Pipe()
+            process = context.Process(target=_child, args=(child, self._regressor), name="budsim-search", daemon=True)
+            process.start()
+            child.close()
+            self._process, self._connection = process, parent
+        return self._connection
+
+    def solve(
+        self,
+        task: Problem,
+        search: SearchSettings,
+        attempt: int,
+        emit: Callable[[dict[str, Any]], None],
+        stop: threading.Event,
+    ) -> OptimizationOutcome:
+        """Run one search in the child, passing each generation's document to `emit`; blocks (call it in a thread).
+
+        Setting `stop` ends the search after its current generation with the best found so far.
+        """
+        connection = self._ensure_started()
+        stop_sent = False
+        try:
+            connection.send(("solve", task, search, attempt))
+            while True:
+                if stop.is_set() and not stop_sent:
+                    connection.send(("stop",))
+                    stop_sent = True
+                if not connection.poll(POLL_S):
+                    continue
+                message = connection.recv()
+                if message[0] == "progress":
+                    emit(message[1])
+                elif message[0] == "done":
+                    return message[1]  # type: ignore[no-any-return]
+                else:
+                    raise SearchFailed(message[2], field=message[1])
+        except (EOFError, OSError):
+            code = self._process.exitcode if self._process is not None else None
+            self.close()
+            raise SearchFailed(f"the search process died (exit code {code})") from None
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        if self._process is not None:
+            self._process.join(timeout=5)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
+        self._process = self._connection = None
