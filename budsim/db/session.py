@@ -21,7 +21,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _enable_sqlite_integrity)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    # Enough pooled connections for a server's bursts (a page of subscribers joining at once): beyond the pool,
+    # every overflow connection is opened and closed per use, TLS negotiation included.
+    options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, **kwargs}
+    return create_async_engine(url, **options)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

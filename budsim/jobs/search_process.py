@@ -1,12 +1,12 @@
-"""Searches run in child processes, one search at a time each, at a lower CPU priority than the server.
+"""Searches run in child processes, one search at a time each, at the lowest CPU priority (SCHED_IDLE on Linux).
 
 A search is CPU-bound Python (DEAP) for up to OPTIMIZATION_TIMEOUT. In a thread it would share the server's global
-interpreter lock, so every query would wait for the search's time slices; in a child process it runs on another core,
-niced so that the server's requests win any core they share, and a crash in native code (XGBoost) loses one job, not
-the server.
+interpreter lock, so every query would wait for the search's time slices. In a child process it runs on another
+core, at a priority that lets the server's requests win any core they share, and a crash in native code (XGBoost)
+loses one job, not the server.
 
 The parent talks to a child over a pipe: ("solve", problem, settings, attempt) in; ("progress", document) per
-generation, then ("done", outcome) or ("failed", kind, message) out; ("stop",) in at any time asks the search to end
+generation, then ("done", outcome) or ("failed", field, message) out; ("stop",) in at any time asks the search to end
 after its current generation. Children start on first use and live as long as the worker.
 """
 
@@ -28,7 +28,7 @@ from budsim.jobs.request import Problem, progress_document, solve
 
 log = logging.getLogger("budsim.jobs")
 
-NICENESS = 10  # below the server: a query never queues behind a search for a core
+NICENESS = 19  # where SCHED_IDLE is not available: the lowest ordinary priority
 POLL_S = 0.05  # how often the parent looks for a stop to pass on while it waits for the child
 
 
@@ -40,10 +40,20 @@ class SearchFailed(Exception):
         self.field = field
 
 
+def _yield_to_the_server() -> None:
+    """SCHED_IDLE where Linux offers it: the search gets only CPU time nothing else wants, so a request never waits
+    behind a generation; elsewhere (or where refused) plain niceness."""
+    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            return
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
+
+
 def _child(connection: Connection, regressor: ResidualRegressor | None) -> None:
     """The child's loop: one search per "solve", until the parent closes the pipe."""
-    with contextlib.suppress(OSError):  # where niceness is not allowed, run at the parent's priority
-        os.nice(NICENESS)
+    _yield_to_the_server()
     while True:
         try:
             message = connection.recv()

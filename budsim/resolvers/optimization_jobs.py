@@ -25,7 +25,7 @@ from budsim.schema.types.optimization import (
 
 # A follower that hears nothing for this long re-reads the job row: news can be missed (a dropped LISTEN
 # connection, a worker killed between its last write and its announcement), the row cannot.
-RECHECK_S = 5.0
+RECHECK_S = 15.0
 
 
 async def load(ctx: Context, job_id: uuid.UUID) -> OptimizationJobRow | None:
