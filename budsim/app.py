@@ -1,6 +1,7 @@
 """The ASGI application: Starlette routes around the Strawberry GraphQL app, resources owned by the lifespan."""
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -121,6 +122,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             worker_task = asyncio.create_task(app.state.worker.run(), name="budsim-worker")
         elif engine.dialect.name == "sqlite":
             log.warning("no worker and SQLite: optimization jobs stay QUEUED (only PostgreSQL reaches other processes)")
+        # What start-up built (schema, catalogs, regressor: ~140k objects) lives as long as the process. Frozen, the
+        # collector stops re-scanning it on every full collection, which otherwise stalled the event loop for tens of
+        # milliseconds at a time under load (bench/load.py).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
