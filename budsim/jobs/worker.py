@@ -159,13 +159,18 @@ class Worker:
             await asyncio.sleep(interval)
             if not self._running:
                 continue
+            asked = self.running
             try:
                 async with self._sessionmaker() as session:
-                    held = await store.heartbeat(session, self.id, self.running, self._settings.job_lease_seconds)
+                    held = await store.heartbeat(session, self.id, asked, self._settings.job_lease_seconds)
             except Exception:
                 log.exception("heartbeat failed; the leases stand until they run out")
                 continue
-            for job_id, running in list(self._running.items()):
+            # Judge only the jobs this heartbeat asked about: one claimed while it was in flight is held, not lost.
+            for job_id in asked:
+                running = self._running.get(job_id)
+                if running is None:
+                    continue
                 if job_id not in held:
                     log.warning("job %s: lease lost to another worker; stopping without writing", job_id)
                     running.request_stop(Stop.LEASE_LOST)
