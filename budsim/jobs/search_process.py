@@ -40,6 +40,11 @@ class SearchFailed(Exception):
         self.field = field
 
 
+def describe(error: Exception) -> str:
+    """A failure's reason as users see it: the exception's kind and message, never a traceback."""
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
 def _yield_to_the_server() -> None:
     """SCHED_IDLE where Linux offers it: the search gets only CPU time nothing else wants, so a request never waits
     behind a generation; elsewhere (or where refused) plain niceness."""
@@ -78,7 +83,7 @@ def _child(connection: Connection, regressor: ResidualRegressor | None) -> None:
         except (BrokenPipeError, EOFError):
             return  # the parent is gone: nobody is waiting for the answer
         except Exception as error:
-            connection.send(("failed", None, f"{type(error).__name__}: {error}"))
+            connection.send(("failed", None, describe(error)))
         else:
             connection.send(("done", outcome))
 

@@ -27,10 +27,11 @@ from budsim.core.optimization import OptimizationOutcome, SearchSettings
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.types import JobStatus
 from budsim.db import jobs as store
-from budsim.db.models import HardwareProfileRow, ModelRow, OptimizationJobRow
+from budsim.db import queries
+from budsim.db.models import ModelRow, OptimizationJobRow
 from budsim.jobs.news import JobNews
 from budsim.jobs.request import JobRequest, Problem, final_progress, problem, simulation_row
-from budsim.jobs.search_process import SearchFailed, SearchProcess
+from budsim.jobs.search_process import SearchFailed, SearchProcess, describe
 from budsim.settings import Settings
 
 log = logging.getLogger("budsim.jobs")
@@ -186,7 +187,7 @@ class Worker:
             await self._run(job, running)
         except Exception as error:  # a bug in a search must end its job, not the worker
             log.exception("job %s failed", job.id)
-            await self._end(job.id, running, JobStatus.FAILED, error=_describe(error))
+            await self._end(job.id, running, JobStatus.FAILED, error=describe(error))
         finally:
             self._running.pop(job.id, None)
 
@@ -222,13 +223,13 @@ class Worker:
         """The request's rows turned into core inputs, or why they cannot be (a profile deleted since)."""
         async with self._sessionmaker() as session:
             model = await session.get(ModelRow, request.model_id)
-            profiles = [await session.get(HardwareProfileRow, i) for i in request.hardware_profile_ids]
+            found = await queries.hardware_profiles_by_ids(session, request.hardware_profile_ids)
         if model is None:
             return f"model {request.model_id} no longer exists"
-        missing = [str(i) for i, row in zip(request.hardware_profile_ids, profiles, strict=True) if row is None]
+        missing = [str(i) for i in request.hardware_profile_ids if i not in found]
         if missing:
             return f"hardware profile {', '.join(missing)} no longer exists"
-        return problem(request, model, [row for row in profiles if row is not None])
+        return problem(request, model, [found[i] for i in request.hardware_profile_ids])
 
     async def _pump(self, job_id: uuid.UUID, outbox: asyncio.Queue[dict[str, Any] | None]) -> dict[str, Any] | None:
         """Publish every generation; keep the latest on the row, at most once a second. Returns the last one."""
@@ -301,8 +302,3 @@ def _died_here(worker: str) -> bool:
     except PermissionError:  # alive, someone else's
         return False
     return False
-
-
-def _describe(error: Exception) -> str:
-    """A failure's reason as users see it: the exception's kind and message, never a traceback."""
-    return f"{type(error).__name__}: {error}"[:2000]
