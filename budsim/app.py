@@ -27,6 +27,7 @@ from budsim.db.session import create_engine, create_sessionmaker
 from budsim.events import EventBus
 from budsim.jobs.news import job_news
 from budsim.jobs.worker import Worker
+from budsim.predictions import Predictions
 from budsim.schema import build_schema
 from budsim.settings import Settings
 from budsim.stored_runs import StoredRuns, fetch_stored_runs
@@ -54,6 +55,7 @@ class BudSimGraphQL(GraphQL[Context, None]):
             events=state.events,
             news=state.news,
             regressor=state.regressor,
+            predictions=state.predictions,
         )
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -113,6 +115,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.events = EventBus()
         stored = None if settings.model_path.exists() else await fetch_stored_runs(settings.async_database_url)
         app.state.regressor = await asyncio.to_thread(load_regressor, settings.model_path, stored)
+        app.state.predictions = Predictions(app.state.regressor, settings.simulate_processes)
+        app.state.predictions.start()
         app.state.news = job_news(app.state.events, engine, settings.async_database_url)
         await app.state.news.start()
         app.state.worker = None
@@ -134,6 +138,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 worker_task.cancel()
                 await asyncio.gather(worker_task, return_exceptions=True)
             await app.state.news.close()
+            app.state.predictions.close()
             await engine.dispose()
 
     graphql = BudSimGraphQL(build_schema())

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from budsim.core.predictors import ResidualRegressor
 from budsim.events import EventBus
 from budsim.jobs.news import JobNews
+from budsim.predictions import Predictions
 from budsim.resolvers.loaders import Loaders
 from budsim.settings import Settings
 
@@ -20,6 +21,7 @@ class Context:
     events: EventBus
     news: JobNews  # job news: queued (to workers), cancel (to the worker running it), progress and ends
     regressor: ResidualRegressor | None  # the REGRESSOR method's corrections; None until one could be loaded
+    predictions: Predictions  # runs `simulate` off the event loop
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

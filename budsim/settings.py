@@ -35,6 +35,12 @@ class Settings(BaseSettings):
         2.0, gt=0, description="How often an idle worker looks for queued jobs it was not told about."
     )
     job_max_attempts: int = Field(3, ge=1, le=100, description="Tries a job gets when its workers keep dying.")
+    simulate_processes: int = Field(
+        1,
+        ge=0,
+        le=64,
+        description="Child processes that compute `simulate` predictions off the event loop (0: on the loop).",
+    )
     host: str = Field("0.0.0.0", description="Interface uvicorn binds.")
     port: int = Field(9083, ge=1, le=65535, description="Port uvicorn listens on.")
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field("info", description="Log level.")

@@ -10,6 +10,11 @@ class CoreError(ValueError):
         self.field = field
         self.message = message
 
+    def __reduce__(self) -> tuple[type["CoreError"], tuple[str, str]]:
+        # Rebuilt from both fields, not from the formatted message: predictions run in a child process and their
+        # errors cross back to the API pickled.
+        return type(self), (self.field, self.message)
+
 
 class ConfigError(CoreError):
     """A model configuration (Hugging Face config.json) lacks or contradicts a field the models need."""

@@ -9,7 +9,7 @@ from budsim.core.calibration import NO_REGRESSOR
 from budsim.core.deployment import Workload
 from budsim.core.errors import CoreError
 from budsim.core.heuristic import PartialConfig
-from budsim.core.simulation import Prediction, simulate
+from budsim.core.simulation import Prediction
 from budsim.core.types import Method
 from budsim.db.converters import cluster_from_profile
 from budsim.db.documents import config_document, workload_document
@@ -93,30 +93,33 @@ async def run_simulation(ctx: Context, data: SimulateInput) -> Simulation:
     model_id = check.parse_id(data.model_id, "input.modelId")
     profile_id = check.parse_id(data.hardware_profile_id, "input.hardwareProfileId")
     workload = workload_from_input(data.workload)
-    async with ctx.sessionmaker() as session:
+    async with ctx.sessionmaker() as session:  # read, then give the connection back while the prediction runs
         model = await session.get(ModelRow, model_id)
         if model is None:
             raise NotFound("Model", data.model_id)
         profile = await session.get(HardwareProfileRow, profile_id)
         if profile is None:
             raise NotFound("HardwareProfile", data.hardware_profile_id)
-        arch = parse_hf_config(model.architecture)
-        partial = partial_from_input(data.config, arch.max_context)
-        try:
-            regressor = ctx.regressor if data.method == Method.REGRESSOR else None
-            prediction = simulate(arch, cluster_from_profile(profile), workload, partial, data.engine, regressor)
-        except CoreError as error:
-            raise Invalid(f"input.{error.field}", error.message) from None
-        if data.method == Method.REGRESSOR and ctx.regressor is None:
-            prediction = replace(prediction, warnings=(*prediction.warnings, NO_REGRESSOR))
-        row = SimulationRow(
-            model_id=model.id,
-            hardware_profile_id=profile.id,
-            method=data.method.value,
-            input_config=_input_document(data),
-            confidence=prediction.confidence,
-            **_documents(prediction, data, workload),
+    arch = parse_hf_config(model.architecture)
+    partial = partial_from_input(data.config, arch.max_context)
+    corrected = data.method == Method.REGRESSOR
+    try:
+        prediction = await ctx.predictions.simulate(
+            arch, cluster_from_profile(profile), workload, partial, data.engine, corrected
         )
+    except CoreError as error:
+        raise Invalid(f"input.{error.field}", error.message) from None
+    if corrected and ctx.regressor is None:
+        prediction = replace(prediction, warnings=(*prediction.warnings, NO_REGRESSOR))
+    row = SimulationRow(
+        model_id=model.id,
+        hardware_profile_id=profile.id,
+        method=data.method.value,
+        input_config=_input_document(data),
+        confidence=prediction.confidence,
+        **_documents(prediction, data, workload),
+    )
+    async with ctx.sessionmaker() as session:
         session.add(row)
         await session.commit()
     return Simulation.from_row(row)

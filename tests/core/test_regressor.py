@@ -249,6 +249,18 @@ def test_save_load_round_trip_gives_identical_predictions(
     assert from_file.coverage == model.coverage
 
 
+def test_a_loaded_model_predicts_on_one_thread_like_a_trained_one(model: ResidualRegressor) -> None:
+    """nthread is not saved with a model: a loaded one would predict on every core, which for the one-row predictions
+    of `simulate` nearly doubled their CPU time (spinning OpenMP threads) without making them faster."""
+
+    def threads(regressor: ResidualRegressor) -> set[str]:
+        configs = [json.loads(b.save_config()) for members in regressor.boosters.values() for b in members]
+        return {config["learner"]["generic_param"]["nthread"] for config in configs}
+
+    assert threads(model) == {"1"}
+    assert threads(ResidualRegressor.load(model.save())) == {"1"}
+
+
 def test_a_model_file_from_another_budsim_is_retrained_not_misread(tmp_path: Path) -> None:
     sample = tmp_path / "sample.csv"
     with DEFAULT_CSV.open() as full:

@@ -93,7 +93,7 @@ class ResidualRegressor:
             raise ValueError(f"expected {len(self.feature_names)} features, got {features.shape[1]}")
         # A DMatrix per call rather than inplace_predict: no faster here (bench), and `predict` is the path xgboost
         # documents as safe to call from several threads at once, which jobs running side by side do.
-        matrix = xgb.DMatrix(features, feature_names=list(self.feature_names))
+        matrix = xgb.DMatrix(features, feature_names=list(self.feature_names), nthread=PARAMS["nthread"])
         means: dict[str, FloatArray] = {}
         spreads: dict[str, FloatArray] = {}
         for target, members in self.boosters.items():
@@ -157,6 +157,7 @@ class ResidualRegressor:
             for index in range(count):
                 booster = xgb.Booster()
                 booster.load_model(bytearray(blobs[f"{target}.{index}.json"]))
+                booster.set_param({"nthread": PARAMS["nthread"]})  # not part of the saved model
                 members.append(booster)
             boosters[target] = members
         coverage = Coverage.from_dict(meta["coverage"]) if meta["coverage"] is not None else None

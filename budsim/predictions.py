@@ -1,0 +1,191 @@
+"""`simulate` predictions run in child processes, so the event loop only parses, reads, writes and answers.
+
+One prediction is 5–20 ms of CPU-bound numpy and XGBoost (bench/simulate.py), most of a `simulate` request's cost.
+On the event loop every other request and subscriber would wait for it; in a thread it would still hold the
+interpreter lock. A child process runs it on another core at normal priority, ahead of the SCHED_IDLE searches
+(`jobs.search_process`).
+
+The loop talks to each child over a pipe it watches itself (`add_reader`): a request is written and its answer read
+on the loop thread, with no helper thread in between. A `concurrent.futures` process pool hands each call through
+two threads of its own, and under load each hand-off waited for the busy loop to let go of the interpreter lock
+(bench/load.py: simulate p50 62 ms against 43 ms inline). Answers come back in request order, so each child keeps a
+FIFO of the futures it owes.
+
+With `processes=0` predictions run inline on the loop: for tools and tests that want no child.
+"""
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+from collections import deque
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from budsim.core.architecture import ModelArchitecture
+from budsim.core.deployment import Cluster, Workload
+from budsim.core.errors import CoreError
+from budsim.core.heuristic import PartialConfig
+from budsim.core.predictors import ResidualRegressor
+from budsim.core.simulation import Prediction, simulate
+from budsim.core.types import Engine
+
+log = logging.getLogger("budsim")
+
+# Requests a child may owe at once. A request is well under 1 KiB pickled, so this many never fill the pipe's 64 KiB
+# buffer and a send never blocks the loop; requests beyond it wait their turn on the loop instead.
+MAX_OWED = 32
+
+
+class PredictionProcessDied(RuntimeError):
+    """The child computing a prediction exited before answering (killed, or crashed in native code)."""
+
+
+def _serve(connection: Connection, regressor: ResidualRegressor | None) -> None:
+    """The child: answer each request in order until the parent closes the pipe. Core errors go back as they are
+    (they name the field at fault); anything else as a RuntimeError with its reason, never a traceback."""
+    while True:
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):
+            return
+        if request == "pid":
+            connection.send(("ok", os.getpid()))
+            continue
+        arch, cluster, workload, partial, engine, corrected = request
+        try:
+            answer: tuple[str, Any] = (
+                "ok",
+                simulate(arch, cluster, workload, partial, engine, regressor if corrected else None),
+            )
+        except CoreError as error:
+            answer = ("error", error)
+        except Exception as error:
+            answer = ("error", RuntimeError(f"{type(error).__name__}: {error}"))
+        connection.send(answer)
+
+
+class _Child:
+    """One child process, its end of the pipe and the futures it owes, oldest first."""
+
+    def __init__(self, regressor: ResidualRegressor | None, loop: asyncio.AbstractEventLoop) -> None:
+        # spawn, not fork: the parent has an event loop, threads and database connections to not inherit
+        context = multiprocessing.get_context("spawn")
+        self.connection, theirs = context.Pipe()
+        self.process: BaseProcess = context.Process(
+            target=_serve, args=(theirs, regressor), name="budsim-predict", daemon=True
+        )
+        self.process.start()
+        theirs.close()
+        self.owed: deque[asyncio.Future[Any]] = deque()
+        self.alive = True
+        self._loop = loop
+        loop.add_reader(self.connection.fileno(), self._read)
+
+    def ask(self, request: object) -> asyncio.Future[Any]:
+        future = self._loop.create_future()
+        self.owed.append(future)
+        try:
+            self.connection.send(request)
+        except OSError:
+            self._died()
+        return future
+
+    def _read(self) -> None:
+        try:
+            while self.connection.poll():
+                status, value = self.connection.recv()
+                future = self.owed.popleft()
+                if future.done():  # its request was cancelled (the client went away)
+                    continue
+                if status == "ok":
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+        except (EOFError, OSError):
+            self._died()
+
+    def _died(self) -> None:
+        if not self.alive:
+            return
+        self.alive = False
+        code = self.process.exitcode
+        log.warning("the prediction process %s died (exit code %s)", self.process.pid, code)
+        self.close()
+        while self.owed:
+            future = self.owed.popleft()
+            if not future.done():
+                future.set_exception(PredictionProcessDied(f"the prediction process died (exit code {code})"))
+
+    def close(self) -> None:
+        self.alive = False
+        with contextlib.suppress(ValueError, OSError):  # already closed
+            self._loop.remove_reader(self.connection.fileno())
+        self.connection.close()  # the child reads EOF and returns, at most one prediction later
+        self.process.join(timeout=2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
+class Predictions:
+    """Runs `core.simulation.simulate` for the API, each request on the child that owes the fewest answers. A child
+    that dies is replaced and its requests retried once, so one bad moment costs latency, not errors."""
+
+    def __init__(self, regressor: ResidualRegressor | None, processes: int) -> None:
+        self._regressor = regressor
+        self._processes = processes
+        self._children: list[_Child] = []
+        self._slots = asyncio.Semaphore(MAX_OWED * max(processes, 1))
+
+    def start(self) -> None:
+        """Start the children now rather than on the first request (their imports take about a second); call it
+        on the event loop that will use them."""
+        self._replace_dead()
+
+    def _replace_dead(self) -> list[_Child]:
+        loop = asyncio.get_running_loop()
+        self._children = [child for child in self._children if child.alive]
+        while len(self._children) < self._processes:
+            self._children.append(_Child(self._regressor, loop))
+        return self._children
+
+    async def _ask(self, request: object) -> Any:
+        async with self._slots:
+            for attempt in (1, 2):
+                child = min(self._replace_dead(), key=lambda c: len(c.owed))
+                try:
+                    return await child.ask(request)
+                except PredictionProcessDied:
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
+
+    async def simulate(
+        self,
+        arch: ModelArchitecture,
+        cluster: Cluster,
+        workload: Workload,
+        partial: PartialConfig,
+        engine: Engine,
+        corrected: bool,
+    ) -> Prediction:
+        """`core.simulation.simulate`, with the regressor's corrections when `corrected` and one is loaded."""
+        if self._processes == 0:
+            return simulate(arch, cluster, workload, partial, engine, self._regressor if corrected else None)
+        prediction: Prediction = await self._ask((arch, cluster, workload, partial, engine, corrected))
+        return prediction
+
+    async def child_pid(self) -> int | None:
+        """The process the next prediction would run in (None: the event loop's own); for tests."""
+        if self._processes == 0:
+            return None
+        pid: int = await self._ask("pid")
+        return pid
+
+    def close(self) -> None:
+        for child in self._children:
+            child.close()
+        self._children = []

@@ -1,0 +1,75 @@
+"""`simulate` predictions computed in a child process: the same numbers as inline, typed errors that name their
+field, and a child that dies is replaced without failing the request."""
+
+import os
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from budsim.core.architecture import parse_hf_config
+from budsim.core.catalog.fabrics import catalog_cluster
+from budsim.core.catalog.gpus import find_gpu
+from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.deployment import Cluster, Workload
+from budsim.core.errors import CoreError, InfeasibleConfigError
+from budsim.core.heuristic import PartialConfig
+from budsim.core.predictors import ResidualRegressor
+from budsim.core.types import Engine
+from budsim.predictions import Predictions
+from budsim.training import load_or_train
+
+LLAMA_8B = parse_hf_config(next(m for m in CATALOG_MODELS if m.hf_id == "meta-llama/Llama-3.1-8B-Instruct").config)
+WORKLOAD = Workload(input_tokens=1000, output_tokens=200, concurrency=16)
+
+
+def h100s(count: int) -> Cluster:
+    gpu = find_gpu("H100-SXM")
+    assert gpu is not None
+    return catalog_cluster(gpu, count)
+
+
+@pytest.fixture(scope="module")
+def regressor(model_path: Path) -> ResidualRegressor:
+    return load_or_train(model_path)
+
+
+@pytest.fixture
+async def in_child(regressor: ResidualRegressor) -> AsyncIterator[Predictions]:
+    predictions = Predictions(regressor, processes=1)
+    predictions.start()
+    yield predictions
+    predictions.close()
+
+
+@pytest.mark.parametrize("corrected", [False, True], ids=["HEURISTIC", "REGRESSOR"])
+async def test_a_prediction_from_the_child_equals_the_one_computed_on_the_loop(
+    in_child: Predictions, regressor: ResidualRegressor, corrected: bool
+) -> None:
+    inline = Predictions(regressor, processes=0)
+    args = (LLAMA_8B, h100s(1), WORKLOAD, PartialConfig(), Engine.VLLM, corrected)
+    from_child = await in_child.simulate(*args)
+    assert await in_child.child_pid() not in (None, os.getpid())
+    assert from_child == await inline.simulate(*args)
+    assert from_child.metrics["output_tokens_per_s"] > 0
+
+
+async def test_a_core_error_crosses_from_the_child_with_its_field_and_message(in_child: Predictions) -> None:
+    with pytest.raises(InfeasibleConfigError) as raised:
+        await in_child.simulate(
+            LLAMA_8B, h100s(8), WORKLOAD, PartialConfig(gpu_memory_utilization=1.5), Engine.VLLM, False
+        )
+    assert isinstance(raised.value, CoreError)
+    assert raised.value.field == "config.gpuMemoryUtilization"
+    assert raised.value.message == "must be in (0, 1], got 1.5"
+
+
+async def test_a_killed_child_is_replaced_and_the_prediction_still_answered(in_child: Predictions) -> None:
+    before = await in_child.child_pid()
+    assert before is not None
+    os.kill(before, signal.SIGKILL)
+    prediction = await in_child.simulate(LLAMA_8B, h100s(1), WORKLOAD, PartialConfig(), Engine.VLLM, False)
+    assert prediction.config.tensor_parallel == 1
+    after = await in_child.child_pid()
+    assert after not in (None, before)
