@@ -23,7 +23,7 @@ from budsim import __version__
 from budsim.context import Context
 from budsim.core.predictors import ResidualRegressor
 from budsim.db import migrate
-from budsim.db.session import create_engine, create_sessionmaker
+from budsim.db.session import create_engine, create_reader, create_sessionmaker
 from budsim.events import EventBus
 from budsim.jobs.news import job_news
 from budsim.jobs.worker import Worker
@@ -52,6 +52,7 @@ class BudSimGraphQL(GraphQL[Context, None]):
         return Context(
             settings=state.settings,
             sessionmaker=state.sessionmaker,
+            reader=state.reader,
             events=state.events,
             news=state.news,
             regressor=state.regressor,
@@ -100,6 +101,7 @@ def load_regressor(model_path: Path, stored: StoredRuns | None = None) -> Residu
         log.exception("regressor unavailable (MODEL_PATH=%s); REGRESSOR falls back to the analytical model", model_path)
         return None
     log.info("regressor loaded from %s (%s)", model_path, regressor.info)
+    _ = regressor.saved  # serialised now, off the event loop, for the child processes that will need a copy
     return regressor
 
 
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.reader = create_reader(engine)
         app.state.events = EventBus()
         stored = None if settings.model_path.exists() else await fetch_stored_runs(settings.async_database_url)
         app.state.regressor = await asyncio.to_thread(load_regressor, settings.model_path, stored)

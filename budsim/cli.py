@@ -29,6 +29,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port or settings.port,
         log_level=settings.log_level,
         ws_ping_interval=20,
+        # Progress events are a few hundred bytes of JSON: compressing each one for every subscriber cost more CPU
+        # on the event loop (bench/load.py) than the bytes it saved.
+        ws_per_message_deflate=False,
     )
     return 0
 

@@ -17,7 +17,8 @@ class Context:
     """Holds a session *factory*, never a session: sibling resolvers run concurrently and each opens its own."""
 
     settings: Settings
-    sessionmaker: async_sessionmaker[AsyncSession]
+    sessionmaker: async_sessionmaker[AsyncSession]  # a transaction per session: for writes
+    reader: async_sessionmaker[AsyncSession]  # a statement at a time, no transaction: for reads (db/session.py)
     events: EventBus
     news: JobNews  # job news: queued (to workers), cancel (to the worker running it), progress and ends
     regressor: ResidualRegressor | None  # the REGRESSOR method's corrections; None until one could be loaded
@@ -25,4 +26,4 @@ class Context:
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.sessionmaker)
+        self.loaders = Loaders(self.reader)

@@ -1,11 +1,25 @@
-"""Engine and session factories. Nothing is created at import time: the app's lifespan owns the engine."""
+"""Engine and session factories. Nothing is created at import time: the app's lifespan owns the engine.
 
+Two kinds of session share one pool:
+- `create_sessionmaker`: a transaction per session, for anything that writes (and reads it depends on).
+- `create_reader`: each statement commits on its own (DBAPI autocommit), for reads. A transaction costs a read two
+  extra round trips, BEGIN and ROLLBACK, during which it holds a pooled connection; under bench/load.py's bursts
+  (hundreds of subscribers joining) those waits queued every other request behind the pool. The price: a reader's
+  statements may see different snapshots (a list's totalCount and its page may disagree by a row just written).
+"""
+
+import time
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+
+# A pooled connection idle for longer than this is pinged before use (PostgreSQL restarted, a proxy cut it); one in
+# steady use is not, as a ping on every checkout was one round trip more per session.
+PING_AFTER_IDLE_S = 10.0
+_LAST_USED = "budsim_last_used"
 
 
 def _enable_sqlite_integrity(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -16,6 +30,22 @@ def _enable_sqlite_integrity(dbapi_connection: DBAPIConnection, _record: Connect
     cursor.close()
 
 
+def _note_checkin(_dbapi_connection: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
+    record.info[_LAST_USED] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _: PoolProxiedConnection) -> None:
+    """SQLAlchemy's pessimistic disconnect handling, for idle connections only: a dead one is discarded and the pool
+    hands out another (DisconnectionError on checkout), so no request fails on a connection the server dropped."""
+    last = record.info.get(_LAST_USED)
+    if last is None or time.monotonic() - last < PING_AFTER_IDLE_S:
+        return
+    try:
+        dbapi_connection.ping()  # type: ignore[attr-defined]  # the asyncpg adapter's, run in SQLAlchemy's greenlet
+    except Exception as error:
+        raise exc.DisconnectionError(f"idle connection failed its ping: {error}") from error
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
@@ -23,9 +53,16 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     # Enough pooled connections for a server's bursts (a page of subscribers joining at once): beyond the pool,
     # every overflow connection is opened and closed per use, TLS negotiation included.
-    options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, **kwargs}
-    return create_async_engine(url, **options)
+    options = {"pool_size": 20, "max_overflow": 10, **kwargs}
+    engine = create_async_engine(url, **options)
+    event.listen(engine.sync_engine.pool, "checkin", _note_checkin)
+    event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
+    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def create_reader(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)

@@ -45,15 +45,18 @@ def describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"[:2000]
 
 
-def _yield_to_the_server() -> None:
+def _yield_to_the_server(pid: int = 0) -> None:
     """SCHED_IDLE where Linux offers it: the search gets only CPU time nothing else wants, so a request never waits
-    behind a generation; elsewhere (or where refused) plain niceness."""
+    behind a generation; elsewhere (or where refused) plain niceness. `pid` 0 is the calling process."""
     if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
         with contextlib.suppress(OSError):
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
             return
     with contextlib.suppress(OSError):
-        os.nice(NICENESS)
+        if pid:
+            os.setpriority(os.PRIO_PROCESS, pid, NICENESS)
+        else:
+            os.nice(NICENESS)
 
 
 def _child(connection: Connection, regressor: ResidualRegressor | None) -> None:
@@ -96,16 +99,25 @@ class SearchProcess:
         self._process: BaseProcess | None = None
         self._connection: Connection | None = None
 
-    def _ensure_started(self) -> Connection:
+    def start(self) -> Connection:
+        """Start the child unless it runs; answer the parent's end of its pipe."""
         if self._process is None or not self._process.is_alive() or self._connection is None:
             # spawn, not fork: the parent has an event loop, a thread pool and database connections to not inherit
             context = multiprocessing.get_context("spawn")
             parent, child = context.Pipe()
             process = context.Process(target=_child, args=(child, self._regressor), name="budsim-search", daemon=True)
             process.start()
+            # From the parent too, at once: the child's own call comes after its imports (a second or two of CPU),
+            # which would otherwise compete with the server's requests at normal priority.
+            if process.pid is not None:
+                _yield_to_the_server(process.pid)
             child.close()
             self._process, self._connection = process, parent
         return self._connection
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
 
     def solve(
         self,
@@ -119,7 +131,7 @@ class SearchProcess:
 
         Setting `stop` ends the search after its current generation with the best found so far.
         """
-        connection = self._ensure_started()
+        connection = self.start()
         stop_sent = False
         try:
             connection.send(("solve", task, search, attempt))

@@ -33,7 +33,7 @@ def _cursor(row: BenchmarkRunRow) -> str:
 async def list_runs(
     ctx: Context, first: int, after: str | None, model_id: strawberry.ID | None
 ) -> BenchmarkRunConnection:
-    async with ctx.sessionmaker() as session:
+    async with ctx.reader() as session:
         page = await queries.list_benchmark_runs(
             session,
             first=check_first(first),

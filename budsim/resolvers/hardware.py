@@ -42,7 +42,7 @@ REQUIRED_CUSTOM_SPECS = ("bf16_tflops", "memory_bandwidth_gbs")
 
 async def list_profiles(ctx: Context, first: int, after: str | None, gpu_type: str | None) -> HardwareProfileConnection:
     after_name = decode_cursor(after, 1)[0] if after else None
-    async with ctx.sessionmaker() as session:
+    async with ctx.reader() as session:
         page = await queries.list_hardware_profiles(
             session, first=check_first(first), after_name=after_name, gpu_type=gpu_type
         )

@@ -20,7 +20,7 @@ MAX_SEARCH_RESULTS = 100
 
 
 async def search(ctx: Context, text: str | None) -> list[Model]:
-    async with ctx.sessionmaker() as session:
+    async with ctx.reader() as session:
         rows = await queries.search_models(session, text.strip() if text else None, MAX_SEARCH_RESULTS)
     return [Model.from_row(r) for r in rows]
 

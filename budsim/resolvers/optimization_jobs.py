@@ -29,7 +29,7 @@ RECHECK_S = 15.0
 
 
 async def load(ctx: Context, job_id: uuid.UUID) -> OptimizationJobRow | None:
-    async with ctx.sessionmaker() as session:
+    async with ctx.reader() as session:
         return await store.get(session, job_id)
 
 
@@ -39,7 +39,7 @@ async def get_job(ctx: Context, id: str) -> OptimizationJob | None:
 
 
 async def list_jobs(ctx: Context, first: int, after: str | None, status: JobStatus | None) -> OptimizationJobConnection:
-    async with ctx.sessionmaker() as session:
+    async with ctx.reader() as session:
         page = await queries.list_optimization_jobs(
             session,
             first=check_first(first),

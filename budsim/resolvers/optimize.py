@@ -8,6 +8,7 @@ from budsim.core.optimization import DEFAULT_WORKLOAD, Constraints
 from budsim.core.search import Targets
 from budsim.core.types import Dtype
 from budsim.db import jobs as store
+from budsim.db import queries
 from budsim.db.models import HardwareProfileRow, ModelRow
 from budsim.jobs.request import JobRequest, preflight, problem
 from budsim.resolvers import validation as check
@@ -74,16 +75,16 @@ async def run_optimization(ctx: Context, data: OptimizeInput, wait: bool = True)
     workload = workload_from_input(data.workload) if data.workload else DEFAULT_WORKLOAD
     targets, constraints = _targets(data.targets), _constraints(data.constraints)
     seed = check.integer(data.seed, "input.seed", minimum=0, maximum=2**31 - 1)
-    async with ctx.sessionmaker() as session:
+    async with ctx.reader() as session:
         model = await session.get(ModelRow, model_id)
         if model is None:
             raise NotFound("Model", data.model_id)
-        rows: list[HardwareProfileRow] = []
-        for raw, profile_id in zip(data.hardware_profile_ids, profile_ids, strict=True):
-            row = await session.get(HardwareProfileRow, profile_id)
-            if row is None:
-                raise NotFound("HardwareProfile", raw)
-            rows.append(row)
+        found = await queries.hardware_profiles_by_ids(session, profile_ids)
+    rows: list[HardwareProfileRow] = []
+    for raw, profile_id in zip(data.hardware_profile_ids, profile_ids, strict=True):
+        if profile_id not in found:
+            raise NotFound("HardwareProfile", raw)
+        rows.append(found[profile_id])
     allowed = data.constraints.allowed_gpu_types if data.constraints else None
     if allowed is not None:
         wanted = {name.lower() for name in allowed}

@@ -93,7 +93,7 @@ async def run_simulation(ctx: Context, data: SimulateInput) -> Simulation:
     model_id = check.parse_id(data.model_id, "input.modelId")
     profile_id = check.parse_id(data.hardware_profile_id, "input.hardwareProfileId")
     workload = workload_from_input(data.workload)
-    async with ctx.sessionmaker() as session:  # read, then give the connection back while the prediction runs
+    async with ctx.reader() as session:  # read, then give the connection back while the prediction runs
         model = await session.get(ModelRow, model_id)
         if model is None:
             raise NotFound("Model", data.model_id)

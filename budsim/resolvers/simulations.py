@@ -21,7 +21,7 @@ async def list_simulations(
     hardware_profile_id: strawberry.ID | None,
     method: Method | None,  # type: ignore[valid-type]
 ) -> SimulationConnection:
-    async with ctx.sessionmaker() as session:
+    async with ctx.reader() as session:
         page = await queries.list_simulations(
             session,
             first=check_first(first),
@@ -39,6 +39,6 @@ async def list_simulations(
 
 
 async def get_simulation(ctx: Context, id: str) -> Simulation | None:
-    async with ctx.sessionmaker() as session:
+    async with ctx.reader() as session:
         row = await session.get(SimulationRow, query_id(id))
     return Simulation.from_row(row) if row else None

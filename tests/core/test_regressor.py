@@ -6,6 +6,7 @@ Cross-validation here is 4 folds of whole model x GPU groups (cheaper than the f
 
 import json
 import math
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -270,3 +271,14 @@ def test_a_model_file_from_another_budsim_is_retrained_not_misread(tmp_path: Pat
     regressor = load_or_train(path, sample)
     assert regressor.feature_names == FEATURE_NAMES
     assert read_model(path).feature_names == FEATURE_NAMES
+
+
+def test_a_regressor_pickles_as_its_saved_bytes_and_predicts_the_same_after(
+    data: Dataset, model: ResidualRegressor
+) -> None:
+    """Child processes get their copy pickled: as bytes computed once, not booster by booster each time."""
+    copy = pickle.loads(pickle.dumps(model))
+    assert pickle.loads(pickle.dumps(model)).saved == model.saved
+    sample = data.features[:50]
+    for target in TARGETS:
+        np.testing.assert_array_equal(model.log_corrections(sample)[0][target], copy.log_corrections(sample)[0][target])

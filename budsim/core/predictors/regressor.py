@@ -21,7 +21,9 @@ Corrections are reported relative to the analytical metrics (base ratio + clampe
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -145,6 +147,17 @@ class ResidualRegressor:
             for index, member in enumerate(members):
                 blobs[f"{target}.{index}.json"] = bytes(member.save_raw("json"))
         return blobs
+
+    @cached_property
+    def saved(self) -> dict[str, bytes]:
+        """`save()`, computed once: what crosses to child processes."""
+        return self.save()
+
+    def __reduce__(self) -> tuple[Callable[[dict[str, bytes]], "ResidualRegressor"], tuple[dict[str, bytes]]]:
+        # Pickled for a child process (a search, the predictions) as its saved bytes, copied in milliseconds,
+        # rather than booster by booster: ~40 ms of native serialization that holds the interpreter lock and so
+        # stalled the parent's event loop each time a child started.
+        return ResidualRegressor.load, (self.saved,)
 
     @classmethod
     def load(cls, blobs: dict[str, bytes]) -> "ResidualRegressor":
