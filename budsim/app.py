@@ -23,7 +23,7 @@ from budsim import __version__
 from budsim.context import Context
 from budsim.core.predictors import ResidualRegressor
 from budsim.db import migrate
-from budsim.db.session import create_engine, create_reader, create_sessionmaker
+from budsim.db.session import create_engine, create_reader, create_sessionmaker, warm_pool
 from budsim.events import EventBus
 from budsim.jobs.news import job_news
 from budsim.jobs.worker import Worker
@@ -115,6 +115,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.reader = create_reader(engine)
+        if engine.dialect.name == "postgresql":
+            await warm_pool(engine)
         app.state.events = EventBus()
         stored = None if settings.model_path.exists() else await fetch_stored_runs(settings.async_database_url)
         app.state.regressor = await asyncio.to_thread(load_regressor, settings.model_path, stored)

@@ -8,6 +8,8 @@ Two kinds of session share one pool:
   statements may see different snapshots (a list's totalCount and its page may disagree by a row just written).
 """
 
+import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -58,6 +60,14 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     event.listen(engine.sync_engine.pool, "checkin", _note_checkin)
     event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
     return engine
+
+
+async def warm_pool(engine: AsyncEngine) -> None:
+    """Open the pool's connections now, at start-up, rather than in the first burst of requests (each new
+    PostgreSQL connection is a backend to fork, TLS to try and codecs to set up)."""
+    size = engine.sync_engine.pool.size() if hasattr(engine.sync_engine.pool, "size") else 0
+    async with contextlib.AsyncExitStack() as stack:
+        await asyncio.gather(*(stack.enter_async_context(engine.connect()) for _ in range(size)))
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
