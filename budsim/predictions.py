@@ -26,7 +26,7 @@ from typing import Any
 
 from budsim.core.architecture import ModelArchitecture
 from budsim.core.deployment import Cluster, Workload
-from budsim.core.errors import CoreError
+from budsim.core.errors import CoreError, describe
 from budsim.core.heuristic import PartialConfig
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.simulation import Prediction, simulate
@@ -63,7 +63,7 @@ def _serve(connection: Connection, regressor: ResidualRegressor | None) -> None:
         except CoreError as error:
             answer = ("error", error)
         except Exception as error:
-            answer = ("error", RuntimeError(f"{type(error).__name__}: {error}"))
+            answer = ("error", RuntimeError(describe(error)))
         connection.send(answer)
 
 

@@ -16,6 +16,11 @@ class CoreError(ValueError):
         return type(self), (self.field, self.message)
 
 
+def describe(error: Exception) -> str:
+    """A failure's reason as users see it: the exception's kind and message, never a traceback."""
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
 class ConfigError(CoreError):
     """A model configuration (Hugging Face config.json) lacks or contradicts a field the models need."""
 

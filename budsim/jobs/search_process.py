@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from budsim.core.errors import CoreError
+from budsim.core.errors import CoreError, describe
 from budsim.core.optimization import OptimizationOutcome, SearchSettings
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.search.nsga2 import GenerationReport
@@ -40,28 +40,20 @@ class SearchFailed(Exception):
         self.field = field
 
 
-def describe(error: Exception) -> str:
-    """A failure's reason as users see it: the exception's kind and message, never a traceback."""
-    return f"{type(error).__name__}: {error}"[:2000]
-
-
-def _yield_to_the_server(pid: int = 0) -> None:
+def _yield_to_the_server(pid: int) -> None:
     """SCHED_IDLE where Linux offers it: the search gets only CPU time nothing else wants, so a request never waits
-    behind a generation; elsewhere (or where refused) plain niceness. `pid` 0 is the calling process."""
+    behind a generation; elsewhere (or where refused) plain niceness. Set by the parent the instant the child starts:
+    a call of the child's own would come only after its imports (a second or two of CPU at normal priority)."""
     if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
         with contextlib.suppress(OSError):
             os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
             return
     with contextlib.suppress(OSError):
-        if pid:
-            os.setpriority(os.PRIO_PROCESS, pid, NICENESS)
-        else:
-            os.nice(NICENESS)
+        os.setpriority(os.PRIO_PROCESS, pid, NICENESS)
 
 
 def _child(connection: Connection, regressor: ResidualRegressor | None) -> None:
     """The child's loop: one search per "solve", until the parent closes the pipe."""
-    _yield_to_the_server()
     while True:
         try:
             message = connection.recv()
@@ -107,8 +99,6 @@ class SearchProcess:
             parent, child = context.Pipe()
             process = context.Process(target=_child, args=(child, self._regressor), name="budsim-search", daemon=True)
             process.start()
-            # From the parent too, at once: the child's own call comes after its imports (a second or two of CPU),
-            # which would otherwise compete with the server's requests at normal priority.
             if process.pid is not None:
                 _yield_to_the_server(process.pid)
             child.close()

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from budsim.core.errors import describe
 from budsim.core.optimization import OptimizationOutcome, SearchSettings
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.types import JobStatus
@@ -31,7 +32,7 @@ from budsim.db import queries
 from budsim.db.models import ModelRow, OptimizationJobRow
 from budsim.jobs.news import JobNews
 from budsim.jobs.request import JobRequest, Problem, final_progress, problem, simulation_row
-from budsim.jobs.search_process import SearchFailed, SearchProcess, describe
+from budsim.jobs.search_process import SearchFailed, SearchProcess
 from budsim.settings import Settings
 
 log = logging.getLogger("budsim.jobs")
