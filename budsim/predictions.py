@@ -43,9 +43,14 @@ class PredictionProcessDied(RuntimeError):
     """The child computing a prediction exited before answering (killed, or crashed in native code)."""
 
 
-def _serve(connection: Connection, regressor: ResidualRegressor | None) -> None:
-    """The child: answer each request in order until the parent closes the pipe. Core errors go back as they are
-    (they name the field at fault); anything else as a RuntimeError with its reason, never a traceback."""
+def _serve(connection: Connection) -> None:
+    """The child: read the regressor, then answer each request in order until the parent closes the pipe. Core errors
+    go back as they are (they name the field at fault); anything else as a RuntimeError with its reason, never a
+    traceback."""
+    try:
+        regressor: ResidualRegressor | None = connection.recv()
+    except (EOFError, OSError):
+        return
     while True:
         try:
             request = connection.recv()
@@ -74,24 +79,38 @@ class _Child:
         # spawn, not fork: the parent has an event loop, threads and database connections to not inherit
         context = multiprocessing.get_context("spawn")
         self.connection, theirs = context.Pipe()
-        self.process: BaseProcess = context.Process(
-            target=_serve, args=(theirs, regressor), name="budsim-predict", daemon=True
-        )
+        # Only the pipe among the arguments: `start` returns once the child has read them, and the child reads as it
+        # imports, so 5 MB of regressor in there held the event loop for a second or more.
+        self.process: BaseProcess = context.Process(target=_serve, args=(theirs,), name="budsim-predict", daemon=True)
         self.process.start()
         theirs.close()
         self.owed: deque[asyncio.Future[Any]] = deque()
         self.alive = True
         self._loop = loop
-        loop.add_reader(self.connection.fileno(), self._read)
+        # The regressor follows from a thread: the child reads it after its imports, and the loop must not wait.
+        # The loop watches the pipe only after that: uvloop makes a watched socket non-blocking, and a 5 MB send
+        # on it would fail half-way.
+        self._regressor_sent = loop.run_in_executor(None, self.connection.send, regressor)
+        self._regressor_sent.add_done_callback(self._watch)
 
-    def ask(self, request: object) -> asyncio.Future[Any]:
+    def _watch(self, sent: asyncio.Future[None]) -> None:
+        if self.alive and not sent.cancelled() and sent.exception() is None:  # else `ask` finds the child dead
+            self._loop.add_reader(self.connection.fileno(), self._read)
+
+    async def ask(self, request: object) -> Any:
+        try:
+            await asyncio.shield(self._regressor_sent)  # at once when sent: requests keep their order on the pipe
+        except OSError:
+            self._died()
+        if not self.alive:
+            raise PredictionProcessDied("the prediction process died before it could answer")
         future = self._loop.create_future()
         self.owed.append(future)
         try:
             self.connection.send(request)
         except OSError:
             self._died()
-        return future
+        return await future
 
     def _read(self) -> None:
         try:

@@ -1,12 +1,14 @@
 """`simulate` predictions computed in a child process: the same numbers as inline, typed errors that name their
 field, and a child that dies is replaced without failing the request."""
 
+import multiprocessing
 import os
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import uvloop
 
 from budsim.core.architecture import parse_hf_config
 from budsim.core.catalog.fabrics import catalog_cluster
@@ -19,6 +21,7 @@ from budsim.core.predictors import ResidualRegressor
 from budsim.core.types import Engine
 from budsim.predictions import Predictions
 from budsim.training import load_or_train
+from tests.processes import loaded_xgboost
 
 LLAMA_8B = parse_hf_config(next(m for m in CATALOG_MODELS if m.hf_id == "meta-llama/Llama-3.1-8B-Instruct").config)
 WORKLOAD = Workload(input_tokens=1000, output_tokens=200, concurrency=16)
@@ -63,6 +66,34 @@ async def test_a_core_error_crosses_from_the_child_with_its_field_and_message(in
     assert isinstance(raised.value, CoreError)
     assert raised.value.field == "config.gpuMemoryUtilization"
     assert raised.value.message == "must be in (0, 1], got 1.5"
+
+
+async def test_starting_a_child_does_not_hold_the_loop_through_its_imports(regressor: ResidualRegressor) -> None:
+    # The regressor once travelled among the child's arguments, which `Process.start` hands over only as fast as
+    # the child reads them: after its imports, a second or more with the event loop stopped.
+    predictions = Predictions(regressor, processes=1)
+    try:
+        predictions.start()
+        [child] = [process for process in multiprocessing.active_children() if process.name == "budsim-predict"]
+        assert child.pid is not None
+        assert not loaded_xgboost(child.pid)  # `start` returned first
+        assert await predictions.child_pid() == child.pid  # and the child still gets its regressor and answers
+    finally:
+        predictions.close()
+
+
+def test_a_child_answers_on_uvloop_the_loop_budsim_serve_runs(regressor: ResidualRegressor) -> None:
+    # uvloop makes a socket it watches non-blocking: the regressor's 5 MB once failed half-way down the pipe there.
+    async def predict() -> float:
+        predictions = Predictions(regressor, processes=1)
+        predictions.start()
+        try:
+            args = (LLAMA_8B, h100s(1), WORKLOAD, PartialConfig(), Engine.VLLM, True)
+            return float((await predictions.simulate(*args)).metrics["output_tokens_per_s"])
+        finally:
+            predictions.close()
+
+    assert uvloop.run(predict()) > 0
 
 
 async def test_a_killed_child_is_replaced_and_the_prediction_still_answered(in_child: Predictions) -> None:

@@ -52,8 +52,12 @@ def _yield_to_the_server(pid: int) -> None:
         os.setpriority(os.PRIO_PROCESS, pid, NICENESS)
 
 
-def _child(connection: Connection, regressor: ResidualRegressor | None) -> None:
-    """The child's loop: one search per "solve", until the parent closes the pipe."""
+def _child(connection: Connection) -> None:
+    """The child's loop: the regressor first, then one search per "solve", until the parent closes the pipe."""
+    try:
+        regressor: ResidualRegressor | None = connection.recv()
+    except (EOFError, OSError):
+        return
     while True:
         try:
             message = connection.recv()
@@ -90,6 +94,7 @@ class SearchProcess:
         self._regressor = regressor
         self._process: BaseProcess | None = None
         self._connection: Connection | None = None
+        self._regressor_sent = False
 
     def start(self) -> Connection:
         """Start the child unless it runs; answer the parent's end of its pipe."""
@@ -97,12 +102,16 @@ class SearchProcess:
             # spawn, not fork: the parent has an event loop, a thread pool and database connections to not inherit
             context = multiprocessing.get_context("spawn")
             parent, child = context.Pipe()
-            process = context.Process(target=_child, args=(child, self._regressor), name="budsim-search", daemon=True)
+            # No regressor among the arguments: `process.start` writes them to the child and returns only once the
+            # child has read them, which it does as it imports. With 5 MB of regressor in there that was a second or
+            # more (three under load) of imports at normal priority, competing with the server's requests, before
+            # the priority below could be set. The regressor goes down the pipe with the first search instead.
+            process = context.Process(target=_child, args=(child,), name="budsim-search", daemon=True)
             process.start()
             if process.pid is not None:
                 _yield_to_the_server(process.pid)
             child.close()
-            self._process, self._connection = process, parent
+            self._process, self._connection, self._regressor_sent = process, parent, False
         return self._connection
 
     @property
@@ -124,6 +133,9 @@ class SearchProcess:
         connection = self.start()
         stop_sent = False
         try:
+            if not self._regressor_sent:
+                connection.send(self._regressor)  # the child reads it after its imports, at idle priority by then
+                self._regressor_sent = True
             connection.send(("solve", task, search, attempt))
             while True:
                 if stop.is_set() and not stop_sent:
