@@ -19,9 +19,11 @@ Without --url it starts its own servers on a free port with a throwaway database
 `budsim_load_<hex>` created through --admin-url and dropped at the end, or a SQLite file), migrated with
 `budsim migrate`. Modes: `inprocess` is `budsim serve` with its in-process worker; `separate` is
 `budsim serve --no-worker` plus one `budsim worker` (PostgreSQL only). By default both run, one after the other.
+The server runs --processes event-loop processes on its port (`budsim serve --processes`): by default one per core
+with PostgreSQL, 1 with SQLite (which allows no more).
 
 Run: .venv/bin/python bench/load.py [--database postgresql|sqlite] [--mode inprocess|separate] [--jobs 20]
-     [--subscribers 200] [--duration-cap 300] [--rate 20] [--baseline 10] [--url URL [--pid PID]]
+     [--subscribers 200] [--duration-cap 300] [--rate 20] [--baseline 10] [--processes N] [--url URL [--pid PID]]
 """
 
 import argparse
@@ -472,7 +474,7 @@ async def wait_ready(url: str, server: asyncio.subprocess.Process, log: Path) ->
 
 
 @contextlib.asynccontextmanager
-async def launched(mode: str, database: str, admin_url: str) -> AsyncIterator[Target]:
+async def launched(mode: str, database: str, admin_url: str, processes: int) -> AsyncIterator[Target]:
     ensure_model()
     async with throwaway_database(database, admin_url) as database_url:
         env = server_env(database_url)
@@ -481,7 +483,7 @@ async def launched(mode: str, database: str, admin_url: str) -> AsyncIterator[Ta
         url = f"http://127.0.0.1:{port}"
         with tempfile.TemporaryDirectory(prefix="budsim_load_logs_") as folder:
             logs = [Path(folder) / "server.log"]
-            serve = [str(BUDSIM), "serve", "--host", "127.0.0.1", "--port", str(port)]
+            serve = [str(BUDSIM), "serve", "--host", "127.0.0.1", "--port", str(port), "--processes", str(processes)]
             processes = {"server": await start(serve + (["--no-worker"] if mode == "separate" else []), env, logs[0])}
             try:
                 if mode == "separate":
@@ -773,7 +775,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--url", help="drive this running server instead of starting one")
     parser.add_argument("--pid", type=int, help="with --url: the server process whose RSS to sample")
     parser.add_argument("--admin-url", default=ADMIN_URL, help="PostgreSQL URL used to create the throwaway database")
-    return parser.parse_args()
+    parser.add_argument(
+        "--processes",
+        type=int,
+        help="`budsim serve --processes`: default one per core with PostgreSQL (the deployment a 2-core machine "
+        "would run), 1 with SQLite",
+    )
+    args = parser.parse_args()
+    if args.processes is None:
+        args.processes = (os.cpu_count() or 1) if args.database == "postgresql" else 1
+    return args
 
 
 def shape_of(args: argparse.Namespace) -> Shape:
@@ -790,10 +801,11 @@ def modes(args: argparse.Namespace) -> list[str]:
 
 
 async def run_mode(args: argparse.Namespace, mode: str) -> list[str]:
-    print(f"\n--- {mode} ({args.database}): {args.jobs} jobs, {args.subscribers} subscribers ...", flush=True)
-    async with launched(mode, args.database, args.admin_url) as target:
+    label = f"{mode} ({args.database}, {args.processes} server process{'es' if args.processes > 1 else ''})"
+    print(f"\n--- {label}: {args.jobs} jobs, {args.subscribers} subscribers ...", flush=True)
+    async with launched(mode, args.database, args.admin_url, args.processes) as target:
         result = await drive(target, shape_of(args))
-    return report(f"{mode} ({args.database})", result, shape_of(args))
+    return report(label, result, shape_of(args))
 
 
 async def main_async(args: argparse.Namespace) -> list[str]:

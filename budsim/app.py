@@ -121,7 +121,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         stored = None if settings.model_path.exists() else await fetch_stored_runs(settings.async_database_url)
         app.state.regressor = await asyncio.to_thread(load_regressor, settings.model_path, stored)
         app.state.predictions = Predictions(app.state.regressor, settings.simulate_processes)
-        app.state.predictions.start()
+        await app.state.predictions.start()
         app.state.news = job_news(app.state.events, engine, settings.async_database_url)
         await app.state.news.start()
         app.state.worker = None

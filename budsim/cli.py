@@ -4,9 +4,10 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from budsim.settings import Settings
 
@@ -22,18 +23,41 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     if not args.worker:
         settings = settings.model_copy(update={"run_worker": False})
-
-    uvicorn.run(
-        create_app(settings),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level=settings.log_level,
-        ws_ping_interval=20,
+    processes = args.processes or settings.api_processes
+    options: dict[str, Any] = {
+        "host": args.host or settings.host,
+        "port": args.port or settings.port,
+        "log_level": settings.log_level,
+        "ws_ping_interval": 20,
         # Progress events are a few hundred bytes of JSON: compressing each one for every subscriber cost more CPU
         # on the event loop (bench/load.py) than the bytes it saved.
-        ws_per_message_deflate=False,
-    )
+        "ws_per_message_deflate": False,
+    }
+    if processes == 1:
+        uvicorn.run(create_app(settings), **options)
+        return 0
+    if not settings.async_database_url.startswith("postgresql"):
+        print(
+            f"budsim serve: {processes} processes (--processes / API_PROCESSES) need PostgreSQL in DATABASE_URL: "
+            "with SQLite, job news and the worker reach only their own process",
+            file=sys.stderr,
+        )
+        return 2
+    _train_once(settings)
+    # Each process builds its app from the environment (uvicorn spawns them): pass on what the command line changed.
+    os.environ["RUN_WORKER"] = "true" if settings.run_worker else "false"
+    uvicorn.run("budsim.app:create_app", factory=True, workers=processes, **options)
     return 0
+
+
+def _train_once(settings: Settings) -> None:
+    """Train MODEL_PATH here if it is absent, rather than in every server process at once, all writing one file."""
+    if settings.model_path.exists():
+        return
+    from budsim.app import load_regressor
+    from budsim.stored_runs import fetch_stored_runs
+
+    load_regressor(settings.model_path, asyncio.run(fetch_stored_runs(settings.async_database_url)))
 
 
 def _worker(settings: Settings, _args: argparse.Namespace) -> int:
@@ -249,6 +273,13 @@ def _train(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="budsim", description="LLM deployment simulation and optimization service.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -261,6 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="worker",
         action="store_false",
         help="run no optimization worker in this process (jobs go to `budsim worker` processes)",
+    )
+    serve.add_argument(
+        "--processes",
+        type=_positive,
+        default=None,
+        help="server processes sharing the port, each with its own event loop and worker (API_PROCESSES; "
+        "PostgreSQL only above 1)",
     )
     serve.set_defaults(run=_serve)
 

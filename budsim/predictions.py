@@ -159,10 +159,10 @@ class Predictions:
         self._children: list[_Child] = []
         self._slots = asyncio.Semaphore(MAX_OWED * max(processes, 1))
 
-    def start(self) -> None:
-        """Start the children now rather than on the first request (their imports take about a second); call it
-        on the event loop that will use them."""
-        self._replace_dead()
+    async def start(self) -> None:
+        """Start the children and return once each has answered, so that the first requests do not wait a second
+        or more for a child's imports; the loop runs on meanwhile. Call it on the event loop that will use them."""
+        await asyncio.gather(*(child.ask("pid") for child in self._replace_dead()))
 
     def _replace_dead(self) -> list[_Child]:
         loop = asyncio.get_running_loop()

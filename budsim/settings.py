@@ -41,6 +41,14 @@ class Settings(BaseSettings):
         le=64,
         description="Child processes that compute `simulate` predictions off the event loop (0: on the loop).",
     )
+    api_processes: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Processes `budsim serve` runs on one port, each with its own event loop, prediction process "
+        "and worker; more than 1 needs PostgreSQL. One event loop is one core: a second one took the 200 "
+        "subscribers' work off the first (bench/load.py).",
+    )
     host: str = Field("0.0.0.0", description="Interface uvicorn binds.")
     port: int = Field(9083, ge=1, le=65535, description="Port uvicorn listens on.")
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field("info", description="Log level.")

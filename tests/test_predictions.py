@@ -1,6 +1,7 @@
 """`simulate` predictions computed in a child process: the same numbers as inline, typed errors that name their
 field, and a child that dies is replaced without failing the request."""
 
+import asyncio
 import multiprocessing
 import os
 import signal
@@ -41,7 +42,7 @@ def regressor(model_path: Path) -> ResidualRegressor:
 @pytest.fixture
 async def in_child(regressor: ResidualRegressor) -> AsyncIterator[Predictions]:
     predictions = Predictions(regressor, processes=1)
-    predictions.start()
+    await predictions.start()
     yield predictions
     predictions.close()
 
@@ -72,12 +73,17 @@ async def test_starting_a_child_does_not_hold_the_loop_through_its_imports(regre
     # The regressor once travelled among the child's arguments, which `Process.start` hands over only as fast as
     # the child reads them: after its imports, a second or more with the event loop stopped.
     predictions = Predictions(regressor, processes=1)
+    others = {process.pid for process in multiprocessing.active_children()}
     try:
-        predictions.start()
-        [child] = [process for process in multiprocessing.active_children() if process.name == "budsim-predict"]
+        starting = asyncio.create_task(predictions.start())
+        await asyncio.sleep(0)  # `start` has spawned the child and waits for it
+        [child] = [process for process in multiprocessing.active_children() if process.pid not in others]
         assert child.pid is not None
-        assert not loaded_xgboost(child.pid)  # `start` returned first
-        assert await predictions.child_pid() == child.pid  # and the child still gets its regressor and answers
+        assert not starting.done()
+        assert not loaded_xgboost(child.pid)  # the loop runs on while the child imports
+        await starting
+        assert loaded_xgboost(child.pid)  # started means ready to answer at once
+        assert await predictions.child_pid() == child.pid
     finally:
         predictions.close()
 
@@ -86,7 +92,7 @@ def test_a_child_answers_on_uvloop_the_loop_budsim_serve_runs(regressor: Residua
     # uvloop makes a socket it watches non-blocking: the regressor's 5 MB once failed half-way down the pipe there.
     async def predict() -> float:
         predictions = Predictions(regressor, processes=1)
-        predictions.start()
+        await predictions.start()
         try:
             args = (LLAMA_8B, h100s(1), WORKLOAD, PartialConfig(), Engine.VLLM, True)
             return float((await predictions.simulate(*args)).metrics["output_tokens_per_s"])
