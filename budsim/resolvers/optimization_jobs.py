@@ -131,7 +131,8 @@ async def follow(ctx: Context, id: strawberry.ID) -> AsyncGenerator[Optimization
         del row
         while True:
             try:
-                message = await asyncio.wait_for(queue.get(), RECHECK_S)
+                async with asyncio.timeout(RECHECK_S):  # not wait_for: no extra task per event and subscriber
+                    message = await queue.get()
             except TimeoutError:
                 if not await _running(ctx, job_id):
                     break

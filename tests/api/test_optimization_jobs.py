@@ -11,9 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, update
 
 from budsim.core.types import Method
 from budsim.db import jobs
+from budsim.db.models import OptimizationJobRow
+from budsim.resolvers import optimization_jobs
 from budsim.settings import Settings
 from tests.api.helpers import row_counts
 from tests.api.test_simulate import model_id, profile_id
@@ -321,6 +324,30 @@ async def test_cancelling_a_queued_job_ends_it_without_a_result(fresh_database: 
     assert cancelled["startedAt"] is None
     assert cancelled["result"] is None
     assert [event["status"] for event in rest] == ["CANCELLED"]
+
+
+async def test_a_follower_that_hears_no_news_reads_the_end_from_the_row(
+    fresh_database: str, model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # NOTIFY is not durable: an end announced while a process's LISTEN connection was down never arrives. The
+    # follower re-reads the row after RECHECK_S of silence and ends with it.
+    monkeypatch.setattr(optimization_jobs, "RECHECK_S", 0.2)
+    settings = Settings(database_url=fresh_database, model_path=model_path, run_worker=False)
+    async with serve(settings) as server, httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
+        queued = await optimize(http, wait=False)
+        async with subscribe(server.ws_url, PROGRESS, id=queued["id"]) as events:
+            first = await events.next()
+            async with server.app.state.sessionmaker() as session:  # ended without a word to anyone
+                await session.execute(
+                    update(OptimizationJobRow)
+                    .where(OptimizationJobRow.id == uuid.UUID(queued["id"]))
+                    .values(status="FAILED", error="ended while the news was lost", finished_at=func.now())
+                )
+                await session.commit()
+            rest = await events.events("optimizationProgress", timeout_s=10)
+    assert first is not None
+    assert first["data"]["optimizationProgress"]["status"] == "QUEUED"
+    assert [(event["status"], event["error"]) for event in rest] == [("FAILED", "ended while the news was lost")]
 
 
 async def test_a_restarted_server_retries_the_job_its_dead_process_left_running(
