@@ -10,6 +10,7 @@ Two kinds of session share one pool:
 
 import asyncio
 import contextlib
+import math
 import time
 from typing import Any
 
@@ -21,6 +22,9 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 # A pooled connection idle for longer than this is pinged before use (PostgreSQL restarted, a proxy cut it); one in
 # steady use is not, as a ping on every checkout was one round trip more per session.
 PING_AFTER_IDLE_S = 10.0
+POOL_SIZE = 20  # connections a server keeps open, split between its processes
+POOL_OVERFLOW = 10  # opened beyond those under a burst, closed after use
+MIN_POOL_SIZE = 5
 _LAST_USED = "budsim_last_used"
 
 
@@ -48,14 +52,20 @@ def _ping_if_idle(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry
         raise exc.DisconnectionError(f"idle connection failed its ping: {error}") from error
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, processes: int = 1, **kwargs: Any) -> AsyncEngine:
+    """`processes`: the server processes on one port (`budsim serve --processes`), which share one budget of
+    connections, so that N of them stay within PostgreSQL's default max_connections of 100."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _enable_sqlite_integrity)
         return engine
     # Enough pooled connections for a server's bursts (a page of subscribers joining at once): beyond the pool,
     # every overflow connection is opened and closed per use, TLS negotiation included.
-    options = {"pool_size": 20, "max_overflow": 10, **kwargs}
+    options = {
+        "pool_size": max(MIN_POOL_SIZE, math.ceil(POOL_SIZE / processes)),
+        "max_overflow": math.ceil(POOL_OVERFLOW / processes),
+        **kwargs,
+    }
     engine = create_async_engine(url, **options)
     event.listen(engine.sync_engine.pool, "checkin", _note_checkin)
     event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)

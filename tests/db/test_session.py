@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from budsim.db import session as db_session
 from budsim.db.session import create_engine, create_reader, create_sessionmaker
@@ -73,5 +74,17 @@ async def test_a_reader_runs_its_statements_outside_a_transaction() -> None:
         assert second > first
         first, second = await two_nows(create_sessionmaker(engine))
         assert second == first
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(("processes", "size", "overflow"), [(1, 20, 10), (2, 10, 5), (4, 5, 3), (8, 5, 2)])
+async def test_server_processes_split_one_budget_of_connections(processes: int, size: int, overflow: int) -> None:
+    # Four processes with a whole pool each would ask for 120 connections: PostgreSQL allows 100 by default.
+    engine = create_engine("postgresql+asyncpg://budsim@127.0.0.1/unused", processes=processes)
+    try:
+        pool = engine.sync_engine.pool
+        assert isinstance(pool, QueuePool)
+        assert (pool.size(), pool._max_overflow) == (size, overflow)
     finally:
         await engine.dispose()
