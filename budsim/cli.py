@@ -46,7 +46,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     _train_once(settings)
     # Each process builds its app from the environment (uvicorn spawns them): pass on what the command line changed.
     os.environ["RUN_WORKER"] = "true" if settings.run_worker else "false"
-    os.environ["API_PROCESSES"] = str(processes)  # they split one budget of database connections
+    os.environ["API_PROCESSES"] = str(processes)  # they share one budget of database connections
     uvicorn.run("budsim.app:create_app", factory=True, workers=processes, **options)
     return 0
 

@@ -22,8 +22,11 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 # A pooled connection idle for longer than this is pinged before use (PostgreSQL restarted, a proxy cut it); one in
 # steady use is not, as a ping on every checkout was one round trip more per session.
 PING_AFTER_IDLE_S = 10.0
-POOL_SIZE = 20  # connections a server keeps open, split between its processes
+POOL_SIZE = 20  # connections a server process keeps open
 POOL_OVERFLOW = 10  # opened beyond those under a burst, closed after use
+# What the processes of one `budsim serve --processes N` may hold together: under PostgreSQL's default
+# max_connections of 100, with room left for workers, LISTEN connections, migrations and a psql or two.
+CONNECTION_BUDGET = 75
 MIN_POOL_SIZE = 5
 _LAST_USED = "budsim_last_used"
 
@@ -53,17 +56,18 @@ def _ping_if_idle(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry
 
 
 def create_engine(url: str, processes: int = 1, **kwargs: Any) -> AsyncEngine:
-    """`processes`: the server processes on one port (`budsim serve --processes`), which share one budget of
-    connections, so that N of them stay within PostgreSQL's default max_connections of 100."""
+    """`processes`: the server processes on one port (`budsim serve --processes`); beyond two, their pools shrink
+    to share CONNECTION_BUDGET."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _enable_sqlite_integrity)
         return engine
     # Enough pooled connections for a server's bursts (a page of subscribers joining at once): beyond the pool,
     # every overflow connection is opened and closed per use, TLS negotiation included.
+    share = min(1.0, CONNECTION_BUDGET / (processes * (POOL_SIZE + POOL_OVERFLOW)))
     options = {
-        "pool_size": max(MIN_POOL_SIZE, math.ceil(POOL_SIZE / processes)),
-        "max_overflow": math.ceil(POOL_OVERFLOW / processes),
+        "pool_size": max(MIN_POOL_SIZE, math.floor(POOL_SIZE * share)),
+        "max_overflow": math.floor(POOL_OVERFLOW * share),
         **kwargs,
     }
     engine = create_async_engine(url, **options)
