@@ -100,7 +100,7 @@ class _Child:
     async def ask(self, request: object) -> Any:
         try:
             await asyncio.shield(self._regressor_sent)  # at once when sent: requests keep their order on the pipe
-        except OSError:
+        except Exception:  # the child died before reading it, or the pipe was closed under the send
             self._died()
         if not self.alive:
             raise PredictionProcessDied("the prediction process died before it could answer")
