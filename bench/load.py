@@ -474,7 +474,7 @@ async def wait_ready(url: str, server: asyncio.subprocess.Process, log: Path) ->
 
 
 @contextlib.asynccontextmanager
-async def launched(mode: str, database: str, admin_url: str, processes: int) -> AsyncIterator[Target]:
+async def launched(mode: str, database: str, admin_url: str, server_processes: int) -> AsyncIterator[Target]:
     ensure_model()
     async with throwaway_database(database, admin_url) as database_url:
         env = server_env(database_url)
@@ -483,7 +483,16 @@ async def launched(mode: str, database: str, admin_url: str, processes: int) -> 
         url = f"http://127.0.0.1:{port}"
         with tempfile.TemporaryDirectory(prefix="budsim_load_logs_") as folder:
             logs = [Path(folder) / "server.log"]
-            serve = [str(BUDSIM), "serve", "--host", "127.0.0.1", "--port", str(port), "--processes", str(processes)]
+            serve = [
+                str(BUDSIM),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--processes",
+                str(server_processes),
+            ]
             processes = {"server": await start(serve + (["--no-worker"] if mode == "separate" else []), env, logs[0])}
             try:
                 if mode == "separate":

@@ -105,6 +105,12 @@ def load_regressor(model_path: Path, stored: StoredRuns | None = None) -> Residu
     return regressor
 
 
+async def prepare_regressor(settings: Settings) -> ResidualRegressor | None:
+    """`load_regressor` for MODEL_PATH, off the event loop, with the stored runs to train on when the file is absent."""
+    stored = None if settings.model_path.exists() else await fetch_stored_runs(settings.async_database_url)
+    return await asyncio.to_thread(load_regressor, settings.model_path, stored)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
 
@@ -118,8 +124,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if engine.dialect.name == "postgresql":
             await warm_pool(engine)
         app.state.events = EventBus()
-        stored = None if settings.model_path.exists() else await fetch_stored_runs(settings.async_database_url)
-        app.state.regressor = await asyncio.to_thread(load_regressor, settings.model_path, stored)
+        app.state.regressor = await prepare_regressor(settings)
         app.state.predictions = Predictions(app.state.regressor, settings.simulate_processes)
         await app.state.predictions.start()
         app.state.news = job_news(app.state.events, engine, settings.async_database_url)

@@ -53,12 +53,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def _train_once(settings: Settings) -> None:
     """Train MODEL_PATH here if it is absent, rather than in every server process at once, all writing one file."""
-    if settings.model_path.exists():
-        return
-    from budsim.app import load_regressor
-    from budsim.stored_runs import fetch_stored_runs
+    if not settings.model_path.exists():
+        from budsim.app import prepare_regressor
 
-    load_regressor(settings.model_path, asyncio.run(fetch_stored_runs(settings.async_database_url)))
+        asyncio.run(prepare_regressor(settings))
 
 
 def _worker(settings: Settings, _args: argparse.Namespace) -> int:

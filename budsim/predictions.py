@@ -31,6 +31,7 @@ from budsim.core.heuristic import PartialConfig
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.simulation import Prediction, simulate
 from budsim.core.types import Engine
+from budsim.pipes import received
 
 log = logging.getLogger("budsim")
 
@@ -47,15 +48,9 @@ def _serve(connection: Connection) -> None:
     """The child: read the regressor, then answer each request in order until the parent closes the pipe. Core errors
     go back as they are (they name the field at fault); anything else as a RuntimeError with its reason, never a
     traceback."""
-    try:
-        regressor: ResidualRegressor | None = connection.recv()
-    except (EOFError, OSError):
-        return
-    while True:
-        try:
-            request = connection.recv()
-        except (EOFError, OSError):
-            return
+    messages = received(connection)
+    regressor: ResidualRegressor | None = next(messages, None)
+    for request in messages:
         if request == "pid":
             connection.send(("ok", os.getpid()))
             continue

@@ -52,6 +52,7 @@ RULES = [
             "budsim.settings",
             "budsim.app",
             "budsim.stored_runs",
+            "budsim.pipes",
         ),
     ),
 ]

@@ -25,6 +25,7 @@ from budsim.core.optimization import OptimizationOutcome, SearchSettings
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.search.nsga2 import GenerationReport
 from budsim.jobs.request import Problem, progress_document, solve
+from budsim.pipes import received
 
 log = logging.getLogger("budsim.jobs")
 
@@ -54,15 +55,9 @@ def _yield_to_the_server(pid: int) -> None:
 
 def _child(connection: Connection) -> None:
     """The child's loop: the regressor first, then one search per "solve", until the parent closes the pipe."""
-    try:
-        regressor: ResidualRegressor | None = connection.recv()
-    except (EOFError, OSError):
-        return
-    while True:
-        try:
-            message = connection.recv()
-        except (EOFError, OSError):
-            return
+    messages = received(connection)
+    regressor: ResidualRegressor | None = next(messages, None)
+    for message in messages:
         if message[0] != "solve":
             continue  # a stop that arrived after its search had ended
         _, task, search, attempt = message
