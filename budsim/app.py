@@ -57,6 +57,7 @@ class BudSimGraphQL(GraphQL[Context, None]):
             news=state.news,
             regressor=state.regressor,
             predictions=state.predictions,
+            bulk=state.bulk,
         )
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if engine.dialect.name == "postgresql":
             await warm_pool(engine)
         app.state.events = EventBus()
+        app.state.bulk = asyncio.Semaphore(settings.bulk_concurrency)
         app.state.regressor = await prepare_regressor(settings)
         app.state.predictions = Predictions(app.state.regressor, settings.simulate_processes)
         await app.state.predictions.start()

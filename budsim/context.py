@@ -1,5 +1,6 @@
 """The per-request GraphQL context: shared factories from the app, fresh DataLoaders for every request."""
 
+import asyncio
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,6 +24,10 @@ class Context:
     news: JobNews  # job news: queued (to workers), cancel (to the worker running it), progress and ends
     regressor: ResidualRegressor | None  # the REGRESSOR method's corrections; None until one could be loaded
     predictions: Predictions  # runs `simulate` off the event loop
+    # Bulk work (job submissions, subscription starts) holds one of BULK_CONCURRENCY places while it runs: the event
+    # loop serves its ready work first come, first served, so a burst of it would queue every other request behind
+    # it, step by step. Waiting here costs nothing; interactive requests pass it by.
+    bulk: asyncio.Semaphore
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

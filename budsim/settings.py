@@ -49,6 +49,14 @@ class Settings(BaseSettings):
         "and worker; more than 1 needs PostgreSQL. One event loop is one core: a second one took the 200 "
         "subscribers' work off the first (bench/load.py).",
     )
+    bulk_concurrency: int = Field(
+        2,
+        ge=1,
+        le=1024,
+        description="Job submissions and subscription starts one server process works on at once; the rest wait "
+        "their turn, so that a burst of them (20 jobs submitted, 200 dashboards following) does not queue every "
+        "other request behind it on the event loop.",
+    )
     host: str = Field("0.0.0.0", description="Interface uvicorn binds.")
     port: int = Field(9083, ge=1, le=65535, description="Port uvicorn listens on.")
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field("info", description="Log level.")

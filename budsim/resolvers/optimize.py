@@ -66,6 +66,14 @@ def wait_limit_s(settings: Settings) -> float:
 
 async def run_optimization(ctx: Context, data: OptimizeInput, wait: bool = True) -> OptimizationJob:
     """Validate everything the search would refuse, queue the job, and answer with it: ended, or at once."""
+    async with ctx.bulk:  # a client submitting 20 jobs at once takes its turns, not every other request's
+        job = await _queue(ctx, data)
+    if wait:
+        job = await wait_for_end(ctx, job.id, wait_limit_s(ctx.settings))
+    return OptimizationJob.from_row(job)
+
+
+async def _queue(ctx: Context, data: OptimizeInput) -> store.Job:
     model_id = check.parse_id(data.model_id, "input.modelId")
     if not data.hardware_profile_ids:
         raise Invalid("input.hardwareProfileIds", "name at least one hardware profile")
@@ -116,6 +124,4 @@ async def run_optimization(ctx: Context, data: OptimizeInput, wait: bool = True)
             max_attempts=ctx.settings.job_max_attempts,
         )
     await ctx.news.queued()
-    if wait:
-        job = await wait_for_end(ctx, job.id, wait_limit_s(ctx.settings))
-    return OptimizationJob.from_row(job)
+    return job

@@ -6,6 +6,7 @@ import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from budsim.db.models import OptimizationJobRow
 from budsim.resolvers import optimization_jobs
 from budsim.settings import Settings
 from tests.api.helpers import row_counts
-from tests.api.test_simulate import model_id, profile_id
+from tests.api.test_simulate import model_id, profile_id, simulate
 from tests.api.ws import PROTOCOLS, subscribe
 from tests.conftest import BACKENDS, LiveServer, gql, gql_data, migrated_database, serve
 
@@ -179,6 +180,43 @@ async def test_a_query_sent_during_a_search_is_answered_while_the_search_runs(
     assert during["status"] == "RUNNING"  # answered before the search ended: it is not on the event loop
     assert len(catalog["gpuTypes"]) >= 10
     assert (await job(http, queued["id"]))["status"] == "SUCCEEDED"
+
+
+@asynccontextmanager
+async def bulk_places_taken(server: LiveServer) -> AsyncIterator[None]:
+    """Every BULK_CONCURRENCY place of the server held, as a burst of submissions and subscription starts would."""
+    bulk, places = server.app.state.bulk, server.app.state.settings.bulk_concurrency
+    for _ in range(places):
+        await bulk.acquire()
+    try:
+        yield
+    finally:
+        for _ in range(places):
+            bulk.release()
+
+
+async def test_bulk_work_waits_for_a_place_while_simulate_and_queries_pass(
+    http: httpx.AsyncClient, live_server: LiveServer
+) -> None:
+    count = "{ optimizationJobs(first: 1) { totalCount } }"
+    jobs_before = (await gql_data(http, count))["optimizationJobs"]["totalCount"]
+    payload = await request(http)
+    async with bulk_places_taken(live_server):
+        submitted = asyncio.create_task(gql_data(http, OPTIMIZE, input=payload, wait=False))
+        simulated = await simulate(http, "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM x1")
+        listed = (await gql_data(http, count))["optimizationJobs"]["totalCount"]
+        assert simulated["__typename"] == "Simulation"  # interactive requests are not gated
+        assert listed == jobs_before
+        assert not submitted.done()  # the submission waits for a place, having written nothing
+    queued = (await submitted)["optimize"]
+    assert queued["status"] in {"QUEUED", "RUNNING"}
+
+    async with bulk_places_taken(live_server), subscribe(live_server.ws_url, PROGRESS, id=queued["id"]) as events:
+        with pytest.raises(TimeoutError):  # the subscription's start waits for a place too
+            await events.next(timeout_s=0.5)
+        assert (await job(http, queued["id"]))["id"] == queued["id"]
+    async with subscribe(live_server.ws_url, PROGRESS, id=queued["id"]) as events:
+        assert (await events.events("optimizationProgress"))[-1]["status"] == "SUCCEEDED"
 
 
 async def test_cancel_stops_a_running_search_within_a_generation_and_keeps_its_best(
