@@ -547,6 +547,7 @@ class RunResult:
     peaks: dict[str, float]
     cpu_s: dict[str, float]
     timed_out: bool
+    started: float  # perf_counter when the window began: the jobs' submission
 
 
 def _cpu_ticks(pid: int) -> int:
@@ -678,7 +679,7 @@ async def drive(target: Target, shape: Shape) -> RunResult:
         stop_rss.set()
         await rss_task
     tallies = [tally(w) for w in watches]
-    return RunResult(recorder, baseline, shape.baseline_s, tallies, wall, peaks, cpu, timed_out)
+    return RunResult(recorder, baseline, shape.baseline_s, tallies, wall, peaks, cpu, timed_out, started)
 
 
 # --- report ----------------------------------------------------------------------------------------------------------
@@ -740,7 +741,32 @@ def report(label: str, result: RunResult, shape: Shape) -> list[str]:
                 f"simulate once every subscriber had connected ({len(ms)} requests, searches still running): "
                 f"p50 {percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms"
             )
+        print(when_slow(result, "simulate"))
     return failures(result, delivered, expected)
+
+
+def spans(stats: OpStats) -> list[tuple[float, float]]:
+    """(start, latency) of each request, in perf_counter seconds."""
+    return [(end - latency, latency) for latency, end in zip(stats.latencies, stats.ended, strict=True)]
+
+
+def when_slow(result: RunResult, op: str, count: int = 5) -> str:
+    """When the slowest `op` requests were sent, against when the jobs were submitted and the websockets opened:
+    the first thing to know about a tail (a burst, or something periodic such as a garbage collection)."""
+
+    def at(seconds: float) -> str:
+        return f"{seconds - result.started:.2f} s"
+
+    slowest = sorted(spans(result.recorder.ops[op]), key=lambda span: -span[1])[:count]
+    line = f"slowest {op} (sent at, from the window's start): " + ", ".join(
+        f"{at(start)}: {latency * 1e3:.0f} ms" for start, latency in sorted(slowest)
+    )
+    for phase, name in (("submissions", "optimize(wait:false)"), ("websocket opens", "websocket connect+ack")):
+        if (stats := result.recorder.ops.get(name)) and stats.latencies:
+            requests = spans(stats)
+            first, last = min(s for s, _ in requests), max(s + lat for s, lat in requests)
+            line += f"; {phase} {at(first)}-{at(last)}"
+    return line
 
 
 def settled_latencies(recorder: Recorder, op: str) -> list[float]:
