@@ -19,7 +19,7 @@ class Context:
 
     settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]  # a transaction per session: for writes
-    reader: async_sessionmaker[AsyncSession]  # a statement at a time, no transaction: for reads (db/session.py)
+    reader: async_sessionmaker[AsyncSession]  # a statement at a time, no transaction: reads, one-INSERT writes
     events: EventBus
     news: JobNews  # job news: queued (to workers), cancel (to the worker running it), progress and ends
     regressor: ResidualRegressor | None  # the REGRESSOR method's corrections; None until one could be loaded

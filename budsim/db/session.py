@@ -2,10 +2,11 @@
 
 Two kinds of session share one pool:
 - `create_sessionmaker`: a transaction per session, for anything that writes (and reads it depends on).
-- `create_reader`: each statement commits on its own (DBAPI autocommit), for reads. A transaction costs a read two
-  extra round trips, BEGIN and ROLLBACK, during which it holds a pooled connection; under bench/load.py's bursts
-  (hundreds of subscribers joining) those waits queued every other request behind the pool. The price: a reader's
-  statements may see different snapshots (a list's totalCount and its page may disagree by a row just written).
+- `create_reader`: each statement commits on its own (DBAPI autocommit), for reads and for a write that is one
+  INSERT (atomic by itself, as `simulate`'s row is). A transaction costs a read two extra round trips, BEGIN and
+  ROLLBACK, during which it holds a pooled connection; under bench/load.py's bursts (hundreds of subscribers
+  joining) those waits queued every other request behind the pool. The price: a reader's statements may see
+  different snapshots (a list's totalCount and its page may disagree by a row just written).
 """
 
 import asyncio

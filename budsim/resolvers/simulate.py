@@ -1,7 +1,11 @@
 """The `simulate` mutation: validate, load the model and profile, predict in core, store one Simulation row."""
 
+import uuid
 from dataclasses import replace
 from typing import Any
+
+from sqlalchemy import select, true
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from budsim.context import Context
 from budsim.core.architecture import parse_hf_config
@@ -89,17 +93,30 @@ def _input_document(data: SimulateInput) -> dict[str, Any]:
     }
 
 
+async def _model_and_profile(
+    session: AsyncSession, model_id: uuid.UUID, profile_id: uuid.UUID, data: SimulateInput
+) -> tuple[ModelRow, HardwareProfileRow]:
+    """Both rows in one round trip; a second one only to name the missing one.
+
+    Every await is a trip through the event loop's queue: behind a burst of websocket opens each one waited several
+    milliseconds (bench/load.py), so a `simulate` that makes fewer of them waits less.
+    """
+    both = select(ModelRow, HardwareProfileRow).join(HardwareProfileRow, true())
+    found = (await session.execute(both.where(ModelRow.id == model_id, HardwareProfileRow.id == profile_id))).first()
+    if found is not None:
+        model, profile = found
+        return model, profile
+    if await session.get(ModelRow, model_id) is None:
+        raise NotFound("Model", data.model_id)
+    raise NotFound("HardwareProfile", data.hardware_profile_id)
+
+
 async def run_simulation(ctx: Context, data: SimulateInput) -> Simulation:
     model_id = check.parse_id(data.model_id, "input.modelId")
     profile_id = check.parse_id(data.hardware_profile_id, "input.hardwareProfileId")
     workload = workload_from_input(data.workload)
     async with ctx.reader() as session:  # read, then give the connection back while the prediction runs
-        model = await session.get(ModelRow, model_id)
-        if model is None:
-            raise NotFound("Model", data.model_id)
-        profile = await session.get(HardwareProfileRow, profile_id)
-        if profile is None:
-            raise NotFound("HardwareProfile", data.hardware_profile_id)
+        model, profile = await _model_and_profile(session, model_id, profile_id, data)
     arch = parse_hf_config(model.architecture)
     partial = partial_from_input(data.config, arch.max_context)
     corrected = data.method == Method.REGRESSOR
@@ -119,7 +136,7 @@ async def run_simulation(ctx: Context, data: SimulateInput) -> Simulation:
         confidence=prediction.confidence,
         **_documents(prediction, data, workload),
     )
-    async with ctx.sessionmaker() as session:
+    async with ctx.reader() as session:  # one INSERT is atomic by itself: no BEGIN and COMMIT round trips around it
         session.add(row)
         await session.commit()
     return Simulation.from_row(row)
