@@ -777,7 +777,7 @@ def settled_latencies(recorder: Recorder, op: str) -> list[float]:
     if handshakes is None or stats is None or not handshakes.ended:
         return []
     settled_at = max(handshakes.ended)
-    return [lat for lat, end in zip(stats.latencies, stats.ended, strict=True) if end - lat > settled_at]
+    return [latency for start, latency in spans(stats) if start > settled_at]
 
 
 def failures(result: RunResult, delivered: int, expected: int) -> list[str]:

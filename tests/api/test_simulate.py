@@ -184,8 +184,9 @@ async def test_unknown_model_or_profile_is_not_found(client: httpx.AsyncClient) 
     payload = {"modelId": missing, "hardwareProfileId": await profile_id(client, "H100-SXM x1"), "workload": CHAT}
     result = (await gql_data(client, SIMULATE, input=payload))["simulate"]
     assert result == {"__typename": "NotFoundError", "id": missing, "entity": "Model"}
-    payload = {"modelId": await model_id(client, "meta-llama/Llama-3.1-8B-Instruct"), "hardwareProfileId": missing}
-    result = (await gql_data(client, SIMULATE, input={**payload, "workload": CHAT}))["simulate"]
+    model = await model_id(client, "meta-llama/Llama-3.1-8B-Instruct")
+    payload = {"modelId": model, "hardwareProfileId": missing, "workload": CHAT}
+    result = (await gql_data(client, SIMULATE, input=payload))["simulate"]
     assert result == {"__typename": "NotFoundError", "id": missing, "entity": "HardwareProfile"}
 
 
