@@ -35,9 +35,12 @@ from budsim.pipes import received
 
 log = logging.getLogger("budsim")
 
-# Requests a child may owe at once. A request is well under 1 KiB pickled, so this many never fill the pipe's 64 KiB
-# buffer and a send never blocks the loop; requests beyond it wait their turn on the loop instead.
+# Requests a child may owe at once. A request is under 1 KiB pickled (660 bytes for DeepSeek-V3), so this many never
+# fill the pipe's buffer (208 KiB on Linux) and a send never blocks the loop, nor fails where uvloop made the pipe
+# non-blocking; requests beyond it wait their turn on the loop instead.
 MAX_OWED = 32
+# What a child sends once it holds the regressor: the pipe towards it is empty from then on but for requests.
+READY = "ready"
 
 
 class PredictionProcessDied(RuntimeError):
@@ -45,26 +48,29 @@ class PredictionProcessDied(RuntimeError):
 
 
 def _serve(connection: Connection) -> None:
-    """The child: read the regressor, then answer each request in order until the parent closes the pipe. Core errors
-    go back as they are (they name the field at fault); anything else as a RuntimeError with its reason, never a
-    traceback."""
+    """The child: read the regressor, say so, then answer each request in order until the parent closes the pipe.
+    Core errors go back as they are (they name the field at fault); anything else as a RuntimeError with its reason,
+    never a traceback."""
     messages = received(connection)
     regressor: ResidualRegressor | None = next(messages, None)
-    for request in messages:
-        if request == "pid":
-            connection.send(("ok", os.getpid()))
-            continue
-        arch, cluster, workload, partial, engine, corrected = request
-        try:
-            answer: tuple[str, Any] = (
-                "ok",
-                simulate(arch, cluster, workload, partial, engine, regressor if corrected else None),
-            )
-        except CoreError as error:
-            answer = ("error", error)
-        except Exception as error:
-            answer = ("error", RuntimeError(describe(error)))
-        connection.send(answer)
+    try:
+        connection.send(READY)
+        for request in messages:
+            connection.send(_answer(request, regressor))
+    except OSError:  # the parent closed the pipe: nobody waits for an answer
+        return
+
+
+def _answer(request: Any, regressor: ResidualRegressor | None) -> tuple[str, Any]:
+    if request == "pid":
+        return ("ok", os.getpid())
+    arch, cluster, workload, partial, engine, corrected = request
+    try:
+        return ("ok", simulate(arch, cluster, workload, partial, engine, regressor if corrected else None))
+    except CoreError as error:
+        return ("error", error)
+    except Exception as error:
+        return ("error", RuntimeError(describe(error)))
 
 
 class _Child:
@@ -82,20 +88,28 @@ class _Child:
         self.owed: deque[asyncio.Future[Any]] = deque()
         self.alive = True
         self._loop = loop
-        # The regressor follows from a thread: the child reads it after its imports, and the loop must not wait.
-        # The loop watches the pipe only after that: uvloop makes a watched socket non-blocking, and a 5 MB send
-        # on it would fail half-way.
-        self._regressor_sent = loop.run_in_executor(None, self.connection.send, regressor)
-        self._regressor_sent.add_done_callback(self._watch)
+        # The regressor follows from a thread, which then waits for the child to say it has read it; the loop
+        # watches and writes to the pipe only after that (`_hand_over`).
+        self._ready = loop.run_in_executor(None, self._hand_over, regressor)
+        self._ready.add_done_callback(self._watch)
 
-    def _watch(self, sent: asyncio.Future[None]) -> None:
-        if self.alive and not sent.cancelled() and sent.exception() is None:  # else `ask` finds the child dead
+    def _hand_over(self, regressor: ResidualRegressor | None) -> None:
+        """In a helper thread: send the regressor (the child reads it after its imports, and the loop must not wait),
+        then wait for the child's word that it has read all of it. Until then the loop leaves the pipe alone: uvloop
+        makes a pipe it watches non-blocking, on which a 5 MB send fails half-way, and a request written behind the
+        regressor's unread tail (up to a full buffer when the child waits for a core) failed with EAGAIN, as if the
+        child had died."""
+        self.connection.send(regressor)
+        self.connection.recv()  # READY; EOFError where the child died first
+
+    def _watch(self, ready: asyncio.Future[None]) -> None:
+        if self.alive and not ready.cancelled() and ready.exception() is None:  # else `ask` finds the child dead
             self._loop.add_reader(self.connection.fileno(), self._read)
 
     async def ask(self, request: object) -> Any:
         try:
-            await asyncio.shield(self._regressor_sent)  # at once when sent: requests keep their order on the pipe
-        except Exception:  # the child died before reading it, or the pipe was closed under the send
+            await asyncio.shield(self._ready)  # at once when ready: requests keep their order on the pipe
+        except Exception:  # the child died before it was ready, or the pipe was closed under the hand-over
             self._died()
         if not self.alive:
             raise PredictionProcessDied("the prediction process died before it could answer")

@@ -20,7 +20,7 @@ from budsim.core.errors import CoreError, InfeasibleConfigError
 from budsim.core.heuristic import PartialConfig
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.types import Engine
-from budsim.predictions import Predictions
+from budsim.predictions import MAX_OWED, Predictions
 from budsim.training import load_or_train
 from tests.processes import loaded_xgboost
 
@@ -110,3 +110,32 @@ async def test_a_killed_child_is_replaced_and_the_prediction_still_answered(in_c
     assert prediction.config.tensor_parallel == 1
     after = await in_child.child_pid()
     assert after not in (None, before)
+
+
+def test_requests_sent_while_the_child_is_slow_to_read_its_regressor_wait_for_it(regressor: ResidualRegressor) -> None:
+    # A busy machine in miniature: the loop and its new child share one core, the child at the lowest priority, so
+    # it reads only while the loop's threads wait. uvloop makes a watched pipe non-blocking, and requests written
+    # while the tail of the regressor's 5 MB was still unread failed with EAGAIN, taken for a dead child (CI: two
+    # API servers and two workers starting at once on two cores).
+    async def burst() -> list[float]:
+        predictions = Predictions(regressor, processes=1)
+        others = {process.pid for process in multiprocessing.active_children()}
+        args = (LLAMA_8B, h100s(1), WORKLOAD, PartialConfig(), Engine.VLLM, True)
+        asks = [asyncio.ensure_future(predictions.simulate(*args)) for _ in range(MAX_OWED)]
+        await asyncio.sleep(0)  # the first has started the child
+        [child] = [process for process in multiprocessing.active_children() if process.pid not in others]
+        assert child.pid is not None
+        os.sched_setscheduler(child.pid, os.SCHED_IDLE, os.sched_param(0))
+        try:
+            return [prediction.metrics["output_tokens_per_s"] for prediction in await asyncio.gather(*asks)]
+        finally:
+            predictions.close()
+
+    cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cores)})  # this thread, and the loop's helper threads and child it starts
+    try:
+        answers = uvloop.run(burst())
+    finally:
+        os.sched_setaffinity(0, cores)
+    assert answers[0] > 0
+    assert answers == [answers[0]] * MAX_OWED  # every request answered, none failed as if the child had died
