@@ -61,6 +61,7 @@ BUDSIM = ROOT / ".venv" / "bin" / "budsim"
 MODEL_PATH = ROOT / "models" / "residual.json"
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SIMULATE_P99_GOAL_MS = 100.0
+SIMULATE_OPS = ("simulate", "simulate REGRESSOR")  # HEURISTIC and REGRESSOR
 READY_TIMEOUT_S = 120.0
 STOP_GRACE_S = 10.0
 RSS_INTERVAL_S = 0.5
@@ -753,20 +754,29 @@ def report(label: str, result: RunResult, shape: Shape) -> list[str]:
         print(f"peak RSS {role} with its search processes: {peak:.0f} MB")
     for role, seconds in result.cpu_s.items():
         print(f"CPU during the run, {role}: {seconds:.1f} s ({seconds / result.wall_s:.2f} cores)")
-    simulate = result.recorder.ops.get("simulate")
-    if simulate and simulate.latencies:
-        p99 = percentile(simulate.latencies, 99) * 1e3
-        verdict = "met" if p99 < SIMULATE_P99_GOAL_MS else "MISSED"
-        print(f"goal simulate p99 < {SIMULATE_P99_GOAL_MS:.0f} ms: {verdict} ({p99:.1f} ms)")
-        settled = settled_latencies(result.recorder, "simulate")
+    print(goal_line(result.recorder))
+    for op in SIMULATE_OPS:
+        settled = settled_latencies(result.recorder, op)
         if settled:
             ms = [s * 1e3 for s in settled]
             print(
-                f"simulate once every subscriber had connected ({len(ms)} requests, searches still running): "
+                f"{op} once every subscriber had connected ({len(ms)} requests, searches still running): "
                 f"p50 {percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms"
             )
-        print(when_slow(result, "simulate"))
+        if op in result.recorder.ops:
+            print(when_slow(result, op))
     return failures(result, delivered, expected)
+
+
+def goal_line(recorder: Recorder) -> str:
+    """The goal holds for every `simulate`, whichever its method: each method's p99, and that of all of them."""
+    verdicts = []
+    for label, ops in (*((op, [op]) for op in SIMULATE_OPS), ("all", SIMULATE_OPS)):
+        latencies = [s for op in ops if op in recorder.ops for s in recorder.ops[op].latencies]
+        if latencies:
+            p99 = percentile(latencies, 99) * 1e3
+            verdicts.append(f"{label} {'met' if p99 < SIMULATE_P99_GOAL_MS else 'MISSED'} ({p99:.1f} ms)")
+    return f"goal simulate p99 < {SIMULATE_P99_GOAL_MS:.0f} ms: " + ", ".join(verdicts)
 
 
 def spans(stats: OpStats) -> list[tuple[float, float]]:
