@@ -77,7 +77,13 @@ class JobNews:
 
 
 class PostgresJobNews(JobNews):
-    """NOTIFY through the app's engine; LISTEN on a dedicated asyncpg connection, reopened whenever it drops."""
+    """LISTEN on a dedicated asyncpg connection, reopened whenever it drops; NOTIFY on the same connection, or through
+    the app's engine while it is being reopened.
+
+    A NOTIFY through SQLAlchemy cost 0.75 ms of the event loop's CPU (a session, a transaction, three round trips);
+    one statement on the raw connection costs 0.14 ms. Every job submission sends one, and so does every generation
+    of every search a worker in this process runs.
+    """
 
     def __init__(self, bus: EventBus, engine: AsyncEngine, database_url: str) -> None:
         super().__init__(bus)
@@ -85,6 +91,8 @@ class PostgresJobNews(JobNews):
         self._dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         self._listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._connection: Any = None  # the listening asyncpg connection while it is open
+        self._notifying = asyncio.Lock()  # one statement at a time on it
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen_forever(), name="budsim-job-news")
@@ -100,6 +108,13 @@ class PostgresJobNews(JobNews):
         if len(payload.encode()) > NOTIFY_LIMIT and "progress" in message:
             message = {**message, "progress": {**message["progress"], "best_config": None}}
             payload = json.dumps(message, separators=(",", ":"))
+        if self._connection is not None:
+            async with self._notifying:
+                try:
+                    await self._connection.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+                    return
+                except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as error:
+                    log.warning("NOTIFY on the listening connection failed (%s); sending through the pool", error)
         async with self._engine.connect() as connection:
             await connection.execute(
                 text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload}
@@ -122,6 +137,7 @@ class PostgresJobNews(JobNews):
                 await connection.add_listener(CHANNEL, self._on_notify)
                 if self._listening.is_set():  # a reconnect: news may have been missed, so workers look again
                     self._deliver({"kind": "queued"})
+                self._connection = connection
                 self._listening.set()
                 await closed.wait()
                 log.warning("the LISTEN connection closed; reconnecting")
@@ -130,6 +146,7 @@ class PostgresJobNews(JobNews):
             except Exception as error:
                 log.warning("LISTEN on %s failed (%s); retrying in 1 s", CHANNEL, error)
             finally:
+                self._connection = None
                 if connection is not None and not connection.is_closed():
                     await connection.close()
             await asyncio.sleep(1.0)

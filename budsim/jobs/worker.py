@@ -29,7 +29,7 @@ from budsim.core.predictors import ResidualRegressor
 from budsim.core.types import JobStatus
 from budsim.db import jobs as store
 from budsim.db import queries
-from budsim.db.models import ModelRow, OptimizationJobRow
+from budsim.db.models import OptimizationJobRow
 from budsim.jobs.news import JobNews
 from budsim.jobs.request import JobRequest, Problem, final_progress, problem, simulation_row
 from budsim.jobs.search_process import SearchFailed, SearchProcess
@@ -223,8 +223,7 @@ class Worker:
     async def _problem(self, request: JobRequest) -> Problem | str:
         """The request's rows turned into core inputs, or why they cannot be (a profile deleted since)."""
         async with self._sessionmaker() as session:
-            model = await session.get(ModelRow, request.model_id)
-            found = await queries.hardware_profiles_by_ids(session, request.hardware_profile_ids)
+            model, found = await queries.model_with_profiles(session, request.model_id, request.hardware_profile_ids)
         if model is None:
             return f"model {request.model_id} no longer exists"
         missing = [str(i) for i in request.hardware_profile_ids if i not in found]

@@ -9,7 +9,7 @@ from budsim.core.search import Targets
 from budsim.core.types import Dtype
 from budsim.db import jobs as store
 from budsim.db import queries
-from budsim.db.models import HardwareProfileRow, ModelRow
+from budsim.db.models import HardwareProfileRow
 from budsim.jobs.request import JobRequest, preflight, problem
 from budsim.resolvers import validation as check
 from budsim.resolvers.errors import Invalid, NotFound
@@ -84,10 +84,9 @@ async def _queue(ctx: Context, data: OptimizeInput) -> store.Job:
     targets, constraints = _targets(data.targets), _constraints(data.constraints)
     seed = check.integer(data.seed, "input.seed", minimum=0, maximum=2**31 - 1)
     async with ctx.reader() as session:
-        model = await session.get(ModelRow, model_id)
-        if model is None:
-            raise NotFound("Model", data.model_id)
-        found = await queries.hardware_profiles_by_ids(session, profile_ids)
+        model, found = await queries.model_with_profiles(session, model_id, profile_ids)
+    if model is None:
+        raise NotFound("Model", data.model_id)
     rows: list[HardwareProfileRow] = []
     for raw, profile_id in zip(data.hardware_profile_ids, profile_ids, strict=True):
         if profile_id not in found:
@@ -115,7 +114,7 @@ async def _queue(ctx: Context, data: OptimizeInput) -> store.Job:
         preflight(problem(request, model, rows))
     except CoreError as error:
         raise Invalid(f"input.{error.field}", error.message) from None
-    async with ctx.sessionmaker() as session:
+    async with ctx.reader() as session:  # one INSERT is atomic by itself: no BEGIN and COMMIT round trips around it
         job = await store.insert(
             session,
             model_id=model.id,

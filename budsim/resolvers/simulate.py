@@ -1,11 +1,7 @@
 """The `simulate` mutation: validate, load the model and profile, predict in core, store one Simulation row."""
 
-import uuid
 from dataclasses import replace
 from typing import Any
-
-from sqlalchemy import select, true
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from budsim.context import Context
 from budsim.core.architecture import parse_hf_config
@@ -15,9 +11,10 @@ from budsim.core.errors import CoreError
 from budsim.core.heuristic import PartialConfig
 from budsim.core.simulation import Prediction
 from budsim.core.types import Method
+from budsim.db import queries
 from budsim.db.converters import cluster_from_profile
 from budsim.db.documents import config_document, workload_document
-from budsim.db.models import HardwareProfileRow, ModelRow, SimulationRow
+from budsim.db.models import SimulationRow
 from budsim.resolvers import validation as check
 from budsim.resolvers.errors import Invalid, NotFound
 from budsim.schema.inputs import DeploymentConfigInput, SimulateInput, WorkloadInput
@@ -93,30 +90,16 @@ def _input_document(data: SimulateInput) -> dict[str, Any]:
     }
 
 
-async def _model_and_profile(
-    session: AsyncSession, model_id: uuid.UUID, profile_id: uuid.UUID, data: SimulateInput
-) -> tuple[ModelRow, HardwareProfileRow]:
-    """Both rows in one round trip; a second one only to name the missing one.
-
-    Every await is a trip through the event loop's queue: behind a burst of websocket opens each one waited several
-    milliseconds (bench/load.py), so a `simulate` that makes fewer of them waits less.
-    """
-    both = select(ModelRow, HardwareProfileRow).join(HardwareProfileRow, true())
-    found = (await session.execute(both.where(ModelRow.id == model_id, HardwareProfileRow.id == profile_id))).first()
-    if found is not None:
-        model, profile = found
-        return model, profile
-    if await session.get(ModelRow, model_id) is None:
-        raise NotFound("Model", data.model_id)
-    raise NotFound("HardwareProfile", data.hardware_profile_id)
-
-
 async def run_simulation(ctx: Context, data: SimulateInput) -> Simulation:
     model_id = check.parse_id(data.model_id, "input.modelId")
     profile_id = check.parse_id(data.hardware_profile_id, "input.hardwareProfileId")
     workload = workload_from_input(data.workload)
     async with ctx.reader() as session:  # read, then give the connection back while the prediction runs
-        model, profile = await _model_and_profile(session, model_id, profile_id, data)
+        model, profiles = await queries.model_with_profiles(session, model_id, [profile_id])
+    if model is None:
+        raise NotFound("Model", data.model_id)
+    if (profile := profiles.get(profile_id)) is None:
+        raise NotFound("HardwareProfile", data.hardware_profile_id)
     arch = parse_hf_config(model.architecture)
     partial = partial_from_input(data.config, arch.max_context)
     corrected = data.method == Method.REGRESSOR
