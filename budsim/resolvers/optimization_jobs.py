@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from sqlalchemy import Row
 
 from budsim.context import Context
 from budsim.core.types import JobStatus
@@ -31,6 +32,11 @@ RECHECK_S = 15.0
 async def load(ctx: Context, job_id: uuid.UUID) -> OptimizationJobRow | None:
     async with ctx.reader() as session:
         return await store.get(session, job_id)
+
+
+async def standing(ctx: Context, job_id: uuid.UUID) -> Row[Any] | None:
+    async with ctx.reader() as session:
+        return await store.standing(session, job_id)
 
 
 async def get_job(ctx: Context, id: str) -> OptimizationJob | None:
@@ -101,7 +107,7 @@ async def cancel(ctx: Context, id: strawberry.ID) -> OptimizationJob:
 
 
 async def _running(ctx: Context, job_id: uuid.UUID) -> bool:
-    row = await load(ctx, job_id)
+    row = await standing(ctx, job_id)
     return row is not None and not JobStatus(row.status).terminal
 
 
@@ -115,7 +121,7 @@ async def follow(ctx: Context, id: strawberry.ID) -> AsyncGenerator[Optimization
     job_id = query_id(id, "jobId")
     async with ctx.events.subscribe(topic(job_id)) as queue:  # before reading the row, so nothing falls between
         async with ctx.bulk:  # 200 followers joining at once take their turns, not every other request's
-            row = await load(ctx, job_id)
+            row = await standing(ctx, job_id)
         if row is None:
             raise GraphQLError(
                 f"OptimizationJob {id} does not exist", extensions={"code": "NOT_FOUND", "field": "jobId"}
@@ -127,7 +133,7 @@ async def follow(ctx: Context, id: strawberry.ID) -> AsyncGenerator[Optimization
         if queue.empty():  # nothing retained here (yet): the row is the latest state this process knows
             yield OptimizationProgress.from_row(row)
             seen = _key({"progress": row.progress})
-        # A subscription lives as long as its job: the row (its ORM state and JSON documents) held meanwhile was
+        # A subscription lives as long as its job: the row (its JSON documents; once an ORM instance) held meanwhile was
         # more for every full garbage collection to scan, 200 subscriptions over (bench/load.py: 65k -> 58k objects).
         del row
         while True:
@@ -144,6 +150,6 @@ async def follow(ctx: Context, id: strawberry.ID) -> AsyncGenerator[Optimization
                 continue
             seen = _key(message)
             yield OptimizationProgress.from_document(job_id, message["status"], message["progress"])
-        row = await load(ctx, job_id)
+        row = await standing(ctx, job_id)
         if row is not None:
             yield OptimizationProgress.from_row(row)
