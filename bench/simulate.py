@@ -1,5 +1,6 @@
 """Time one `simulate`: in-process per method (plan + analytical model, plus the regressor's correction for
-REGRESSOR) and through the API (HTTP + SQLite write).
+REGRESSOR, with its ten boosters called one by one and merged into one call as the server's prediction process runs
+them) and through the API (HTTP + SQLite write).
 
 Run: .venv/bin/python bench/simulate.py [--repeats N]
 """
@@ -46,8 +47,10 @@ def in_process(repeats: int) -> list[tuple[str, str, float, float]]:
     cluster = catalog_cluster(gpu, 8)
     by_id = {entry.hf_id: entry for entry in CATALOG_MODELS}
     regressor = load_or_train(Settings().model_path)
+    merged = ResidualRegressor.load(regressor.saved)
+    merged.forest.merge()  # as the server's prediction process runs it
     rows = []
-    for method, model in (("HEURISTIC", None), ("REGRESSOR", regressor)):
+    for method, model in (("HEURISTIC", None), ("REGRESSOR", regressor), ("REGRESSOR merged", merged)):
         for hf_id in MODELS:
             arch = parse_hf_config(by_id[hf_id].config)
 

@@ -53,6 +53,8 @@ def _serve(connection: Connection) -> None:
     never a traceback."""
     messages = received(connection)
     regressor: ResidualRegressor | None = next(messages, None)
+    if regressor is not None:
+        regressor.forest.merge()  # 0.6 s now, before READY, for 3.4 ms less in every REGRESSOR prediction
     try:
         connection.send(READY)
         for request in messages:

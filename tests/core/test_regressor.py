@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xgboost as xgb
 
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.gpus import find_gpu
@@ -30,6 +31,7 @@ from budsim.core.predictors import (
     feature_matrix,
     train,
 )
+from budsim.core.predictors.forest import FEW_ROWS
 from budsim.core.types import Dtype, Engine
 from budsim.training import (
     DEFAULT_CSV,
@@ -248,6 +250,28 @@ def test_save_load_round_trip_gives_identical_predictions(
             np.testing.assert_array_equal(before[target], after[target])
             np.testing.assert_array_equal(spread_before[target], spread_after[target])
     assert from_file.coverage == model.coverage
+
+
+def test_a_merged_forest_predicts_what_every_member_does_to_the_bit(data: Dataset, model: ResidualRegressor) -> None:
+    """After `forest.merge()` a few rows take one XGBoost call (the leaf each row reaches in each tree) and a sum of
+    leaf values: at every row count, missing features included, each member's prediction is XGBoost's own."""
+    merged = ResidualRegressor.load(model.save())
+    merged.forest.merge()
+    assert merged.forest.merged
+    assert not model.forest.merged
+    rows = data.features[:40].copy()
+    rows[::3, 5] = np.nan  # takes each split's default branch
+    for count in (1, 2, FEW_ROWS, FEW_ROWS + 1, 40):
+        matrix = xgb.DMatrix(rows[:count], feature_names=list(FEATURE_NAMES), nthread=1)
+        got = merged.forest.predict(matrix)
+        for target, members in model.boosters.items():
+            np.testing.assert_array_equal(
+                got[target], np.stack([m.predict(matrix) for m in members]).astype(np.float64)
+            )
+        corrected, expected = merged.log_corrections(rows[:count]), model.log_corrections(rows[:count])
+        for target in TARGETS:
+            np.testing.assert_array_equal(corrected[0][target], expected[0][target])
+            np.testing.assert_array_equal(corrected[1][target], expected[1][target])
 
 
 def test_a_loaded_model_predicts_on_one_thread_like_a_trained_one(model: ResidualRegressor) -> None:
