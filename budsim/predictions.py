@@ -16,6 +16,7 @@ With `processes=0` predictions run inline on the loop: for tools and tests that 
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -55,12 +56,20 @@ def _serve(connection: Connection) -> None:
     regressor: ResidualRegressor | None = next(messages, None)
     if regressor is not None:
         regressor.forest.merge()  # 0.6 s now, before READY, for 3.4 ms less in every REGRESSOR prediction
+        _release_freed_heap()
     try:
         connection.send(READY)
         for request in messages:
             connection.send(_answer(request, regressor))
     except OSError:  # the parent closed the pipe: nobody waits for an answer
         return
+
+
+def _release_freed_heap() -> None:
+    """Give the memory the merge parsed its JSON in back to the system: glibc keeps freed heap for reuse, 70 MB of it
+    in every prediction process for the rest of its life."""
+    with contextlib.suppress(OSError, AttributeError):  # no glibc (macOS, musl): nothing to do
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _answer(request: Any, regressor: ResidualRegressor | None) -> tuple[str, Any]:
