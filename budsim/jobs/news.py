@@ -25,6 +25,7 @@ from budsim.events import EventBus
 log = logging.getLogger("budsim.jobs")
 
 CHANNEL = "budsim_jobs"
+LISTENER_NAME = "budsim-job-news"  # the listening connection's application_name, as pg_stat_activity shows it
 NOTIFY_LIMIT = 7900  # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more
 
 
@@ -108,13 +109,16 @@ class PostgresJobNews(JobNews):
         if len(payload.encode()) > NOTIFY_LIMIT and "progress" in message:
             message = {**message, "progress": {**message["progress"], "best_config": None}}
             payload = json.dumps(message, separators=(",", ":"))
-        if self._connection is not None:
+        listening = self._connection  # the listener may drop it while this waits
+        if listening is not None and not listening.is_closed():
             async with self._notifying:
                 try:
-                    await self._connection.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+                    await listening.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
                     return
-                except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as error:
-                    log.warning("NOTIFY on the listening connection failed (%s); sending through the pool", error)
+                except Exception as error:  # a dying connection fails in many ways (asyncpg's InternalClientError too)
+                    log.warning("NOTIFY on the listening connection failed (%s); reopening it", error)
+                    # Not every such failure reaches the termination listener, and LISTEN would wait on it forever.
+                    listening.terminate()
         async with self._engine.connect() as connection:
             await connection.execute(
                 text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload}
@@ -131,7 +135,7 @@ class PostgresJobNews(JobNews):
         while True:
             connection = None
             try:
-                connection = await asyncpg.connect(self._dsn)
+                connection = await asyncpg.connect(self._dsn, server_settings={"application_name": LISTENER_NAME})
                 closed = asyncio.Event()
                 connection.add_termination_listener(lambda _c, closed=closed: closed.set())
                 await connection.add_listener(CHANNEL, self._on_notify)
