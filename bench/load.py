@@ -148,6 +148,11 @@ class Target:
 # --- GraphQL over HTTP -----------------------------------------------------------------------------------------------
 
 
+def api_client(url: str) -> httpx.AsyncClient:
+    """A client of the API, as the query stream and the optimizing users each have one."""
+    return httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=MAX_CONNECTIONS))
+
+
 async def graphql(http: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     response = await http.post("/graphql", json={"query": query, "variables": variables or {}})
     if response.status_code != 200:
@@ -631,9 +636,7 @@ def _optimize_in_child(url: str, ids: Ids, shape: Shape) -> tuple[list[Tally], R
 
 
 async def _submit_and_watch(url: str, ids: Ids, shape: Shape, recorder: Recorder) -> tuple[list[Watch], bool]:
-    async with httpx.AsyncClient(
-        base_url=url, timeout=60, limits=httpx.Limits(max_connections=MAX_CONNECTIONS)
-    ) as http:
+    async with api_client(url) as http:
         job_ids = await submit_jobs(http, recorder, ids.big_model, ids.search_profiles, shape.jobs)
     watches = [Watch(job=i % shape.jobs) for i in range(shape.subscribers)]
     return watches, await _watch_all(url, job_ids, watches, recorder, shape.cap_s)
@@ -679,14 +682,13 @@ async def cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
 
 async def drive(target: Target, shape: Shape) -> RunResult:
     recorder = Recorder()
-    limits = httpx.Limits(max_connections=MAX_CONNECTIONS)
     peaks: dict[str, float] = {}
     stop_rss = asyncio.Event()
     rss_task = asyncio.create_task(sample_rss(target.pids, peaks, stop_rss))
     loops: list[asyncio.Task[None]] = []
     try:
         async with (
-            httpx.AsyncClient(base_url=target.url, timeout=60, limits=limits) as http,
+            api_client(target.url) as http,
             optimizing_users() as users,
         ):
             ids = await lookup_ids(http)

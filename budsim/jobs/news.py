@@ -29,6 +29,11 @@ LISTENER_NAME = "budsim-job-news"  # the listening connection's application_name
 NOTIFY_LIMIT = 7900  # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more
 
 
+def asyncpg_dsn(database_url: str) -> str:
+    """The SQLAlchemy URL as asyncpg takes it, for the connection that LISTENs."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def topic(job_id: uuid.UUID | str) -> str:
     return f"optimization_jobs:{job_id}"
 
@@ -89,7 +94,7 @@ class PostgresJobNews(JobNews):
     def __init__(self, bus: EventBus, engine: AsyncEngine, database_url: str) -> None:
         super().__init__(bus)
         self._engine = engine
-        self._dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._dsn = asyncpg_dsn(database_url)
         self._listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._connection: Any = None  # the listening asyncpg connection while it is open

@@ -7,11 +7,10 @@ import uuid
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy.engine import make_url
 
 from budsim.db.session import create_engine
 from budsim.events import EventBus
-from budsim.jobs.news import CHANNEL, LISTENER_NAME, PostgresJobNews, topic
+from budsim.jobs.news import CHANNEL, LISTENER_NAME, PostgresJobNews, asyncpg_dsn, topic
 from tests.conftest import postgres_or_skip
 
 WAIT_S = 10.0
@@ -31,7 +30,7 @@ async def test_news_reach_other_processes_while_the_listening_connection_is_dead
     engine = create_engine(url)
     bus = EventBus()
     news = PostgresJobNews(bus, engine, url)
-    other = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
+    other = await asyncpg.connect(asyncpg_dsn(url))
     heard: asyncio.Queue[dict[str, Any]] = asyncio.Queue()  # what another process listening on the channel hears
     await other.add_listener(CHANNEL, lambda _c, _pid, _channel, payload: heard.put_nowait(json.loads(payload)))
     job = uuid.uuid4()
