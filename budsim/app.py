@@ -20,6 +20,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from budsim import __version__
+from budsim.admission import SCOPE_KEY, WebSocketTurns
 from budsim.context import Context
 from budsim.core.predictors import ResidualRegressor
 from budsim.db import migrate
@@ -58,6 +59,7 @@ class BudSimGraphQL(GraphQL[Context, None]):
             regressor=state.regressor,
             predictions=state.predictions,
             bulk=state.bulk,
+            turn=request.scope.get(SCOPE_KEY),
         )
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -154,10 +156,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await engine.dispose()
 
     graphql = BudSimGraphQL(build_schema())
+    openings = asyncio.Semaphore(settings.bulk_concurrency)  # websocket openings' turns (budsim.admission)
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", graphql),
+        WebSocketRoute("/graphql", WebSocketTurns(graphql, openings)),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.openings = openings
+    return app

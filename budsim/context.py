@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from budsim.admission import Turn
 from budsim.core.predictors import ResidualRegressor
 from budsim.events import EventBus
 from budsim.jobs.news import JobNews
@@ -24,11 +25,18 @@ class Context:
     news: JobNews  # job news: queued (to workers), cancel (to the worker running it), progress and ends
     regressor: ResidualRegressor | None  # the REGRESSOR method's corrections; None until one could be loaded
     predictions: Predictions  # runs `simulate` off the event loop
-    # Bulk work (job submissions, subscription starts) holds one of BULK_CONCURRENCY places while it runs: the event
-    # loop serves its ready work first come, first served, so a burst of it would queue every other request behind
-    # it, step by step. Waiting here costs nothing; interactive requests pass it by.
+    # A job submission holds one of BULK_CONCURRENCY places while it runs: the event loop serves its ready work first
+    # come, first served, so a burst of them would queue every other request behind it, step by step. Waiting here
+    # costs nothing; interactive requests pass it by. (Websocket openings take turns of their own: budsim.admission.)
     bulk: asyncio.Semaphore
+    turn: Turn | None = None  # on a websocket: the turn its opening's work holds while it runs
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.reader)
+
+    def started(self) -> None:
+        """For a subscription with nothing to send until something happens: its opening's work is done, so the
+        next opening need not wait for its first event."""
+        if self.turn is not None:
+            self.turn.end()

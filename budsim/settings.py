@@ -53,9 +53,9 @@ class Settings(BaseSettings):
         2,
         ge=1,
         le=1024,
-        description="Job submissions and subscription starts one server process works on at once; the rest wait "
-        "their turn, so that a burst of them (20 jobs submitted, 200 dashboards following) does not queue every "
-        "other request behind it on the event loop.",
+        description="Job submissions one server process works on at once, and as many websocket openings "
+        "(budsim.admission); the rest wait their turn, so that a burst of them (20 jobs submitted, 200 dashboards "
+        "following) does not queue every other request behind it on the event loop.",
     )
     host: str = Field("0.0.0.0", description="Interface uvicorn binds.")
     port: int = Field(9083, ge=1, le=65535, description="Port uvicorn listens on.")

@@ -120,8 +120,7 @@ async def follow(ctx: Context, id: strawberry.ID) -> AsyncGenerator[Optimization
     """Where the job stands now, then every generation, then its end; for a job already ended, just the end."""
     job_id = query_id(id, "jobId")
     async with ctx.events.subscribe(topic(job_id)) as queue:  # before reading the row, so nothing falls between
-        async with ctx.bulk:  # 200 followers joining at once take their turns, not every other request's
-            row = await standing(ctx, job_id)
+        row = await standing(ctx, job_id)  # on a websocket, in its opening's turn (budsim.admission)
         if row is None:
             raise GraphQLError(
                 f"OptimizationJob {id} does not exist", extensions={"code": "NOT_FOUND", "field": "jobId"}

@@ -14,6 +14,7 @@ class Subscription:
     @strawberry.subscription(description="Every committed create, update and delete of a hardware profile.")
     async def hardware_profile_events(self, info: strawberry.Info) -> AsyncGenerator[HardwareProfileEvent, None]:
         async with info.context.events.subscribe(hardware.TOPIC) as queue:
+            info.context.started()
             while True:
                 yield await queue.get()
 
