@@ -3,6 +3,7 @@ interactive requests pass it by, and a turn spans that work only, never the clie
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,7 +17,7 @@ from budsim.settings import Settings
 from tests.api.test_optimization_jobs import PROGRESS, optimize
 from tests.api.test_simulate import simulate
 from tests.api.test_subscriptions import SUBSCRIPTION, until_subscribed
-from tests.api.ws import subscribe
+from tests.api.ws import PROTOCOLS, subscribe
 from tests.conftest import LiveServer, migrated_database, serve
 
 
@@ -72,11 +73,12 @@ async def test_an_opening_waits_for_its_turn_while_simulate_is_answered(
     assert first["data"]["optimizationProgress"]["status"] == "QUEUED"
 
 
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
 async def test_a_subscription_start_holds_the_place_until_its_first_event(
-    one_place: LiveServer, http: httpx.AsyncClient
+    one_place: LiveServer, http: httpx.AsyncClient, protocol: str
 ) -> None:
     queued = await optimize(http, wait=False)
-    async with subscribe(one_place.ws_url, PROGRESS, id=queued["id"]) as events:
+    async with subscribe(one_place.ws_url, PROGRESS, protocol, id=queued["id"]) as events:
         async with place_held(one_place):  # taken between the acknowledgement and the subscribe's arrival
             with pytest.raises(TimeoutError):
                 await events.next(timeout_s=0.2)  # well under TURN_LIMIT_S: the subscribe waits for its turn
@@ -84,6 +86,15 @@ async def test_a_subscription_start_holds_the_place_until_its_first_event(
         assert first is not None
         assert first["data"]["optimizationProgress"]["status"] == "QUEUED"
         assert place_free(one_place)  # given back with the first event, while the subscription goes on
+
+
+async def test_a_subscription_that_fails_at_its_start_gives_its_place_back(one_place: LiveServer) -> None:
+    missing = str(uuid.uuid4())
+    async with subscribe(one_place.ws_url, PROGRESS, id=missing) as events:
+        failed = await events.next()
+        assert failed is not None
+        assert failed["errors"][0]["message"] == f"OptimizationJob {missing} does not exist"
+        assert place_free(one_place)  # the error was the answer that ended the turn
 
 
 async def test_a_client_that_connects_and_says_nothing_holds_no_place(one_place: LiveServer) -> None:
