@@ -1,6 +1,9 @@
 """Small helpers the API specifications share."""
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 from sqlalchemy import func, select
@@ -22,6 +25,18 @@ async def row_counts(engine: AsyncEngine) -> dict[str, int]:
             name: int(await connection.scalar(select(func.count()).select_from(table)) or 0)
             for name, table in Base.metadata.tables.items()
         }
+
+
+@asynccontextmanager
+async def places_taken(places: asyncio.Semaphore, count: int) -> AsyncIterator[None]:
+    """`count` places of a server's turns held, as a burst of submissions or websocket openings would hold them."""
+    for _ in range(count):
+        await places.acquire()
+    try:
+        yield
+    finally:
+        for _ in range(count):
+            places.release()
 
 
 async def model_id(client: httpx.AsyncClient, name: str) -> str:

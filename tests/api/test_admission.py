@@ -5,7 +5,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import httpx
@@ -14,6 +14,7 @@ import websockets
 
 from budsim import admission
 from budsim.settings import Settings
+from tests.api.helpers import places_taken
 from tests.api.test_optimization_jobs import PROGRESS, optimize
 from tests.api.test_simulate import simulate
 from tests.api.test_subscriptions import SUBSCRIPTION, until_subscribed
@@ -45,14 +46,9 @@ def place_free(server: LiveServer) -> bool:
     return not server.app.state.openings.locked()
 
 
-@asynccontextmanager
-async def place_held(server: LiveServer) -> AsyncIterator[None]:
+def place_held(server: LiveServer) -> AbstractAsyncContextManager[None]:
     """The one place taken, as another opening's work would take it."""
-    await server.app.state.openings.acquire()
-    try:
-        yield
-    finally:
-        server.app.state.openings.release()
+    return places_taken(server.app.state.openings, 1)
 
 
 async def test_an_opening_waits_for_its_turn_while_simulate_is_answered(

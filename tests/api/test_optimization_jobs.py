@@ -6,7 +6,7 @@ import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from budsim.db import jobs
 from budsim.db.models import OptimizationJobRow
 from budsim.resolvers import optimization_jobs
 from budsim.settings import Settings
-from tests.api.helpers import row_counts
+from tests.api.helpers import places_taken, row_counts
 from tests.api.test_simulate import model_id, profile_id, simulate
 from tests.api.ws import PROTOCOLS, subscribe
 from tests.conftest import BACKENDS, LiveServer, gql, gql_data, migrated_database, serve
@@ -182,17 +182,9 @@ async def test_a_query_sent_during_a_search_is_answered_while_the_search_runs(
     assert (await job(http, queued["id"]))["status"] == "SUCCEEDED"
 
 
-@asynccontextmanager
-async def bulk_places_taken(server: LiveServer) -> AsyncIterator[None]:
+def bulk_places_taken(server: LiveServer) -> AbstractAsyncContextManager[None]:
     """Every BULK_CONCURRENCY place of the server held, as a burst of submissions would."""
-    bulk, places = server.app.state.bulk, server.app.state.settings.bulk_concurrency
-    for _ in range(places):
-        await bulk.acquire()
-    try:
-        yield
-    finally:
-        for _ in range(places):
-            bulk.release()
+    return places_taken(server.app.state.bulk, server.app.state.settings.bulk_concurrency)
 
 
 async def test_submissions_wait_for_a_place_while_simulate_and_queries_pass(
