@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from budsim.core.measurements import MeasuredRun
-from budsim.core.predictors import PRODUCTION_READY, VALIDATE_IN_STAGING, train
+from budsim.core.predictors import PRODUCTION_READY, TARGETS, VALIDATE_IN_STAGING, train
 from budsim.training import DEFAULT_CSV, CrossValidation, Dataset, cross_validate, format_table, load_dataset
 
 SLICES: dict[str, Callable[[MeasuredRun], str]] = {
@@ -59,7 +59,8 @@ def main() -> None:
         print(f"  skipped {count:5d}: {reason}")
     start = time.perf_counter()
     train(data.features, data.targets, data.groups, 0, ensemble=args.ensemble, coverage=data.coverage())
-    print(f"full training ({args.ensemble} members x 2 learned targets): {time.perf_counter() - start:.1f}s")
+    seconds = time.perf_counter() - start
+    print(f"full training ({args.ensemble} members x {len(TARGETS)} learned scales): {seconds:.1f}s")
     result = cross_validate(data, args.folds, 0, ensemble=args.ensemble)
     label = "leave-one-group-out" if args.folds is None else f"{args.folds}-fold by group"
     print(format_table(result.summary(data), f"{label} ({result.folds} folds, {result.seconds:.1f}s)"))

@@ -21,21 +21,21 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
+from budsim.core.calibration import corrected_metrics, fit_log_scales
 from budsim.core.catalog.dataset_models import dataset_config
 from budsim.core.catalog.gpus import GpuSpec, find_gpu
-from budsim.core.deployment import ConfigBatch
+from budsim.core.deployment import Cluster, ConfigBatch, IntArray, Workload
 from budsim.core.measurements import MeasuredRun, deployment_of, measured_cluster, serving_config
 from budsim.core.memory import memory_breakdown, valid_tensor_parallel_sizes
-from budsim.core.perf.serving import predict
+from budsim.core.perf.serving import ServingMetrics, predict
 from budsim.core.predictors import (
-    BASES,
     FEATURE_NAMES,
     FORMAT,
     TARGETS,
@@ -43,15 +43,17 @@ from budsim.core.predictors import (
     ResidualRegressor,
     confidence,
     feature_matrix,
-    log_ratio_targets,
     train,
 )
+from budsim.core.types import Engine
 from budsim.stored_runs import StoredRuns
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CSV = ROOT / "data" / "benchmarks.csv"
 DEFAULT_MODEL = ROOT / "models" / "residual.json"
 FloatArray = npt.NDArray[np.float64]
+# What a dataset's `measured`, `analytical` and a cross-validation's `corrected` hold, column by column.
+METRICS: tuple[str, ...] = ("output_tokens_per_s", "ttft_ms", "tpot_ms")
 # Skip reason of runs BudSim cannot express: `core.measurements` predicts a run's GPUs as one tensor-parallel group,
 # and BudSim only ever generates groups of `memory.valid_tensor_parallel_sizes` (powers of two within a node that
 # divide the attention heads). The runs outside it are wide expert-parallel layouts over 16 or 64 B200/H200 GPUs
@@ -61,13 +63,34 @@ FloatArray = npt.NDArray[np.float64]
 UNEXPRESSIBLE_TP = "GPU count is no tensor-parallel size BudSim generates (multi-node or not a power of two)"
 
 
+@dataclass(frozen=True, slots=True)
+class RunBatch:
+    """Runs the serving model predicts in one call (same model, cluster, engine and workload), and their rows."""
+
+    arch: ModelArchitecture
+    cluster: Cluster
+    configs: ConfigBatch
+    workload: Workload
+    engine: Engine
+    kv_tokens: IntArray
+    rows: npt.NDArray[np.intp]  # the dataset rows of `configs`, in order
+
+    def corrected(self, log_scales: FloatArray) -> FloatArray:
+        """Throughput, TTFT and TPOT ([n, 3]) of the REGRESSOR's forward model at these log-scales ([n, 3])."""
+        metrics = corrected_metrics(
+            self.arch, self.cluster, self.configs, self.workload, self.engine, self.kv_tokens, log_scales
+        )
+        return _metric_columns(metrics, len(self.rows))
+
+
 @dataclass(frozen=True)
 class Dataset:
     """One row per closed-loop benchmark run the analytical model can express."""
 
     features: FloatArray  # [N, F]
-    measured: FloatArray  # [N, 3] in TARGETS order
+    measured: FloatArray  # [N, 3]: throughput, TTFT, TPOT (`METRICS`)
     analytical: FloatArray  # [N, 3]
+    targets: FloatArray  # [N, 3]: the log-scales (`TARGETS`) under which the forward model meets each measurement
     groups: npt.NDArray[np.str_]  # model x GPU
     gpus: list[str]
     families: list[str]
@@ -76,10 +99,14 @@ class Dataset:
     log_concurrency: FloatArray
     skipped: dict[str, int]
     runs: tuple[MeasuredRun, ...] = ()  # the run behind each row
+    batches: tuple[RunBatch, ...] = ()
 
-    @property
-    def targets(self) -> FloatArray:
-        return log_ratio_targets(self.measured, self.analytical)
+    def corrected(self, log_scales: FloatArray) -> FloatArray:
+        """Every row's throughput, TTFT and TPOT ([N, 3]) at the given log-scales ([N, 3])."""
+        out = np.full((len(self.groups), len(METRICS)), np.nan)
+        for batch in self.batches:
+            out[batch.rows] = batch.corrected(log_scales[batch.rows])
+        return out
 
     def coverage(self, rows: npt.NDArray[np.bool_] | None = None) -> Coverage:
         keep = np.ones(len(self.groups), bool) if rows is None else rows
@@ -93,6 +120,13 @@ class Dataset:
         )
 
 
+def _metric_columns(metrics: ServingMetrics, n: int) -> FloatArray:
+    return np.column_stack(
+        [np.broadcast_to(np.asarray(getattr(metrics, name), dtype=np.float64).reshape(-1), (n,)) for name in
+         ("output_tokens_per_s", "ttft_mean_ms", "tpot_ms")]
+    )  # fmt: skip
+
+
 def _batch_key(run: MeasuredRun, gpu: GpuSpec) -> tuple[object, ...]:
     """Runs the analytical model predicts in one call: same model, cluster, engine and workload; they differ only in
     their configs (parallelism, precisions, limits), which `perf.serving.predict` takes as one `ConfigBatch`."""
@@ -102,11 +136,12 @@ def _batch_key(run: MeasuredRun, gpu: GpuSpec) -> tuple[object, ...]:
 
 
 def load_dataset(csv_path: Path, stored: StoredRuns | None = None) -> Dataset:
-    """Map every closed-loop row onto the analytical model (`core.measurements`, as bench/accuracy.py does).
+    """Map every closed-loop row onto the analytical model (`core.measurements`, as bench/accuracy.py does), and
+    find each row's target log-scales by inverting the REGRESSOR's forward model (`calibration.fit_log_scales`).
 
     Rows sharing model, cluster, engine and workload are predicted together (one `predict` over their configs), so
-    the ~3,000 serving rows take about a thousand calls. The rows left out are counted in `skipped` by reason (module
-    docstring); runs with expert or attention data parallelism and FP4 weights stay in, described by their own
+    the ~3,000 serving rows take about a thousand calls per pass. The rows left out are counted in `skipped` by reason
+    (module docstring); runs with expert or attention data parallelism and FP4 weights stay in, described by their own
     features (`core.predictors.features`).
     """
     with csv_path.open(newline="") as handle:
@@ -119,7 +154,7 @@ def load_dataset(csv_path: Path, stored: StoredRuns | None = None) -> Dataset:
     def skip(reason: str) -> None:
         skipped[reason] = skipped.get(reason, 0) + 1
 
-    batches: dict[tuple[object, ...], tuple[ModelArchitecture, GpuSpec, list[int]]] = {}
+    grouped: dict[tuple[object, ...], tuple[ModelArchitecture, GpuSpec, list[int]]] = {}
     for index, run in enumerate(runs):
         if run.static_batch:
             skip("static batch (perf.step rows)")
@@ -134,50 +169,68 @@ def load_dataset(csv_path: Path, stored: StoredRuns | None = None) -> Dataset:
         if run.gpu_count not in valid_tensor_parallel_sizes(arch, measured_cluster(gpu, run.gpu_count).gpus_per_node):
             skip(UNEXPRESSIBLE_TP)
             continue
-        batches.setdefault(_batch_key(run, gpu), (arch, gpu, []))[2].append(index)
+        grouped.setdefault(_batch_key(run, gpu), (arch, gpu, []))[2].append(index)
 
-    rows: dict[int, tuple[FloatArray, tuple[float, ...], ModelArchitecture, GpuSpec]] = {}
-    for arch, gpu, indices in batches.values():
+    kept: list[tuple[int, FloatArray, FloatArray, ModelArchitecture, GpuSpec]] = []
+    pending: list[tuple[RunBatch, list[MeasuredRun]]] = []
+    for arch, gpu, indices in grouped.values():
         members = [runs[i] for i in indices]
         deployment = deployment_of(members[0], arch, gpu)  # cluster and workload are the batch's, configs per run
-        batch = ConfigBatch.from_configs([serving_config(run) for run in members])
-        memory = memory_breakdown(arch, gpu.usable_memory_gb, batch)
-        metrics = predict(arch, deployment.cluster, batch, deployment.workload, members[0].engine, memory.kv_tokens)
+        configs = ConfigBatch.from_configs([serving_config(run) for run in members])
+        memory = memory_breakdown(arch, gpu.usable_memory_gb, configs)
+        engine = members[0].engine
+        metrics = predict(arch, deployment.cluster, configs, deployment.workload, engine, memory.kv_tokens)
         features = feature_matrix(
-            arch, deployment.cluster, batch, deployment.workload, members[0].engine, metrics,
+            arch, deployment.cluster, configs, deployment.workload, engine, metrics,
             expert_parallel=np.array([run.moe_ep for run in members], dtype=np.float64),
             attention_dp=np.array([run.attention_dp for run in members], dtype=np.float64),
             fp4_weights=np.array([run.fp4 for run in members], dtype=np.float64),
         )  # fmt: skip
         fits = np.broadcast_to(np.asarray(memory.fits, dtype=bool), (len(members),))
-        predicted = np.column_stack(
-            [np.broadcast_to(np.asarray(getattr(metrics, name), dtype=np.float64), (len(members),)) for name in
-             ("output_tokens_per_s", "ttft_mean_ms", "tpot_ms")]
-        )  # fmt: skip
-        for position, (index, run) in enumerate(zip(indices, members, strict=True)):
+        predicted = _metric_columns(metrics, len(members))
+        usable = []
+        for position, run in enumerate(members):
             values = tuple(float(v) for v in predicted[position])
             if not fits[position]:
                 skip("does not fit memory")
             elif not all(math.isfinite(v) and v > 0 for v in values + run.measured):
                 skip("no finite prediction or measurement")
             else:
-                rows[index] = (features[position], values, arch, gpu)
+                usable.append(position)
+        if not usable:
+            continue
+        take = np.array(usable)
+        sub = ConfigBatch(**{f.name: getattr(configs, f.name)[take] for f in fields(configs)})
+        first = len(kept)
+        for position in usable:
+            kept.append((indices[position], features[position], predicted[position], arch, gpu))
+        rows = np.arange(first, len(kept))
+        batch = RunBatch(arch, deployment.cluster, sub, deployment.workload, engine, memory.kv_tokens[take], rows)
+        pending.append((batch, [members[p] for p in usable]))
 
-    kept = sorted(rows)
-    kept_runs = tuple(runs[i] for i in kept)
-    n, kept_rows = len(kept), [rows[i] for i in kept]
+    targets = np.empty((len(kept), len(TARGETS)))
+    for batch, members in pending:
+        measured = np.array([run.measured for run in members])
+        targets[batch.rows] = fit_log_scales(
+            batch.arch, batch.cluster, batch.configs, batch.workload, batch.engine, batch.kv_tokens,
+            measured[:, 1], measured[:, 2],
+        )  # fmt: skip
+    kept_runs = tuple(runs[row[0]] for row in kept)
+    n = len(kept)
     return Dataset(
-        np.array([row[0] for row in kept_rows]).reshape(n, len(FEATURE_NAMES)),
-        np.array([run.measured for run in kept_runs]).reshape(n, len(TARGETS)),
-        np.array([row[1] for row in kept_rows]).reshape(n, len(TARGETS)),
-        np.array([f"{run.model}|{row[3].name}" for run, row in zip(kept_runs, kept_rows, strict=True)]),
-        [row[3].name for row in kept_rows],
-        [row[2].model_type for row in kept_rows],
-        np.array([math.log(row[2].param_count) for row in kept_rows]),
+        np.array([row[1] for row in kept]).reshape(n, len(FEATURE_NAMES)),
+        np.array([run.measured for run in kept_runs]).reshape(n, len(METRICS)),
+        np.array([row[2] for row in kept]).reshape(n, len(METRICS)),
+        targets,
+        np.array([f"{run.model}|{row[4].name}" for run, row in zip(kept_runs, kept, strict=True)]),
+        [row[4].name for row in kept],
+        [row[3].model_type for row in kept],
+        np.array([math.log(row[3].param_count) for row in kept]),
         np.array([run.gpu_count for run in kept_runs], dtype=np.float64),
         np.array([math.log(run.concurrency) for run in kept_runs]),
         skipped,
         kept_runs,
+        tuple(batch for batch, _ in pending),
     )
 
 
@@ -187,19 +240,20 @@ def _ape(predicted: FloatArray, measured: FloatArray) -> FloatArray:
 
 @dataclass
 class CrossValidation:
-    """Out-of-fold corrected predictions, their confidence, and APE summaries per target."""
+    """Out-of-fold corrected predictions, their confidence, and APE summaries per metric."""
 
-    corrected: FloatArray  # [N, 3]
+    corrected: FloatArray  # [N, 3]: throughput, TTFT, TPOT
+    log_scales: FloatArray  # [N, 3]: the out-of-fold scales behind them
     confidence: FloatArray  # [N]
     folds: int
     seconds: float
 
     def summary(self, data: Dataset) -> dict[str, dict[str, float]]:
         table: dict[str, dict[str, float]] = {}
-        for column, target in enumerate(TARGETS):
+        for column, metric in enumerate(METRICS):
             base = _ape(data.analytical[:, column], data.measured[:, column])
             ours = _ape(self.corrected[:, column], data.measured[:, column])
-            table[target] = {
+            table[metric] = {
                 "analytical_median_ape": float(np.median(base)),
                 "analytical_p90_ape": float(np.percentile(base, 90)),
                 "corrected_median_ape": float(np.median(ours)),
@@ -208,26 +262,34 @@ class CrossValidation:
         return table
 
 
-def cross_validate(data: Dataset, folds: int | None = None, seed: int = 0, ensemble: int = 3) -> CrossValidation:
-    """Group cross-validation: leave-one-group-out when `folds` is None, else `folds` random folds of whole groups."""
+def cross_validate(
+    data: Dataset,
+    folds: int | None = None,
+    seed: int = 0,
+    ensemble: int = 3,
+    groups: npt.NDArray[np.str_] | None = None,
+) -> CrossValidation:
+    """Group cross-validation: leave-one-group-out when `folds` is None, else `folds` random folds of whole groups.
+
+    `groups` (default: the dataset's model x GPU) chooses what is held out together: the model alone for
+    leave-one-model-out, the GPU alone for leave-one-GPU-out.
+    """
     start = time.perf_counter()
-    unique = np.unique(data.groups)
+    keys = data.groups if groups is None else groups
+    unique = np.unique(keys)
     if folds is None:
         assignment = {g: i for i, g in enumerate(unique)}
     else:
         order = np.random.default_rng(seed).permutation(len(unique))
         assignment = {unique[j]: k % folds for k, j in enumerate(order)}
-    fold_of = np.array([assignment[g] for g in data.groups])
-    targets = data.targets
-    corrected = np.full_like(data.measured, np.nan)
+    fold_of = np.array([assignment[g] for g in keys])
+    log_scales = np.full_like(data.targets, np.nan)
     score = np.full(len(data.groups), np.nan)
     for fold in np.unique(fold_of):
         test = fold_of == fold
-        model = train(data.features[~test], targets[~test], data.groups[~test], seed, ensemble=ensemble)
-        means, spreads = model.log_corrections(data.features[test])
-        for column, target in enumerate(TARGETS):
-            corrected[test, column] = data.analytical[test, column] * np.exp(means[target])
-        spread = np.mean(np.stack(list(spreads.values())), axis=0)
+        model = train(data.features[~test], data.targets[~test], data.groups[~test], seed, ensemble=ensemble)
+        scales = model.log_scales(data.features[test])
+        log_scales[test] = scales.mean
         coverage = data.coverage(~test)
         held_out = np.flatnonzero(test)
         alike: dict[tuple[str, str, float], list[int]] = {}  # rows `confidence` scores in one call
@@ -236,9 +298,11 @@ def cross_validate(data: Dataset, folds: int | None = None, seed: int = 0, ensem
         for (gpu, family, log_params), locals_ in alike.items():
             rows = held_out[locals_]
             score[rows] = confidence(
-                coverage, gpu, family, log_params, data.tps[rows], data.log_concurrency[rows], spread[locals_]
-            )
-    return CrossValidation(corrected, score, len(np.unique(fold_of)), time.perf_counter() - start)
+                coverage, gpu, family, log_params, data.tps[rows], data.log_concurrency[rows],
+                scales.mean_spread[locals_],
+            )  # fmt: skip
+    corrected = data.corrected(log_scales)
+    return CrossValidation(corrected, log_scales, score, len(np.unique(fold_of)), time.perf_counter() - start)
 
 
 def format_table(summary: dict[str, dict[str, float]], title: str) -> str:
@@ -319,7 +383,6 @@ def train_from_csv(
                 "skipped": data.skipped,
                 "features": list(FEATURE_NAMES),
                 "targets": list(TARGETS),
-                "bases": dict(BASES),
                 "train_seconds": train_seconds,
                 "leave_one_group_out": summary,
             },

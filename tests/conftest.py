@@ -24,10 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from budsim.app import create_app
+from budsim.core.predictors import ResidualRegressor
 from budsim.db import migrate
 from budsim.db.session import create_engine
 from budsim.settings import Settings
-from budsim.training import DEFAULT_CSV, train_from_csv
+from budsim.training import DEFAULT_CSV, read_model, train_from_csv
 
 DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("postgresql", "sqlite")
@@ -112,6 +113,12 @@ def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path: Path = tmp_path_factory.mktemp("models") / "residual.json"
     train_from_csv(DEFAULT_CSV, path, logo=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def regressor(model_path: Path) -> ResidualRegressor:
+    """That regressor, loaded: what the REGRESSOR method predicts with."""
+    return read_model(model_path)
 
 
 @pytest.fixture(scope="session")

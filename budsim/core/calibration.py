@@ -1,20 +1,38 @@
-"""The REGRESSOR method's predictions: analytical serving metrics scaled by the learned residual, with confidence.
+"""The REGRESSOR method's predictions: the serving model run on service times the residual regressor corrected.
 
-The residual regressor (`core.predictors`) corrects three measured quantities (throughput, TTFT, TPOT). Everything a
-user reads is derived from those three so that an answer stays self-consistent: the TTFT percentiles move with the
-mean, end-to-end latency is rebuilt from corrected TTFT and TPOT, request rate and cost per token follow throughput.
-Where the analytical model says a config cannot serve (infinite latency), the correction leaves it so.
+The regressor (`core.predictors`) says how much slower or faster than the physics a config's decode steps, its prompt
+work and its engine's front end run (three log-scales). `corrected_metrics` runs the serving model with those scales,
+so everything a user reads follows from the corrected service times the way it does in the analytical model: queueing
+for slots and for the token budget, TTFT, TPOT, end-to-end latency, and throughput, which can therefore never exceed
+the corrected capacity, break Little's law, or beat the hardware (`perf.bounds`). A closed loop then gets the
+benchmark's synchronised waves weighed into its TTFT (`predictors.benchmark_ttft_ms`: what fixed-length closed-loop
+benchmarks, the regressor's training data, measure), with latency and throughput re-derived by Little's law.
+
+`fit_log_scales` is the inverse: the scales under which this forward model reproduces a measured run's TTFT and
+TPOT, which are what the regressor learns. Two measurements do not pin three scales, so the inverse is the most
+probable one under a prior on each (`FIT_PRIOR_SD`): how far the physics may be off in each. A TTFT the model
+underestimates at low load then goes mostly to the front end, whose constant is a crude median, and at high load,
+where the front end is a small part of TTFT, to the prompt work; a decode scale follows TPOT.
 """
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
 from budsim.core.architecture import ModelArchitecture
-from budsim.core.deployment import Cluster, ConfigBatch, FloatArray, Workload
-from budsim.core.perf.serving import ServingMetrics
-from budsim.core.predictors import Coverage, ResidualRegressor, confidence, feature_matrix
+from budsim.core.deployment import Cluster, ConfigBatch, FloatArray, IntArray, Workload
+from budsim.core.perf.serving import ServiceScales, ServingMetrics, predict
+from budsim.core.predictors import (
+    CLAMP,
+    Coverage,
+    LogScales,
+    ResidualRegressor,
+    benchmark_ttft_ms,
+    confidence,
+    feature_matrix,
+    in_service,
+)
 from budsim.core.types import Engine
 
 # The analytical model alone lands within tens of percent of measured serving runs (bench/accuracy.py), so its
@@ -30,12 +48,32 @@ NO_REGRESSOR = "no trained regressor is loaded (see MODEL_PATH): the analytical 
 # query is then scored as unseen, and only the ensemble's disagreement can raise doubt further.
 NO_COVERAGE = Coverage(frozenset(), frozenset(), frozenset(), (), frozenset(), (-math.inf, math.inf))
 
+# Inverting the forward model (`fit_log_scales`): Gauss-Newton steps toward the most probable log-scales, each with
+# its Jacobian by finite differences of FIT_STEP (the perturbed configs ride in the same `predict` call), and no step
+# longer than FIT_MAX_STEP in any scale, so a strongly curved case (SGLang, whose prompts pause the decodes) is
+# approached rather than jumped over.
+FIT_ITERATIONS = 4
+FIT_STEP = 0.1
+FIT_MAX_STEP = 0.5
+# Prior standard deviation of each log-scale (decode, prefill, front end). Step kernels are priced from measured
+# kernel efficiencies (`perf/constants.py`), whose spread over shapes is about +-30%; the front-end constants are
+# medians whose interquartile ranges span a factor of 2-3 (`perf/engines.py`).
+FIT_PRIOR_SD = np.array([0.3, 0.3, 1.0])
+# A run whose TTFT the model puts mostly in a wait for a slot (its KV cache or max_num_seqs full) says nothing about
+# prompt work or the front end: its TTFT follows from how many requests the model thinks the cache holds, and a
+# miscount there is not to be learned as a faster prefill. Such runs teach the decode scale only.
+SLOT_BOUND_SHARE = 0.5
+# Standard deviation of a measured log TPOT and log TTFT: how closely the fit must meet each. TPOT is set by the
+# steps alone and is met closely; a measured TTFT also carries queueing the model does not see.
+FIT_MEASUREMENT_SD = np.array([0.02, 0.05])
+
 
 @dataclass(frozen=True, slots=True)
 class Calibrated:
-    """Corrected metrics for N configs and the confidence of each, in [0, 1]."""
+    """Corrected metrics for N configs, the log-scales behind them and the confidence of each, in [0, 1]."""
 
     metrics: ServingMetrics
+    scales: LogScales
     confidence: FloatArray
 
 
@@ -48,12 +86,104 @@ def _column(value: object, n: int) -> FloatArray:
     return np.broadcast_to(np.asarray(value, dtype=np.float64).reshape(-1), (n,)).astype(np.float64)
 
 
-def _per_replica_concurrency(batch: ConfigBatch, workload: Workload, metrics: ServingMetrics) -> FloatArray:
-    """Requests one replica holds: what the benchmarks behind the regressor varied as 'concurrency'."""
+def with_benchmark_waves(
+    metrics: ServingMetrics, batch: ConfigBatch, workload: Workload, engine: Engine
+) -> ServingMetrics:
+    """A closed loop's metrics with its benchmark's synchronised waves in TTFT; end-to-end latency grows with it and
+    throughput follows by Little's law (each client keeps one request in flight). Open loops are returned as they are.
+    """
+    if workload.concurrency is None:
+        return metrics
     n = len(batch)
-    if workload.concurrency is not None:
-        return np.maximum(float(workload.concurrency) / batch.replicas.astype(np.float64), 1.0)
-    return np.maximum(_column(metrics.running_batch, n), 1.0)
+    ttft = _column(metrics.ttft_mean_ms, n)
+    with np.errstate(invalid="ignore"):
+        extra = np.where(np.isfinite(ttft), benchmark_ttft_ms(metrics, engine, True) - ttft, 0.0)
+        e2e = _column(metrics.e2e_mean_ms, n) + extra
+        rate = np.where(np.isfinite(e2e), float(workload.concurrency) / (e2e / 1e3), _column(metrics.requests_per_s, n))
+    rate = np.minimum(rate, _column(metrics.requests_per_s, n))
+    output = rate * workload.output_tokens
+    cost = _column(metrics.cost_per_hour, n)
+    return replace(
+        metrics,
+        ttft_mean_ms=ttft + extra,
+        ttft_p50_ms=_column(metrics.ttft_p50_ms, n) + extra,
+        ttft_p99_ms=_column(metrics.ttft_p99_ms, n) + extra,
+        e2e_mean_ms=e2e,
+        e2e_p50_ms=_column(metrics.e2e_p50_ms, n) + extra,
+        e2e_p99_ms=_column(metrics.e2e_p99_ms, n) + extra,
+        requests_per_s=rate,
+        output_tokens_per_s=output,
+        total_tokens_per_s=rate * (workload.input_tokens + workload.output_tokens),
+        cost_per_million_tokens=np.where(output > 0, cost / np.maximum(output, 1e-12) / 3600 * 1e6, np.inf),
+    )
+
+
+def corrected_metrics(
+    arch: ModelArchitecture,
+    cluster: Cluster,
+    batch: ConfigBatch,
+    workload: Workload,
+    engine: Engine,
+    kv_tokens: IntArray,
+    log_scales: FloatArray,
+) -> ServingMetrics:
+    """The REGRESSOR method's forward model: serving metrics on service times scaled by exp(`log_scales`) ([N, 3]:
+    decode, prefill, front end), benchmark waves weighed in (module docstring)."""
+    scales = np.exp(log_scales)
+    service = ServiceScales(decode=scales[:, 0], prefill=scales[:, 1], frontend=scales[:, 2])
+    metrics = predict(arch, cluster, batch, workload, engine, kv_tokens, service)
+    return with_benchmark_waves(metrics, batch, workload, engine)
+
+
+def fit_log_scales(
+    arch: ModelArchitecture,
+    cluster: Cluster,
+    batch: ConfigBatch,
+    workload: Workload,
+    engine: Engine,
+    kv_tokens: IntArray,
+    ttft_ms: FloatArray,
+    tpot_ms: FloatArray,
+    clamp: tuple[float, ...] = CLAMP,
+) -> FloatArray:
+    """The most probable log-scales ([N, 3], module docstring) under which `corrected_metrics` gives each config its
+    measured mean TPOT and TTFT, each within +-its `clamp`; NaN for the prefill and front-end scales of a run the
+    model sees waiting for a slot (`SLOT_BOUND_SHARE`)."""
+    n, k = len(batch), len(FIT_PRIOR_SD)
+    observed = np.column_stack([np.log(tpot_ms), np.log(ttft_ms)])
+    probes = ConfigBatch(**{f.name: np.tile(getattr(batch, f.name), k + 1) for f in fields(batch)})
+    probe_kv = np.tile(np.asarray(kv_tokens), k + 1)
+    offsets = np.vstack([np.zeros(k), FIT_STEP * np.eye(k)])  # the point, then one probe per scale
+
+    def linearised(x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Outputs (log TPOT, log TTFT) at x, [N, 2], their Jacobian in x, [N, 2, 3], and the slot wait's share of
+        TTFT at x."""
+        points = (x[None, :, :] + offsets[:, None, :]).reshape(-1, k)
+        metrics = corrected_metrics(arch, cluster, probes, workload, engine, probe_kv, points)
+        slot_share = (_column(metrics.slot_wait_ms, len(points)) / _column(metrics.ttft_mean_ms, len(points)))[:n]
+        out = np.column_stack(
+            [np.log(_column(metrics.tpot_ms, len(points))), np.log(_column(metrics.ttft_mean_ms, len(points)))]
+        )
+        out = out.reshape(k + 1, n, 2)
+        jacobian = np.stack([(out[j + 1] - out[0]) / FIT_STEP for j in range(k)], axis=2)
+        return out[0], np.where(np.isfinite(jacobian), jacobian, 0.0), slot_share
+
+    bound = np.asarray(clamp)
+    x = np.zeros((n, k))
+    slot_bound = np.zeros(n, dtype=bool)
+    for iteration in range(FIT_ITERATIONS):
+        # Gauss-Newton on |y(x) - observed|^2 / measurement variance + |x|^2 / prior variance.
+        y, jacobian, slot_share = linearised(x)
+        if iteration == 0:
+            slot_bound = slot_share > SLOT_BOUND_SHARE
+        weighted = jacobian / FIT_MEASUREMENT_SD[None, :, None] ** 2
+        precision = np.einsum("nij,nik->njk", weighted, jacobian) + np.diag(1.0 / FIT_PRIOR_SD**2)
+        gradient = np.einsum("nij,ni->nj", weighted, observed - y) - x / FIT_PRIOR_SD**2
+        step = np.linalg.solve(precision, gradient[:, :, None])[:, :, 0]
+        step = np.clip(np.where(np.isfinite(step), step, 0.0), -FIT_MAX_STEP, FIT_MAX_STEP)
+        x = np.clip(x + step, -bound, bound)
+    x[slot_bound, 1:] = np.nan
+    return x
 
 
 def calibrate(
@@ -63,49 +193,21 @@ def calibrate(
     batch: ConfigBatch,
     workload: Workload,
     engine: Engine,
-    metrics: ServingMetrics,
+    analytical: ServingMetrics,
+    kv_tokens: IntArray,
 ) -> Calibrated:
-    """Scale `metrics` (the analytical prediction for `batch`) by the regressor's corrections."""
+    """The REGRESSOR prediction of every config in `batch`, from `analytical` (its uncorrected serving metrics)."""
     n = len(batch)
-    corrected = regressor.correct(feature_matrix(arch, cluster, batch, workload, engine, metrics), metrics)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ttft_factor = np.exp(corrected.log_correction["ttft_ms"])
-        tpot_factor = np.exp(corrected.log_correction["tpot_ms"])
-        throughput_factor = np.exp(corrected.log_correction["output_tokens_per_s"])
-        ttft_mean = _column(metrics.ttft_mean_ms, n) * ttft_factor
-        ttft_p50 = _column(metrics.ttft_p50_ms, n) * ttft_factor
-        ttft_p99 = _column(metrics.ttft_p99_ms, n) * ttft_factor
-        old_e2e = _column(metrics.e2e_mean_ms, n)
-        decode = (old_e2e - _column(metrics.ttft_mean_ms, n)) * tpot_factor
-        e2e_mean = ttft_mean + decode
-        tail_scale = np.where(old_e2e > 0, e2e_mean / old_e2e, 1.0)
-        e2e_p50 = e2e_mean + (ttft_p50 - ttft_mean)
-        e2e_p99 = e2e_mean + (_column(metrics.e2e_p99_ms, n) - old_e2e) * tail_scale
-        throughput = _column(metrics.output_tokens_per_s, n) * throughput_factor
-        cost = _column(metrics.cost_per_hour, n)
-        per_million = np.where(throughput > 0, cost / (throughput * 3600.0) * 1e6, np.inf)
-    scaled = replace(
-        metrics,
-        ttft_mean_ms=ttft_mean,
-        ttft_p50_ms=ttft_p50,
-        ttft_p99_ms=ttft_p99,
-        tpot_ms=_column(metrics.tpot_ms, n) * tpot_factor,
-        e2e_mean_ms=e2e_mean,
-        e2e_p50_ms=e2e_p50,
-        e2e_p99_ms=e2e_p99,
-        output_tokens_per_s=throughput,
-        total_tokens_per_s=_column(metrics.total_tokens_per_s, n) * throughput_factor,
-        requests_per_s=_column(metrics.requests_per_s, n) * throughput_factor,
-        cost_per_million_tokens=per_million,
-    )
+    scales = regressor.log_scales(feature_matrix(arch, cluster, batch, workload, engine, analytical))
+    metrics = corrected_metrics(arch, cluster, batch, workload, engine, kv_tokens, scales.mean)
     score = confidence(
         regressor.coverage or NO_COVERAGE,
         cluster.gpu.name,
         arch.model_type,
         math.log(arch.param_count),
         batch.tensor_parallel,
-        np.log(_per_replica_concurrency(batch, workload, metrics)),
-        corrected.mean_spread,
+        np.log(in_service(batch, workload, analytical)),
+        scales.mean_spread,
     )
     fits = _column(metrics.fits, n) > 0
-    return Calibrated(scaled, np.where(fits, score, 0.0))
+    return Calibrated(metrics, scales, np.where(fits, score, 0.0))

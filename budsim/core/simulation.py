@@ -20,6 +20,7 @@ METRIC_FIELDS = {
     "ttft_p50_ms": "ttft_p50_ms",
     "ttft_p99_ms": "ttft_p99_ms",
     "tpot_ms": "tpot_ms",
+    "e2e_latency_mean_ms": "e2e_mean_ms",
     "e2e_latency_p50_ms": "e2e_p50_ms",
     "e2e_latency_p99_ms": "e2e_p99_ms",
     "output_tokens_per_s": "output_tokens_per_s",
@@ -62,7 +63,7 @@ def simulate(
     if regressor is None:
         metrics, confidence = analytical.at(0), analytical_confidence(cluster)
     else:
-        calibrated = calibrate(regressor, arch, cluster, batch, workload, engine, analytical)
+        calibrated = calibrate(regressor, arch, cluster, batch, workload, engine, analytical, memory.kv_tokens)
         metrics, confidence = calibrated.metrics.at(0), float(calibrated.confidence[0])
     warnings = list(chosen.warnings)
     fits = bool(memory.fits[0])

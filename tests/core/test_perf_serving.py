@@ -67,9 +67,13 @@ def test_the_kv_cache_caps_the_running_batch_and_the_other_clients_wait_for_a_sl
     assert metrics.batch_limit == 6
     assert metrics.running_batch == pytest.approx(6)
     assert metrics.kv_pressure == pytest.approx(24 * 1500 / 10_000)
-    # 18 clients queue; they drain at the completion rate, so each waits 18 / (requests/s) on top of its own TTFT.
-    assert metrics.queue_wait_ms >= 18 / metrics.requests_per_s * 1e3
+    # 18 clients are not served: requests/s x the front end's latency of them are in the front end, the others wait
+    # for a slot, draining at the completion rate (Little's law over the whole client cycle).
+    rate, front_end = metrics.requests_per_s, engine_profile(Engine.VLLM).request_overhead_s
+    assert metrics.slot_wait_ms == pytest.approx((18 - rate * front_end) / rate * 1e3)
+    assert metrics.queue_wait_ms >= metrics.slot_wait_ms
     assert metrics.ttft_mean_ms > metrics.queue_wait_ms
+    assert rate * metrics.e2e_mean_ms / 1e3 == pytest.approx(24)
 
 
 def test_max_num_seqs_caps_the_running_batch() -> None:

@@ -34,7 +34,15 @@ from budsim.core.architecture import ModelArchitecture
 from budsim.core.deployment import Cluster, ConfigBatch, FloatArray, IntArray, ServingConfig, Workload
 from budsim.core.errors import CoreError
 from budsim.core.perf.engines import EngineProfile, engine_profile
-from budsim.core.perf.step import ReplicaCost, StepLoad, StepTime, decode_load, replica_cost, step_time
+from budsim.core.perf.step import (
+    ReplicaCost,
+    StepLoad,
+    StepTime,
+    decode_load,
+    replica_cost,
+    step_floor_s,
+    step_time,
+)
 from budsim.core.types import Engine
 
 Real = FloatArray | float
@@ -86,6 +94,7 @@ class ServingMetrics:
     batch_limit: Real  # max requests per replica: min(max_num_seqs, KV capacity / tokens held per request)
     kv_pressure: Real  # KV tokens the offered concurrency would hold / KV capacity (> 1: the cache limits the batch)
     queue_wait_ms: Real  # mean wait for a slot and for the prefill budget
+    slot_wait_ms: Real  # the part of it spent waiting for a slot (max_num_seqs or the KV cache full)
     synchronized_ttft_ms: Real  # mean TTFT had every admitted client's prompt arrived at once (_synchronized_prefill_s)
     capacity_requests_per_s: Real  # throughput with the batch at its limit
     saturated: BoolArray | bool
@@ -98,6 +107,22 @@ class ServingMetrics:
         """One candidate's metrics as Python scalars."""
         values = {f.name: np.asarray(getattr(self, f.name)).reshape(-1)[index].item() for f in fields(self)}
         return replace(self, **values)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceScales:
+    """Multipliers of a replica's service times, per candidate (arrays of N) or for all (floats).
+
+    `decode` scales decode steps (and the decode share of a mixed step), `prefill` prompt work (the prompt share of a
+    step), `frontend` the time a request spends outside the engine's steps (`EngineProfile.request_overhead_s`).
+    Queueing, TTFT and throughput then follow from the scaled times, so a correction can make a replica faster or
+    slower but never let it serve more than its corrected capacity; no step gets faster than the hardware allows
+    (`step.ReplicaCost`'s floors).
+    """
+
+    decode: Real = 1.0
+    prefill: Real = 1.0
+    frontend: Real = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +218,14 @@ def _evaluate(
     biased = (share * mixed.total_s**2 + (1.0 - share) * decode.total_s**2) / (2.0 * step)
     residual = step if inp.closed else biased
     # The prefill budget is a server: a prompt holds prompt/budget of a full prefill step (M/D/1, FCFS).
-    full_step = decode.total_s + (mixed.total_s - decode.total_s) * budget / carried
+    # A step whose whole budget is prompt chunks: the decodes plus the prompt work scaled up where they mix, the prompt
+    # step scaled up where prompts run alone (SGLang: its prompt step can be shorter than a long decode step); never
+    # shorter than the hardware allows such a step (a linear extrapolation of two floored steps can be).
+    if mixing:
+        full_step = decode.total_s + (mixed.total_s - decode.total_s) * budget / carried
+        full_step = np.maximum(full_step, step_floor_s(cost, budget + decode_batch + budget / prompt))
+    else:
+        full_step = np.maximum(mixed.total_s * budget / carried, step_floor_s(cost, budget + budget / prompt))
     own_work = prompt / budget * full_step
     # Queueing behind earlier prompts. Poisson arrivals: the M/D/1 wait less the residual of the prompt in service
     # (the step residual above already counts it). A closed loop's arrivals are paced by its own completions, which
@@ -311,14 +343,22 @@ def predict(
     workload: Workload,
     engine: Engine,
     kv_tokens: IntArray,
+    scales: ServiceScales | None = None,
 ) -> ServingMetrics:
-    """Serving metrics of every candidate in `batch` for `workload`; `kv_tokens` is each replica's KV capacity."""
+    """Serving metrics of every candidate in `batch` for `workload`; `kv_tokens` is each replica's KV capacity.
+
+    `scales` (the REGRESSOR method's learned corrections) multiply the service times before anything is derived.
+    """
     if (workload.concurrency is None) == (workload.request_rate is None):
         raise CoreError("workload", "give exactly one of concurrency (closed loop) or request_rate (open loop)")
     if workload.input_tokens < 1 or workload.output_tokens < 1:
         raise CoreError("workload", "input_tokens and output_tokens must be at least 1")
     profile = engine_profile(engine)
     cost = replica_cost(arch, cluster, batch, profile)
+    frontend: Real = profile.request_overhead_s
+    if scales is not None:
+        cost = cost.with_scales(scales.decode, scales.prefill)
+        frontend = frontend * np.asarray(scales.frontend, dtype=np.float64)
     prompt = float(workload.input_tokens)
     output = float(workload.output_tokens)
     replicas = batch.replicas.astype(np.float64)
@@ -328,6 +368,10 @@ def predict(
     fits = (capacity >= prompt + output) & (batch.max_model_len >= prompt + output)
     limit = np.where(fits, np.maximum(np.minimum(batch.max_num_seqs, np.floor(capacity / held)), 1.0), 1.0)
     closed = workload.concurrency is not None
+    # Requests per second no replica can exceed, its steps' floors summed over a request's tokens (`bounds`). The
+    # fixed point meets it within a fraction of a percent where a correction drove the steps to their floors; this
+    # makes it exact.
+    hardware_rate = 1.0 / ((prompt + output) * cost.min_s_per_token)
     inp = _Inputs(
         cost=cost,
         profile=profile,
@@ -338,15 +382,18 @@ def predict(
         closed=closed,
     )
 
-    frontend = profile.request_overhead_s
     if closed:
         clients = float(workload.concurrency) / replicas  # type: ignore[arg-type]
         running = np.maximum(np.minimum(clients, limit), 1e-6)
         state = _solve_closed(inp, running)
         # A client's cycle includes the serving front end; clients queueing for a slot keep the batch full meanwhile.
         rate = np.minimum(state.batch / state.cycle_s, clients / (state.cycle_s + frontend))
+        rate = np.minimum(rate, hardware_rate)
         capacity_rate = _solve_closed(inp, limit).throughput if np.any(clients < limit) else rate
-        slot_wait = np.maximum(clients - running, 0.0) / rate  # waiting clients drain at the completion rate
+        capacity_rate = np.minimum(capacity_rate, hardware_rate)
+        # Little's law over a client's whole cycle (front end, waiting, in service): what the cycle in service and the
+        # front end leave of clients / rate is the wait for a slot.
+        slot_wait = np.maximum(clients / rate - frontend - state.cycle_s, 0.0)
         slot_prob = np.zeros_like(slot_wait)
         saturated = np.zeros(len(batch), dtype=bool)
         offered = clients
@@ -354,6 +401,7 @@ def predict(
         rate = float(workload.request_rate) / replicas  # type: ignore[arg-type]
         at_limit = _solve_closed(replace(inp, closed=True), limit)
         capacity_rate = np.minimum(at_limit.throughput, MAX_PREFILL_UTILISATION / at_limit.prefill_work_s)
+        capacity_rate = np.minimum(capacity_rate, hardware_rate)
         saturated = rate >= capacity_rate * 0.999
         state = _solve_open(inp, np.minimum(rate, capacity_rate * 0.999), limit)
         slot_wait, slot_prob = _slot_wait_open(rate, state.cycle_s, limit)
@@ -440,11 +488,12 @@ def predict(
         overhead_ms=state.decode_step.overhead_s * 1e3,
         mixed_step_ms=state.mixed_step.total_s * 1e3,
         prefill_step_share=state.share,
-        running_batch=state.batch,
+        running_batch=np.minimum(state.batch, limit),  # in service; an open loop's prompt queue holds no KV yet
         decode_batch=state.decode_batch,
         batch_limit=limit,
         kv_pressure=np.minimum(offered, batch.max_num_seqs) * held / np.maximum(capacity, 1.0),
         queue_wait_ms=queue_mean * 1e3,
+        slot_wait_ms=slot_wait * 1e3,
         synchronized_ttft_ms=synchronized * 1e3,
         capacity_requests_per_s=np.where(fits, capacity_rate * replicas, 0.0),
         saturated=saturated & fits,

@@ -13,7 +13,11 @@ maximum of its FLOPs and its bytes, and the classes add up:
   attends in the absorbed form at decode and the expanded (MHA) form at prefill;
 - communication: two all-reduces per layer under tensor parallelism, a hand-off per pipeline boundary;
 - fixed costs: no kernel class runs faster than its launches allow, the small element-wise kernels cost a launch
-  each, and the engine spends CPU time per step and per running sequence.
+  each, and the engine spends CPU time per step and per running sequence;
+- service scales: a learned correction (`core.calibration`) multiplies the step's time, by its decode scale for the
+  decode tokens' share of the step and its prefill scale for the prompt tokens' share; whatever the scales, no step
+  runs faster than the hardware allows (`bounds`: its tokens at the achievable compute, one pass over the weights at
+  the achievable bandwidth).
 
 Everything per GPU of one tensor-parallel group; pipeline stages add their times (a micro-batch passes all of them),
 and an iteration over `m` micro-batches of the running batch costs one full pass over a micro-batch of 1/m of it.
@@ -29,6 +33,7 @@ import numpy as np
 
 from budsim.core.architecture import ModelArchitecture
 from budsim.core.deployment import DTYPE_CODES, Cluster, ConfigBatch, FloatArray
+from budsim.core.perf.bounds import min_seconds_per_token, min_weight_pass_s
 from budsim.core.perf.comm import allreduce_latency_s, allreduce_seconds_per_byte, p2p_latency_s, p2p_seconds_per_byte
 from budsim.core.perf.constants import (
     ACTIVATION_BYTES,
@@ -110,6 +115,20 @@ class ReplicaCost:
     per_seq_overhead_s: float
     decode_kernel_factor: float
     prefill_kernel_factor: float
+    # physical floors (`bounds`): seconds per token at achievable compute, one weight pass at achievable bandwidth
+    min_s_per_token: Real
+    min_pass_s: Real
+    # learned service-time corrections (1.0: the analytical model's own times)
+    decode_scale: Real = 1.0
+    prefill_scale: Real = 1.0
+
+    @property
+    def scaled(self) -> bool:
+        return bool(np.any(np.asarray(self.decode_scale) != 1.0) or np.any(np.asarray(self.prefill_scale) != 1.0))
+
+    def with_scales(self, decode: Real, prefill: Real) -> Self:
+        """These coefficients with learned service-time scales (arrays of N, or floats)."""
+        return replace(self, decode_scale=decode, prefill_scale=prefill)
 
     def at(self, index: int) -> Self:
         """One candidate's coefficients as Python floats, for the step-by-step simulation's inner loop."""
@@ -192,7 +211,7 @@ class StepTime:
     memory_s: Real  # sum over kernel classes of their byte-bound time
     comm_s: Real  # all-reduces and pipeline hand-offs
     overhead_s: Real  # element-wise kernels and engine CPU time
-    total_s: Real  # sum over classes of max(compute, memory, floor) + comm + overhead
+    total_s: Real  # (sum over classes of max(compute, memory, floor) + comm + overhead) x scales, >= the hardware floor
 
 
 def _per_gpu_attention_params(arch: ModelArchitecture, tp: FloatArray) -> FloatArray:
@@ -311,6 +330,8 @@ def replica_cost(arch: ModelArchitecture, cluster: Cluster, batch: ConfigBatch, 
         per_seq_overhead_s=engine.per_seq_overhead_s,
         decode_kernel_factor=engine.decode_kernel_factor,
         prefill_kernel_factor=engine.prefill_kernel_factor,
+        min_s_per_token=min_seconds_per_token(arch, gpu, batch),
+        min_pass_s=min_weight_pass_s(arch, gpu, batch),
     )
 
 
@@ -383,9 +404,25 @@ def step_time(cost: ReplicaCost, load: StepLoad) -> StepTime:
     overhead = cost.elementwise_s + cost.step_overhead_s + cost.per_seq_overhead_s * load.seqs
     compute = (dense_c + moe_c + lm_c) * factor + pre_c * cost.prefill_kernel_factor + dec_c * cost.decode_kernel_factor
     memory = (dense_m + moe_m + lm_m) * factor + pre_m * cost.prefill_kernel_factor + dec_m * cost.decode_kernel_factor
+    total = kernels + comm + overhead
+    if cost.scaled:
+        total = total * (cost.prefill_scale * prefill_share + cost.decode_scale * (1.0 - prefill_share))
+    floor = step_floor_s(cost, load.prefill_tokens + load.sampled_seqs)
     return StepTime(
-        compute_s=compute, memory_s=memory, comm_s=comm, overhead_s=overhead, total_s=kernels + comm + overhead
+        compute_s=compute, memory_s=memory, comm_s=comm, overhead_s=overhead, total_s=np.maximum(total, floor)
     )
+
+
+def step_floor_s(cost: ReplicaCost, tokens: Real) -> Real:
+    """The shortest time a step of `tokens` tokens can take on this hardware: all of them at the replica's achievable
+    compute, and one pass over its weights at the achievable bandwidth (`bounds`).
+
+    `step_time` counts a step's tokens as `bounds` does a request's, prompt plus output: its prompt tokens and one per
+    sequence that samples. That charges the first output token, which in fact rides on the last prompt chunk's pass,
+    so the floor is a little stricter than the hardware and a request's tokens/s never exceed the stated limit.
+    """
+    floor: Real = np.maximum(tokens * cost.min_s_per_token, cost.min_pass_s)
+    return floor
 
 
 def prefill_time(cost: ReplicaCost, tokens: Real, offset: Real = 0.0) -> StepTime:

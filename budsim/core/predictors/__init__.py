@@ -1,8 +1,9 @@
 """Learned corrections on top of the analytical serving model (`core.perf.serving`).
 
 The analytical model gets the shape right (what is compute-, memory- or communication-bound) but misses engine and
-kernel effects it cannot see; these predictors learn the measured/analytical log-ratio from benchmark runs, clamp it,
-and say how far from the measured data a prediction is (`confidence`).
+kernel effects it cannot see; these predictors learn, from benchmark runs, how much to scale its service times
+(decode steps, prompt work) for the serving model to match what was measured, clamp it, and say how far from the
+measured data a prediction is (`confidence`).
 """
 
 from budsim.core.predictors.confidence import (
@@ -16,33 +17,33 @@ from budsim.core.predictors.features import (
     FEATURE_NAMES,
     benchmark_ttft_ms,
     feature_matrix,
+    in_service,
     synchronized_share,
 )
 from budsim.core.predictors.regressor import (
-    BASES,
+    CLAMP,
     FORMAT,
     TARGETS,
-    Corrected,
+    LogScales,
     ResidualRegressor,
-    log_ratio_targets,
     train,
 )
 
 __all__ = [
-    "BASES",
     "BENCHMARK_ROUNDS",
+    "CLAMP",
     "FEATURE_NAMES",
     "FORMAT",
     "PRODUCTION_READY",
     "TARGETS",
     "VALIDATE_IN_STAGING",
-    "Corrected",
     "Coverage",
+    "LogScales",
     "ResidualRegressor",
     "benchmark_ttft_ms",
     "confidence",
     "feature_matrix",
-    "log_ratio_targets",
+    "in_service",
     "synchronized_share",
     "train",
 ]

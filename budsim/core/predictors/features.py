@@ -10,7 +10,11 @@ degree, the attention data-parallel degree, FP4 weights, and FP4 weights on a GP
 Hopper but not on Blackwell). They let the trees keep those runs' errors apart from the rest; a config BudSim generates
 has them at their neutral values (1, 1, no FP4), which is what `feature_matrix` assumes unless told otherwise.
 
-`benchmark_ttft_ms` is the physical base the TTFT correction is learned against (see its docstring).
+What the trees learn are service times (`regressor`), so the features describe a replica's service, never the queue in
+front of it: load is the batch in service (requests beyond max_num_seqs or the KV cache wait outside and change
+nothing about how fast a step runs), and TTFT is taken without the wait for a slot. A question about 2,048 clients
+on a replica that holds 256 is then, to the trees, the measured runs near 256 in service, not an extrapolation of
+TTFTs ten times longer than any they saw.
 """
 
 import numpy as np
@@ -67,7 +71,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     # workload
     "log_input_tokens",
     "log_output_tokens",
-    "log_concurrency",
+    "log_batch_in_service",
     "log_waves",
     "closed_loop",
     # analytical terms
@@ -140,6 +144,17 @@ def benchmark_ttft_ms(metrics: ServingMetrics, engine: Engine, closed_loop: bool
     return steady + share * extra
 
 
+def in_service(batch: ConfigBatch, workload: Workload, metrics: ServingMetrics) -> FloatArray:
+    """Requests one replica serves at once: its share of a closed loop's clients up to its batch limit (the
+    concurrency a measured run varied), or an open loop's running batch; at least one."""
+    n = len(batch)
+    limit = _arr(metrics.batch_limit, n)
+    if workload.concurrency is not None:
+        clients = float(workload.concurrency) / batch.replicas.astype(np.float64)
+        return np.maximum(np.minimum(clients, limit), 1.0)
+    return np.maximum(_arr(metrics.running_batch, n), 1.0)
+
+
 def feature_matrix(
     arch: ModelArchitecture,
     cluster: Cluster,
@@ -170,17 +185,19 @@ def feature_matrix(
     prefill_step = np.maximum(m("prefill_step_ms"), _EPS)
     decode_c, decode_m = m("decode_compute_ms"), m("decode_memory_ms")
     decode_step = np.maximum(m("decode_step_ms"), _EPS)
-    ttft, tpot = m("ttft_mean_ms"), m("tpot_ms")
+    slot_wait = np.where(np.isfinite(m("slot_wait_ms")), m("slot_wait_ms"), 0.0)
+    ttft, tpot = m("ttft_mean_ms") - slot_wait, m("tpot_ms")  # TTFT once a slot is free
     ttft_floor = np.maximum(ttft, _EPS)
     running, limit = m("running_batch"), m("batch_limit")
     replicas = batch.replicas.astype(np.float64)
     closed = workload.concurrency is not None
-    concurrency = _arr(float(workload.concurrency), n) if closed else np.maximum(running * replicas, 1.0)
-    clients = np.maximum(concurrency / replicas, 1.0)  # what one replica holds: a measured run's whole concurrency
+    served = in_service(batch, workload, metrics)
     budget = batch.max_num_batched_tokens.astype(np.float64)
     gpus = np.maximum(tp * pp * replicas, 1.0)
     frontend_ms = engine_profile(engine).request_overhead_s * 1e3
-    base = _finite(benchmark_ttft_ms(metrics, engine, closed) * np.ones(n))
+    # The benchmark's waves as a run at the batch in service would see them (no slot wait, as in `ttft`).
+    share = synchronized_share(engine, closed)
+    wave = _log(ttft_floor + share * np.maximum(m("synchronized_ttft_ms") - ttft_floor, 0.0)) - _log(ttft_floor)
     columns = [
         _arr(np.log(params), n),
         _arr(np.log(active), n),
@@ -205,8 +222,8 @@ def feature_matrix(
         _arr(fp4_weights, n) * float(gpu.name in FP4_TENSOR_CORE_GPUS),
         _arr(np.log(workload.input_tokens), n),
         _arr(np.log(workload.output_tokens), n),
-        np.log(concurrency),
-        np.log(clients * workload.input_tokens / budget),
+        np.log(served),
+        np.log(served * workload.input_tokens / budget),
         _arr(float(closed), n),
         prefill_c / np.maximum(prefill_c + prefill_m, _EPS),
         m("prefill_comm_ms") / prefill_step,
@@ -218,9 +235,9 @@ def feature_matrix(
         _log(running),
         running / np.maximum(limit, _EPS),
         m("prefill_step_share"),
-        _log(m("synchronized_ttft_ms")) - _log(ttft),
-        _log(base) - _log(ttft),
-        m("queue_wait_ms") / ttft_floor,
+        _log(m("synchronized_ttft_ms")) - _log(ttft_floor),
+        wave,
+        (m("queue_wait_ms") - slot_wait) / ttft_floor,
         _log(ttft),
         _log(tpot),
         _log(m("output_tokens_per_s") / gpus),

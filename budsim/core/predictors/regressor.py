@@ -1,22 +1,21 @@
-"""Residual regressor: XGBoost models of log(measured / base) for TTFT and TPOT, one bootstrap ensemble each.
+"""Residual regressor: XGBoost ensembles of the service-time scales that make the physics match measured runs.
 
-Why a residual and not the metric itself: the analytical model already carries the physics (a 70B model on 8 GPUs is
-slower than an 8B on one), so the trees only have to learn a small, smooth correction; with shallow trees, strong
-regularisation and a clamp on the correction (default ±ln 3), a config far from the data falls back toward the
-physical base instead of extrapolating a tree leaf. Ensemble members are trained on bootstrap resamples of whole
-groups (model x GPU), so their disagreement grows where a prediction leans on few groups; `confidence` uses it.
+What is learned is deliberately narrow: three log-scales per config, of decode steps, of prompt work and of the time a
+request spends in the engine's front end, that `core.calibration` hands to the serving model
+(`perf.serving.ServiceScales`). Queueing,
+TTFT, TPOT and throughput are then derived from the corrected service times by the same model the analytical method
+uses, so a correction can never make a deployment serve more than its corrected capacity or break Little's law, and
+no step runs faster than the hardware allows (the step floors of `perf.bounds`). Learning the metrics themselves
+instead (a TTFT factor, then throughput by Little's law) let a TTFT that was mostly slot waiting behind thousands of
+clients be cut by 3x, and with it the cycle: throughputs beyond the tensor cores' peak.
 
-The base of TPOT is the analytical TPOT. The base of TTFT is `features.benchmark_ttft_ms`, the analytical steady
-state with a closed-loop benchmark's synchronised waves weighed in; its log-ratio to the analytical TTFT is a feature
-column (`BASES`). Throughput is not learned: a closed loop's clients each keep one request in flight, so its output
-rate is concurrency x output tokens / (TTFT + (output tokens - 1) x TPOT) (Little's law; data/benchmarks.csv derives
-it exactly so), and the throughput correction follows from the two latency corrections; an open loop's throughput is
-its offered rate, which no latency correction changes. On data/benchmarks.csv this is more accurate held out than a
-throughput ensemble of its own was (bench/regressor.py), and it keeps the three corrected metrics consistent.
+The training targets are found by inverting the forward model on every measured run (`calibration.fit_log_scales`).
+Trees, not the metric, carry the physics' remaining error: with shallow trees, strong regularisation and a clamp on the
+scales (`CLAMP`) a config far from the data falls back toward the physical model instead of extrapolating a tree
+leaf. Ensemble members are trained on bootstrap resamples of whole groups (model x GPU), so their
+disagreement grows where a prediction leans on few groups; `confidence` uses it.
 
-Corrections are reported relative to the analytical metrics (base ratio + clamped residual), so callers scale
-`ServingMetrics` by them as before. Core does no file I/O: `save` returns named byte strings (xgboost native JSON) and
-`load` takes them back.
+Core does no file I/O: `save` returns named byte strings (xgboost native JSON) and `load` takes them back.
 """
 
 import json
@@ -29,20 +28,19 @@ import numpy as np
 import numpy.typing as npt
 import xgboost as xgb
 
-from budsim.core.perf.serving import ServingMetrics
 from budsim.core.predictors.confidence import Coverage
-from budsim.core.predictors.features import BENCHMARK_TTFT_FEATURE, FEATURE_NAMES
+from budsim.core.predictors.features import FEATURE_NAMES
 from budsim.core.predictors.forest import Forest
 
 FloatArray = npt.NDArray[np.float64]
 
-TARGETS: tuple[str, ...] = ("output_tokens_per_s", "ttft_ms", "tpot_ms")
-LEARNED: tuple[str, ...] = ("ttft_ms", "tpot_ms")  # throughput follows from these (module docstring)
-# Targets whose trees learn the residual of a physical base other than the analytical metric: target -> the feature
-# column holding log(base / analytical).
-BASES: dict[str, str] = {"ttft_ms": BENCHMARK_TTFT_FEATURE}
-FORMAT = "budsim-residual-regressor/2"
-CLAMP = math.log(3.0)
+# The log service-time scales the ensembles learn, in the column order of a dataset's targets.
+TARGETS: tuple[str, ...] = ("decode_scale", "prefill_scale", "frontend_scale")
+FORMAT = "budsim-residual-regressor/3"
+# Largest |log-scale| of each target. Steps: 3x either way, and never faster than the hardware (`perf.bounds`). The
+# front end: 10x, because it is a delay, not a capacity, and benchmarks of CPU-bound servers (TensorRT-LLM's at TP 8
+# and high concurrency in data/benchmarks.csv) wait seconds in it where its constant says a tenth of one.
+CLAMP: tuple[float, ...] = (math.log(3.0), math.log(3.0), math.log(10.0))
 ENSEMBLE = 5
 NTHREAD = 1  # small data: OpenMP threads only contend with the service (and each other)
 PARAMS: dict[str, object] = {
@@ -62,83 +60,47 @@ ROUNDS = 200
 
 
 @dataclass(frozen=True, slots=True)
-class Corrected:
-    """Corrected predictions (arrays of N) and each target's ensemble spread (std of the log-correction)."""
+class LogScales:
+    """Per candidate: the clamped ensemble mean of each log-scale ([N, 3], columns as TARGETS) and the members'
+    standard deviation of it ([N, 3])."""
 
-    output_tokens_per_s: FloatArray
-    ttft_ms: FloatArray
-    tpot_ms: FloatArray
-    log_correction: dict[str, FloatArray]
-    spread: dict[str, FloatArray]
+    mean: FloatArray
+    spread: FloatArray
 
     @property
     def mean_spread(self) -> FloatArray:
-        return np.mean(np.stack(list(self.spread.values())), axis=0)
+        spread: FloatArray = self.spread.mean(axis=1)
+        return spread
 
 
 @dataclass
 class ResidualRegressor:
-    """Per learned target, an ensemble of boosters predicting log(measured / base); throughput derived from them."""
+    """Per learned target, an ensemble of boosters predicting its log service-time scale."""
 
     boosters: dict[str, list[xgb.Booster]]
     feature_names: tuple[str, ...] = FEATURE_NAMES
-    clamp: float = CLAMP
+    clamp: tuple[float, ...] = CLAMP
     coverage: Coverage | None = None
     info: dict[str, object] = field(default_factory=dict)
-    bases: dict[str, str] = field(default_factory=lambda: dict(BASES))
 
-    def log_corrections(self, features: FloatArray) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
-        """Log-correction of every target relative to the analytical metric, and its ensemble std.
-
-        TTFT and TPOT: base ratio + clamped mean of the members. Throughput: what the corrected latencies imply for a
-        closed loop (module docstring), none for an open one.
-        """
+    def log_scales(self, features: FloatArray) -> LogScales:
+        """The learned log-scales of N feature rows, each clamped to +-its `clamp`, and the ensemble's spread."""
         if features.shape[1] != len(self.feature_names):
             raise ValueError(f"expected {len(self.feature_names)} features, got {features.shape[1]}")
         # A DMatrix per call rather than inplace_predict: no faster here (bench), and `predict` is the path xgboost
         # documents as safe to call from several threads at once, which jobs running side by side do.
         matrix = xgb.DMatrix(features, feature_names=list(self.feature_names), nthread=NTHREAD)
-        means: dict[str, FloatArray] = {}
-        spreads: dict[str, FloatArray] = {}
-        for target, raw in self.forest.predict(matrix).items():
-            residual = np.clip(raw.mean(axis=0), -self.clamp, self.clamp)
-            means[target] = base_log_ratio(features, self.feature_names, self.bases, target) + residual
-            spreads[target] = raw.std(axis=0)
-        ttft_share = _ttft_share_of_request(features, self.feature_names)
-        closed = self._column(features, "closed_loop") > 0.5
-        e2e_log = np.log(ttft_share * np.exp(means["ttft_ms"]) + (1.0 - ttft_share) * np.exp(means["tpot_ms"]))
-        means["output_tokens_per_s"] = np.where(closed & np.isfinite(e2e_log), -e2e_log, 0.0)
-        thr_spread = ttft_share * spreads["ttft_ms"] + (1.0 - ttft_share) * spreads["tpot_ms"]
-        spreads["output_tokens_per_s"] = np.where(np.isfinite(thr_spread), thr_spread, 0.0)
-        return {target: means[target] for target in TARGETS}, {target: spreads[target] for target in TARGETS}
-
-    def _column(self, features: FloatArray, name: str) -> FloatArray:
-        return features[:, self.feature_names.index(name)]
-
-    def correct(self, features: FloatArray, metrics: ServingMetrics) -> Corrected:
-        """The analytical `metrics` scaled by the learned, clamped correction."""
-        means, spreads = self.log_corrections(features)
-        n = features.shape[0]
-
-        def scaled(name: str, target: str) -> FloatArray:
-            base = np.broadcast_to(np.asarray(getattr(metrics, name), dtype=np.float64).reshape(-1), (n,))
-            return base * np.exp(means[target])
-
-        return Corrected(
-            output_tokens_per_s=scaled("output_tokens_per_s", "output_tokens_per_s"),
-            ttft_ms=scaled("ttft_mean_ms", "ttft_ms"),
-            tpot_ms=scaled("tpot_ms", "tpot_ms"),
-            log_correction=means,
-            spread=spreads,
-        )
+        raw = self.forest.predict(matrix)
+        members = [raw[target] for target in TARGETS]  # each members x rows
+        mean = np.column_stack([np.clip(m.mean(axis=0), -c, c) for m, c in zip(members, self.clamp, strict=True)])
+        return LogScales(mean=mean, spread=np.column_stack([m.std(axis=0) for m in members]))
 
     def save(self) -> dict[str, bytes]:
         """Named byte strings: `meta.json` plus one xgboost native JSON per booster (the caller writes them)."""
         meta = {
             "format": FORMAT,
             "feature_names": list(self.feature_names),
-            "bases": self.bases,
-            "clamp": self.clamp,
+            "clamp": list(self.clamp),
             "targets": {target: len(members) for target, members in self.boosters.items()},
             "coverage": self.coverage.to_dict() if self.coverage is not None else None,
             "info": self.info,
@@ -181,39 +143,13 @@ class ResidualRegressor:
             boosters[target] = members
         coverage = Coverage.from_dict(meta["coverage"]) if meta["coverage"] is not None else None
         names = tuple(meta["feature_names"])
-        return cls(boosters, names, float(meta["clamp"]), coverage, dict(meta["info"]), dict(meta["bases"]))
-
-
-def base_log_ratio(
-    features: FloatArray, feature_names: tuple[str, ...], bases: dict[str, str], target: str
-) -> FloatArray:
-    """log(base / analytical) of `target` per row: 0 where the target's base is the analytical metric or unknown."""
-    if target not in bases:
-        return np.zeros(features.shape[0])
-    column = features[:, feature_names.index(bases[target])]
-    return np.where(np.isfinite(column), column, 0.0)
-
-
-def _ttft_share_of_request(features: FloatArray, feature_names: tuple[str, ...]) -> FloatArray:
-    """TTFT / (TTFT + (output tokens - 1) x TPOT) of the analytical prediction: how much of a request's time the TTFT
-    correction moves, the rest being the TPOT correction's."""
-    ttft = np.exp(features[:, feature_names.index("log_ttft_ms")])
-    tpot = np.exp(features[:, feature_names.index("log_tpot_ms")])
-    decode_tokens = np.exp(features[:, feature_names.index("log_output_tokens")]) - 1.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return ttft / (ttft + decode_tokens * tpot)
-
-
-def log_ratio_targets(measured: FloatArray, analytical: FloatArray) -> FloatArray:
-    """log(measured / analytical) per column; non-finite entries (no analytical answer) become NaN."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.log(np.asarray(measured, dtype=np.float64) / np.asarray(analytical, dtype=np.float64))
-    return np.where(np.isfinite(ratio), ratio, np.nan)
+        clamp = tuple(float(c) for c in meta["clamp"])
+        return cls(boosters, names, clamp, coverage, dict(meta["info"]))
 
 
 def train(
     features: FloatArray,
-    targets_log_ratio: FloatArray,
+    log_scales: FloatArray,
     groups: npt.NDArray[np.str_] | list[str],
     seed: int = 0,
     *,
@@ -221,17 +157,16 @@ def train(
     rounds: int = ROUNDS,
     coverage: Coverage | None = None,
 ) -> ResidualRegressor:
-    """Fit one ensemble per learned target from `targets_log_ratio` (log measured / analytical, columns as TARGETS;
-    the throughput column is not needed, as throughput is derived).
+    """Fit one ensemble per learned target from `log_scales` ([N, 3], columns as TARGETS; NaN where a run says
+    nothing about a scale).
 
     Member 0 sees every row; the others see a bootstrap of whole groups, so that their disagreement measures how much
-    a prediction depends on which model x GPU pairs were measured. Targets with a base in `BASES` learn the residual
-    of that base.
+    a prediction depends on which model x GPU pairs were measured.
     """
     groups = np.asarray(groups)
     unique = np.unique(groups)
     rng = np.random.default_rng(seed)
-    boosters: dict[str, list[xgb.Booster]] = {target: [] for target in LEARNED}
+    boosters: dict[str, list[xgb.Booster]] = {target: [] for target in TARGETS}
     for member in range(ensemble):
         if member == 0:
             weight = np.ones(len(groups))
@@ -239,11 +174,10 @@ def train(
             drawn = rng.choice(unique, size=len(unique), replace=True)
             counts = {g: c for g, c in zip(*np.unique(drawn, return_counts=True), strict=True)}
             weight = np.array([float(counts.get(g, 0)) for g in groups])
-        for target in LEARNED:
-            column = TARGETS.index(target)
-            y = targets_log_ratio[:, column] - base_log_ratio(features, FEATURE_NAMES, BASES, target)
+        for column, target in enumerate(TARGETS):
+            y = log_scales[:, column]
             keep = np.isfinite(y) & (weight > 0)
             matrix = xgb.DMatrix(features[keep], label=y[keep], weight=weight[keep], feature_names=list(FEATURE_NAMES))
             params = {**PARAMS, "seed": seed * 1000 + member * 10 + column}
             boosters[target].append(xgb.train(params, matrix, num_boost_round=rounds))
-    return ResidualRegressor(boosters, FEATURE_NAMES, CLAMP, coverage, bases=dict(BASES))
+    return ResidualRegressor(boosters, FEATURE_NAMES, CLAMP, coverage)

@@ -446,7 +446,9 @@ class ServingEvaluator:
             if self.regressor is None:
                 trust[rows] = analytical_confidence(cluster)
             else:
-                calibrated = calibrate(self.regressor, self.arch, cluster, sub, self.workload, self.engine, metrics)
+                calibrated = calibrate(
+                    self.regressor, self.arch, cluster, sub, self.workload, self.engine, metrics, mem.kv_tokens
+                )
                 metrics = calibrated.metrics
                 trust[rows] = calibrated.confidence
             for name in _SERVING_FIELDS:

@@ -70,6 +70,11 @@ class PerformanceMetrics(_FromDocument):
     requests_per_s: float | None
     cost_per_hour: float | None
     cost_per_million_tokens: float | None = strawberry.field(description="USD per million output tokens at this load.")
+    e2e_latency_mean_ms: float | None = strawberry.field(
+        default=None,
+        description="Mean request latency as a client sees it; with a closed loop, requestsPerS x this = concurrency "
+        "(Little's law). Null in simulations stored before it was reported.",
+    )
 
 
 @strawberry.type(description="Per-GPU memory of the busiest pipeline stage, in GB (10^9 bytes).")
