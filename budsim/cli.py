@@ -174,13 +174,13 @@ def _optimize(settings: Settings, args: argparse.Namespace) -> int:
     from budsim.core.catalog.gpus import find_gpu
     from budsim.core.deployment import Workload
     from budsim.core.errors import CoreError
+    from budsim.core.launch import launch_command
     from budsim.core.optimization import (
         DEFAULT_WORKLOAD,
         Constraints,
         SearchSettings,
         heuristic_deployment,
         search_deployment,
-        vllm_args,
     )
     from budsim.core.search import ClusterOption, Targets
     from budsim.core.types import Dtype, Engine
@@ -253,7 +253,9 @@ def _optimize(settings: Settings, args: argparse.Namespace) -> int:
         print("nothing could be evaluated")
         return 1
     verdict = "meets the targets" if outcome.meets_targets else "MISSES the targets"
-    print(f"\npick ({verdict}, confidence {outcome.confidence:.2f}): {vllm_args(name, outcome.best.config)}")
+    gpu = next(option.cluster.gpu for option in clusters if option.label == outcome.best.cluster_label)
+    command = launch_command(engine, name, arch, gpu, outcome.best.config)
+    print(f"\npick ({verdict}, confidence {outcome.confidence:.2f}):\n{command}")
     for binding in outcome.binding:
         print(f"binding: {binding.target} requires {binding.required}, closest achieves {binding.achieved}")
     return 0

@@ -57,6 +57,15 @@ def test_optimize_prints_the_pareto_front_and_the_pick(capsys: pytest.CaptureFix
     assert "vllm serve meta-llama/Llama-3.1-8B-Instruct --tensor-parallel-size" in out
 
 
+def test_optimize_prints_the_launch_command_of_the_chosen_engine(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["optimize", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "H100-SXM", "--gpus", "1", "--engine", "TRTLLM",
+            "--method", "HEURISTIC"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "trtllm-serve meta-llama/Llama-3.1-8B-Instruct --backend pytorch --tp_size 1" in out
+    assert "vllm serve" not in out
+
+
 def test_optimize_names_the_binding_target_when_nothing_meets_it(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["optimize", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "L4", "--gpus", "1", "--max-ttft-ms", "1"]
     assert main(argv) == 0

@@ -274,25 +274,3 @@ def heuristic_deployment(
         elapsed_ms=0.0,
         timed_out=False,
     )
-
-
-def vllm_args(model: str, config: ServingConfig) -> str:
-    """The `vllm serve` command line for one replica of the pick."""
-    dtype = {Dtype.BF16: "bfloat16", Dtype.FP16: "float16"}.get(config.weight_dtype, "auto")
-    parts = [
-        f"vllm serve {model}",
-        f"--tensor-parallel-size {config.tensor_parallel}",
-        f"--pipeline-parallel-size {config.pipeline_parallel}",
-        f"--max-num-seqs {config.max_num_seqs}",
-        f"--max-num-batched-tokens {config.max_num_batched_tokens}",
-        f"--gpu-memory-utilization {config.gpu_memory_utilization:.2f}",
-        f"--max-model-len {config.max_model_len}",
-        f"--dtype {dtype}",
-    ]
-    if config.weight_dtype == Dtype.FP8:
-        parts.append("--quantization fp8")
-    elif config.weight_dtype in (Dtype.INT4, Dtype.INT8):
-        parts.append("--quantization " + ("awq" if config.weight_dtype == Dtype.INT4 else "compressed-tensors"))
-    if config.kv_cache_dtype == Dtype.FP8:
-        parts.append("--kv-cache-dtype fp8")
-    return " ".join(parts)

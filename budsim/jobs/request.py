@@ -13,6 +13,7 @@ from typing import Any
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.calibration import NO_REGRESSOR
 from budsim.core.deployment import ServingConfig, Workload
+from budsim.core.launch import launch_command, vllm_args
 from budsim.core.optimization import (
     Choice,
     Constraints,
@@ -21,7 +22,6 @@ from budsim.core.optimization import (
     heuristic_deployment,
     search_deployment,
     search_space,
-    vllm_args,
 )
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.search import ClusterOption, Targets
@@ -144,13 +144,16 @@ def solve(
 
 
 def choice_document(task: Problem, config: ServingConfig, cluster_label: str) -> dict[str, Any]:
-    """A pick as stored: its config, where it runs, and the command that starts it."""
+    """A pick as stored: its config, where it runs, and the command that starts it in the request's engine."""
     place = task.places[cluster_label]
+    engine = task.request.engine
+    gpu = next(option.cluster.gpu for option in task.clusters if option.label == cluster_label)
     return {
         **config_document(config),
         "gpu_type": place.gpu_type,
         "hardware_profile_id": str(place.hardware_profile_id),
-        "vllm_args": vllm_args(task.model_name, config),
+        "launch_command": launch_command(engine, task.model_name, task.arch, gpu, config),
+        "vllm_args": vllm_args(task.model_name, config) if engine == Engine.VLLM else None,
     }
 
 

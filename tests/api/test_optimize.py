@@ -18,7 +18,7 @@ mutation Optimize($input: OptimizeInput!) {
       id status
       result {
         optimalConfig { tensorParallelSize pipelineParallelSize replicas maxNumSeqs weightDtype gpuType
-                        hardwareProfileId vllmArgs totalGpus }
+                        hardwareProfileId vllmArgs launchCommand totalGpus }
         predictedMetrics { ttftP99Ms e2eLatencyP99Ms outputTokensPerS costPerHour }
         paretoFront { config { tensorParallelSize replicas gpuType } metrics { outputTokensPerS costPerHour } }
         confidence meetsTargets bindingTargets { target required achieved }
@@ -55,6 +55,7 @@ async def test_optimize_returns_a_feasible_pick_on_the_pareto_front(client: http
     assert config["vllmArgs"].startswith(
         f"vllm serve {LLAMA_70B} --tensor-parallel-size {config['tensorParallelSize']}"
     )
+    assert config["launchCommand"].startswith(config["vllmArgs"] + "  # ")
     assert result["predictedMetrics"]["ttftP99Ms"] <= 2000
     assert result["paretoFront"]
     assert all(point["metrics"]["outputTokensPerS"] > 0 for point in result["paretoFront"])
@@ -65,6 +66,22 @@ async def test_optimize_returns_a_feasible_pick_on_the_pareto_front(client: http
         client, "query($id: ID!) { simulation(id: $id) { method config { replicas } } }", id=result["simulation"]["id"]
     )
     assert stored["simulation"] == {"method": "REGRESSOR", "config": {"replicas": config["replicas"]}}
+
+
+@pytest.mark.parametrize(
+    ("engine", "command"),
+    [("SGLANG", "python -m sglang.launch_server --model-path"), ("TRTLLM", "trtllm-serve")],
+)
+async def test_the_launch_command_is_the_chosen_engines_and_vllm_args_only_vllms(
+    client: httpx.AsyncClient, engine: str, command: str
+) -> None:
+    job = await optimize(client, ["H100-SXM x8"], engine=engine, method="HEURISTIC")
+    config = job["result"]["optimalConfig"]
+    assert config["launchCommand"].startswith(f"{command} {LLAMA_70B}" if engine == "TRTLLM" else command)
+    assert "vllm serve" not in config["launchCommand"]
+    assert config["vllmArgs"] is None
+    replicas = config["replicas"]
+    assert f"# {replicas} replica" in config["launchCommand"]
 
 
 async def test_the_same_request_gives_the_same_answer(client: httpx.AsyncClient) -> None:

@@ -23,7 +23,15 @@ JobStatus = strawberry.enum(
 class OptimalConfig(DeploymentConfig):
     gpu_type: str
     hardware_profile_id: strawberry.ID
-    vllm_args: str = strawberry.field(description="The `vllm serve` command line for one replica.")
+    vllm_args: str | None = strawberry.field(
+        description="The `vllm serve` command line for one replica; null unless the engine is VLLM."
+    )
+    launch_command: str | None = strawberry.field(
+        default=None,
+        description="The command that starts one replica in the chosen engine (`vllm serve`, "
+        "`python -m sglang.launch_server` or `trtllm-serve`), ending in a shell comment with the replica count. "
+        "Null in answers stored before it was reported.",
+    )
 
 
 @strawberry.type
