@@ -18,8 +18,16 @@ from pathlib import Path
 import numpy as np
 
 from budsim.core.measurements import MeasuredRun
-from budsim.core.predictors import PRODUCTION_READY, TARGETS, VALIDATE_IN_STAGING, train
-from budsim.training import DEFAULT_CSV, CrossValidation, Dataset, cross_validate, format_table, load_dataset
+from budsim.core.predictors import PRODUCTION_READY, TARGETS, VALIDATE_IN_STAGING, Z_P90, train
+from budsim.training import (
+    DEFAULT_CSV,
+    METRICS,
+    CrossValidation,
+    Dataset,
+    cross_validate,
+    format_table,
+    load_dataset,
+)
 
 SLICES: dict[str, Callable[[MeasuredRun], str]] = {
     "engine": lambda run: run.engine.value,
@@ -78,6 +86,14 @@ def main() -> None:
         if rows.any():
             cells = " / ".join(f"{np.median(ape[rows, c]):5.1f}%" for c in range(3))
             print(f"  {name:<10} rows {int(rows.sum()):5d}  {cells}")
+    inside = (result.low <= data.measured) & (data.measured <= result.high)
+    below = data.measured < result.low
+    print("\nheld-out measurements inside their predicted p10-p90 interval (80% if calibrated; below p10 in brackets)")
+    print("  " + " / ".join(f"{n} {inside[:, c].mean():.0%} ({below[:, c].mean():.0%})" for c, n in enumerate(METRICS)))
+    fitted = [data.targets[np.isfinite(data.targets[:, c]), c] for c in range(len(TARGETS))]
+    spreads = [(np.percentile(f, 90) - np.percentile(f, 10)) / (2 * Z_P90) for f in fitted]
+    print("spread of the fitted log-scales, decode / prefill / front end (calibration.ANALYTICAL_LOG_SCALE_SD): "
+          + " / ".join(f"{v:.2f}" for v in spreads))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,7 @@ from budsim.core.predictors import (
     FEATURE_NAMES,
     FORMAT,
     TARGETS,
+    Z_P90,
     Coverage,
     ResidualRegressor,
     confidence,
@@ -244,6 +245,8 @@ class CrossValidation:
 
     corrected: FloatArray  # [N, 3]: throughput, TTFT, TPOT
     log_scales: FloatArray  # [N, 3]: the out-of-fold scales behind them
+    low: FloatArray  # [N, 3]: each metric's p10 (`calibration.side_metrics`)
+    high: FloatArray  # [N, 3]: its p90
     confidence: FloatArray  # [N]
     folds: int
     seconds: float
@@ -284,13 +287,16 @@ def cross_validate(
         assignment = {unique[j]: k % folds for k, j in enumerate(order)}
     fold_of = np.array([assignment[g] for g in keys])
     log_scales = np.full_like(data.targets, np.nan)
+    sd = np.full_like(data.targets, np.nan)
     score = np.full(len(data.groups), np.nan)
     for fold in np.unique(fold_of):
         test = fold_of == fold
-        model = train(data.features[~test], data.targets[~test], data.groups[~test], seed, ensemble=ensemble)
+        coverage = data.coverage(~test)
+        model = train(
+            data.features[~test], data.targets[~test], data.groups[~test], seed, ensemble=ensemble, coverage=coverage
+        )
         scales = model.log_scales(data.features[test])
         log_scales[test] = scales.mean
-        coverage = data.coverage(~test)
         held_out = np.flatnonzero(test)
         alike: dict[tuple[str, str, float], list[int]] = {}  # rows `confidence` scores in one call
         for local, i in enumerate(held_out):
@@ -301,8 +307,12 @@ def cross_validate(
                 coverage, gpu, family, log_params, data.tps[rows], data.log_concurrency[rows],
                 scales.mean_spread[locals_],
             )  # fmt: skip
+            sd[rows] = model.uncertainty(replace(scales, spread=scales.spread[locals_]), gpu, family)
     corrected = data.corrected(log_scales)
-    return CrossValidation(corrected, log_scales, score, len(np.unique(fold_of)), time.perf_counter() - start)
+    ends = [data.corrected(log_scales + z * sd) for z in (-Z_P90, Z_P90)]
+    low, high = np.fmin(*ends), np.fmax(*ends)
+    seconds = time.perf_counter() - start
+    return CrossValidation(corrected, log_scales, low, high, score, len(np.unique(fold_of)), seconds)
 
 
 def format_table(summary: dict[str, dict[str, float]], title: str) -> str:

@@ -8,6 +8,11 @@ the corrected capacity, break Little's law, or beat the hardware (`perf.bounds`)
 benchmark's synchronised waves weighed into its TTFT (`predictors.benchmark_ttft_ms`: what fixed-length closed-loop
 benchmarks, the regressor's training data, measure), with latency and throughput re-derived by Little's law.
 
+Every prediction also says how far it may be off. Its service times are uncertain by a standard deviation per
+log-scale (`Spread`): for REGRESSOR the ensemble's disagreement and the regressor's noise on unseen pairs, for the
+analytical model alone how far its scales sit from measured runs. Running the forward model at the scales' 10th and
+90th percentiles gives every metric's p10-p90 interval, each end as physical as the point (`metrics_at`).
+
 `fit_log_scales` is the inverse: the scales under which this forward model reproduces a measured run's TTFT and
 TPOT, which are what the regressor learns. Two measurements do not pin three scales, so the inverse is the most
 probable one under a prior on each (`FIT_PRIOR_SD`): how far the physics may be off in each. A TTFT the model
@@ -16,7 +21,9 @@ where the front end is a small part of TTFT, to the prompt work; a decode scale 
 """
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
+from itertools import pairwise
 
 import numpy as np
 
@@ -68,12 +75,38 @@ SLOT_BOUND_SHARE = 0.5
 FIT_MEASUREMENT_SD = np.array([0.02, 0.05])
 
 
+# How far the analytical model's service times sit from measured runs: the spread of the log-scales `fit_log_scales`
+# finds for the 3,074 runs of data/benchmarks.csv it can express (decode, prefill, front end), as the standard
+# deviation of a normal with their p10-p90 range (bench/regressor.py prints them again). The analytical method's
+# intervals come from them.
+ANALYTICAL_LOG_SCALE_SD = (0.26, 0.22, 0.91)
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """Where N configs' service times may lie: log-scales ([N, 3], 0 for the analytical model) and their standard
+    deviation ([N, 3]), under the REGRESSOR's forward model (`benchmark`: its waves weighed in) or the analytical
+    one."""
+
+    log_scales: FloatArray
+    sd: FloatArray
+    benchmark: bool
+
+    @classmethod
+    def analytical(cls, n: int) -> "Spread":
+        return cls(np.zeros((n, 3)), np.tile(np.asarray(ANALYTICAL_LOG_SCALE_SD), (n, 1)), benchmark=False)
+
+    def take(self, rows: IntArray) -> "Spread":
+        return Spread(self.log_scales[rows], self.sd[rows], self.benchmark)
+
+
 @dataclass(frozen=True, slots=True)
 class Calibrated:
-    """Corrected metrics for N configs, the log-scales behind them and the confidence of each, in [0, 1]."""
+    """Corrected metrics for N configs, the log-scales behind them and their spread, and the confidence of each."""
 
     metrics: ServingMetrics
     scales: LogScales
+    spread: Spread
     confidence: FloatArray
 
 
@@ -116,6 +149,36 @@ def with_benchmark_waves(
         total_tokens_per_s=rate * (workload.input_tokens + workload.output_tokens),
         cost_per_million_tokens=np.where(output > 0, cost / np.maximum(output, 1e-12) / 3600 * 1e6, np.inf),
     )
+
+
+def metrics_at(
+    arch: ModelArchitecture,
+    cluster: Cluster,
+    batch: ConfigBatch,
+    workload: Workload,
+    engine: Engine,
+    kv_tokens: IntArray,
+    spread: Spread,
+    sides: Sequence[tuple[IntArray | None, float]],
+) -> list[ServingMetrics]:
+    """The metrics of each side, a side being some configs (None: all) with every service time z standard deviations
+    from its scale: z = 0 is the prediction, +Z_P90 its pessimistic end (each latency's p90, each rate's p10), -Z_P90
+    its optimistic one. Service times only grow or shrink, so every metric moves one way and every end stays within
+    the hardware's limits. All sides are one `predict` call, whose cost at a search's sizes is mostly fixed."""
+    everything = np.arange(len(batch))
+    picked = [everything if rows is None else np.asarray(rows) for rows, _ in sides]
+    index = np.concatenate(picked)
+    stacked = ConfigBatch(**{f.name: getattr(batch, f.name)[index] for f in fields(batch)})
+    log_scales = np.concatenate(
+        [spread.log_scales[rows] + z * spread.sd[rows] for rows, (_, z) in zip(picked, sides, strict=True)]
+    )
+    scales = np.exp(log_scales)
+    service = ServiceScales(decode=scales[:, 0], prefill=scales[:, 1], frontend=scales[:, 2])
+    metrics = predict(arch, cluster, stacked, workload, engine, np.asarray(kv_tokens)[index], service)
+    if spread.benchmark:
+        metrics = with_benchmark_waves(metrics, stacked, workload, engine)
+    ends = np.cumsum([0, *(len(rows) for rows in picked)])
+    return [metrics.rows(int(start), int(stop)) for start, stop in pairwise(ends)]
 
 
 def corrected_metrics(
@@ -186,6 +249,33 @@ def fit_log_scales(
     return x
 
 
+def learned_spread(
+    regressor: ResidualRegressor,
+    arch: ModelArchitecture,
+    cluster: Cluster,
+    batch: ConfigBatch,
+    workload: Workload,
+    engine: Engine,
+    analytical: ServingMetrics,
+) -> tuple[Spread, LogScales, FloatArray]:
+    """The REGRESSOR's scales for every config in `batch` and their spread, from `analytical` (its uncorrected
+    serving metrics), with the confidence in each (0 where the config cannot serve the workload at all)."""
+    n = len(batch)
+    scales = regressor.log_scales(feature_matrix(arch, cluster, batch, workload, engine, analytical))
+    score = confidence(
+        regressor.coverage or NO_COVERAGE,
+        cluster.gpu.name,
+        arch.model_type,
+        math.log(arch.param_count),
+        batch.tensor_parallel,
+        np.log(in_service(batch, workload, analytical)),
+        scales.mean_spread,
+    )
+    fits = _column(analytical.fits, n) > 0
+    spread = Spread(scales.mean, regressor.uncertainty(scales, cluster.gpu.name, arch.model_type), benchmark=True)
+    return spread, scales, np.where(fits, score, 0.0)
+
+
 def calibrate(
     regressor: ResidualRegressor,
     arch: ModelArchitecture,
@@ -197,17 +287,6 @@ def calibrate(
     kv_tokens: IntArray,
 ) -> Calibrated:
     """The REGRESSOR prediction of every config in `batch`, from `analytical` (its uncorrected serving metrics)."""
-    n = len(batch)
-    scales = regressor.log_scales(feature_matrix(arch, cluster, batch, workload, engine, analytical))
-    metrics = corrected_metrics(arch, cluster, batch, workload, engine, kv_tokens, scales.mean)
-    score = confidence(
-        regressor.coverage or NO_COVERAGE,
-        cluster.gpu.name,
-        arch.model_type,
-        math.log(arch.param_count),
-        batch.tensor_parallel,
-        np.log(in_service(batch, workload, analytical)),
-        scales.mean_spread,
-    )
-    fits = _column(metrics.fits, n) > 0
-    return Calibrated(metrics, scales, np.where(fits, score, 0.0))
+    spread, scales, score = learned_spread(regressor, arch, cluster, batch, workload, engine, analytical)
+    (metrics,) = metrics_at(arch, cluster, batch, workload, engine, kv_tokens, spread, [(None, 0.0)])
+    return Calibrated(metrics, scales, spread, score)

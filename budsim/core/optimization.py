@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from budsim.core.architecture import ModelArchitecture
-from budsim.core.deployment import ServingConfig, Workload
+from budsim.core.deployment import ConfigBatch, ServingConfig, Workload
 from budsim.core.errors import InfeasibleConfigError
 from budsim.core.heuristic import PartialConfig, plan
 from budsim.core.predictors import ResidualRegressor
@@ -25,15 +25,16 @@ from budsim.core.search import (
     optimize,
 )
 from budsim.core.search.nsga2 import GenerationCallback
-from budsim.core.search.space import Candidate, Evaluator, SearchSpace, candidate, encode, score
-from budsim.core.simulation import METRIC_FIELDS
+from budsim.core.search.space import Candidate, Evaluator, SearchSpace, ServingEvaluator, candidate, encode, score
+from budsim.core.simulation import METRIC_FIELDS, Interval, MetricsDocument, interval, metrics_document
 from budsim.core.types import Dtype, Engine
 
 # The REST seed had no workload in its body; a chat-like mix is what users ask about most: 1k-token prompts, 256-token
 # answers, 32 requests in flight.
 DEFAULT_WORKLOAD = Workload(input_tokens=1024, output_tokens=256, concurrency=32)
 
-# target name -> the metric it constrains
+# target name -> the metric it constrains; a target is judged on the evaluator's "judged_<metric>" where it reports one
+# (the pessimistic end of a low-confidence prediction, `search.space.ServingEvaluator`)
 TARGET_METRICS = {
     "max_latency_ms": "e2e_p99_ms",
     "max_ttft_ms": "ttft_p99_ms",
@@ -61,17 +62,19 @@ class SearchSettings:
 class BindingTarget:
     target: str  # a Targets field, or "memory" / "capacity" / "request_fits" when the hardware itself binds
     required: float | None
-    achieved: float | None
+    achieved: float | None  # the value the target was judged on
 
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """One recommended config with its cluster and predicted metrics (names as in `simulation.METRIC_FIELDS`)."""
+    """One recommended config with its cluster and predicted metrics (names as in `simulation.METRIC_FIELDS`) and
+    their p10-p90 interval (None where a custom evaluator cannot say)."""
 
     config: ServingConfig
     cluster_label: str
-    metrics: dict[str, float | None]
+    metrics: MetricsDocument
     memory_fits: bool
+    interval: Interval | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,24 +96,36 @@ def _finite(value: float | None) -> float | None:
     return round(float(value), 4) if value is not None and math.isfinite(value) else None
 
 
-def _choice(candidate: Candidate) -> Choice:
+def _metrics(candidate: Candidate) -> MetricsDocument:
     metrics = {name: _finite(candidate.metrics.get(source)) for name, source in METRIC_FIELDS.items()}
     metrics["cost_per_hour"] = _finite(candidate.cost_per_hour)
-    if candidate.output_tokens_per_s > 0:
-        metrics["cost_per_million_tokens"] = _finite(candidate.cost_per_million_tokens)
-    return Choice(
-        config=candidate.config,
-        cluster_label=candidate.cluster_label,
-        metrics=metrics,
-        memory_fits=bool(candidate.metrics.get("memory_fits", 1.0)),
-    )
+    return metrics
+
+
+def _choices(candidates: Sequence[Candidate], evaluator: Evaluator, clusters: Sequence[ClusterOption]) -> list[Choice]:
+    """`candidates` as answers, each with its interval: one `ServingEvaluator.sides` call per cluster."""
+    metrics = [_metrics(c) for c in candidates]
+    intervals: list[Interval | None] = [None] * len(candidates)
+    if isinstance(evaluator, ServingEvaluator):
+        for index in {c.cluster_index for c in candidates}:
+            rows = [i for i, c in enumerate(candidates) if c.cluster_index == index]
+            batch = ConfigBatch.from_configs([candidates[i].config for i in rows])
+            optimistic, pessimistic = evaluator.sides(clusters[index].cluster, batch)
+            for position, i in enumerate(rows):
+                ends = (metrics_document(side.at(position)) for side in (optimistic, pessimistic))
+                intervals[i] = interval(metrics[i], *ends)
+    return [
+        Choice(c.config, c.cluster_label, m, bool(c.metrics.get("memory_fits", 1.0)), spread)
+        for c, m, spread in zip(candidates, metrics, intervals, strict=True)
+    ]
 
 
 def _binding(candidate: Candidate, targets: Targets) -> tuple[BindingTarget, ...]:
     found = []
     for name, amount in sorted(candidate.violations.items(), key=lambda item: -item[1]):
         if name in TARGET_METRICS:
-            achieved = candidate.metrics.get(TARGET_METRICS[name])
+            metric = TARGET_METRICS[name]
+            achieved = candidate.metrics.get(f"judged_{metric}", candidate.metrics.get(metric))
             if name == "max_cost_per_hour":
                 achieved = candidate.cost_per_hour
             found.append(BindingTarget(name, getattr(targets, name), _finite(achieved)))
@@ -124,19 +139,23 @@ def _confidence(pick: Candidate) -> float:
     return round(float(pick.metrics.get("confidence", 0.0)), 4)
 
 
-def _outcome(result: SearchResult, targets: Targets) -> OptimizationOutcome:
+def _outcome(
+    result: SearchResult, targets: Targets, evaluator: Evaluator, clusters: Sequence[ClusterOption]
+) -> OptimizationOutcome:
+    pick: Candidate | None = None
     if result.best is not None:
-        best, binding, meets = _choice(result.best), (), True
+        pick, binding, meets = result.best, (), True
     elif result.least_violating:
         # A miss that at least runs says more than one that does not even fit in memory.
         runnable = [c for c in result.least_violating if c.metrics.get("memory_fits", 0.0) > 0]
-        closest = (runnable or list(result.least_violating))[0]
-        best, binding, meets = _choice(closest), _binding(closest, targets), False
+        pick = (runnable or list(result.least_violating))[0]
+        binding, meets = _binding(pick, targets), False
     else:
-        best, binding, meets = None, (), False
+        binding, meets = (), False
+    answered = _choices([*result.pareto, *([pick] if pick else [])], evaluator, clusters)
     return OptimizationOutcome(
-        best=best,
-        pareto=tuple(_choice(c) for c in result.pareto),
+        best=answered[-1] if pick else None,
+        pareto=tuple(answered[: len(result.pareto)]),
         meets_targets=meets,
         binding=binding,
         confidence=_confidence(result.best) if result.best is not None else 0.0,
@@ -222,7 +241,7 @@ def search_deployment(
         timeout_s=settings.timeout_s,
         on_generation=on_generation,
     )
-    return _outcome(result, targets)
+    return _outcome(result, targets, evaluator, clusters)
 
 
 def heuristic_deployment(
@@ -263,9 +282,10 @@ def heuristic_deployment(
     best = min(feasible, key=lambda c: (c.cost_per_million_tokens, -c.output_tokens_per_s), default=None)
     closest = min(candidates, key=lambda c: c.severity) if candidates else None
     pick = best or closest
+    answered = _choices([*feasible, *([pick] if pick else [])], evaluator, clusters)
     return OptimizationOutcome(
-        best=_choice(pick) if pick else None,
-        pareto=tuple(_choice(c) for c in feasible),
+        best=answered[-1] if pick else None,
+        pareto=tuple(answered[: len(feasible)]),
         meets_targets=best is not None,
         binding=() if best or closest is None else _binding(closest, targets),
         confidence=_confidence(best) if best is not None else 0.0,

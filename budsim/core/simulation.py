@@ -1,18 +1,19 @@
 """One prediction end to end: the HEURISTIC plan for what the user left open, then the serving model.
 
 The serving model is the analytical one (method HEURISTIC), or the analytical one corrected by the residual regressor
-(method REGRESSOR, `core.calibration`), whose confidence then says how near the measured data the question is.
+(method REGRESSOR, `core.calibration`), whose confidence then says how near the measured data the question is. Every
+metric comes with its p10-p90 interval (`Interval`).
 """
 
 import math
 from dataclasses import dataclass
 
 from budsim.core.architecture import ModelArchitecture
-from budsim.core.calibration import analytical_confidence, calibrate
+from budsim.core.calibration import Spread, analytical_confidence, learned_spread, metrics_at
 from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.heuristic import PartialConfig, plan
 from budsim.core.perf.serving import ServingMetrics, predict
-from budsim.core.predictors import ResidualRegressor
+from budsim.core.predictors import Z_P90, ResidualRegressor
 from budsim.core.types import Engine
 
 METRIC_FIELDS = {
@@ -31,10 +32,26 @@ METRIC_FIELDS = {
 }
 
 
+MetricsDocument = dict[str, float | None]  # METRIC_FIELDS' names; None where infinite (the load cannot be served)
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """Each metric's 10th and 90th percentile: where its service times' uncertainty puts it (`core.calibration`).
+
+    p10 is the low end of every metric (the optimistic latency, the pessimistic throughput), p90 the high end; None
+    where that end is unbounded (a queue that would grow without limit).
+    """
+
+    p10: MetricsDocument
+    p90: MetricsDocument
+
+
 @dataclass(frozen=True, slots=True)
 class Prediction:
     config: ServingConfig
-    metrics: dict[str, float | None]  # None where the deployment cannot serve the load (infinite latency)
+    metrics: MetricsDocument
+    interval: Interval
     memory: dict[str, float | int | bool]
     confidence: float
     warnings: tuple[str, ...]
@@ -44,8 +61,26 @@ def _finite(value: float) -> float | None:
     return round(float(value), 4) if math.isfinite(value) else None
 
 
-def metrics_document(metrics: ServingMetrics) -> dict[str, float | None]:
+def metrics_document(metrics: ServingMetrics) -> MetricsDocument:
     return {name: _finite(getattr(metrics, source)) for name, source in METRIC_FIELDS.items()}
+
+
+def interval(point: MetricsDocument, optimistic: MetricsDocument, pessimistic: MetricsDocument) -> Interval:
+    """Each metric's interval between its values at the two ends of the service times' spread. A tail latency can
+    switch regime between them (the step a request waits behind changes kind), so the point itself bounds the
+    interval too: it always lies inside."""
+
+    def ordered(name: str) -> tuple[float, float]:
+        values = [
+            math.inf if side[name] is None else float(side[name] or 0.0) for side in (point, optimistic, pessimistic)
+        ]
+        return min(values), max(values)
+
+    bounds = {name: ordered(name) for name in METRIC_FIELDS}
+    return Interval(
+        p10={name: _finite(low) for name, (low, _) in bounds.items()},
+        p90={name: _finite(high) for name, (_, high) in bounds.items()},
+    )
 
 
 def simulate(
@@ -59,12 +94,17 @@ def simulate(
     chosen = plan(arch, cluster, workload, partial)
     memory = chosen.memory
     batch = ConfigBatch.single(chosen.config)
-    analytical = predict(arch, cluster, batch, workload, engine, memory.kv_tokens)
     if regressor is None:
-        metrics, confidence = analytical.at(0), analytical_confidence(cluster)
+        spread, confidence = Spread.analytical(1), analytical_confidence(cluster)
     else:
-        calibrated = calibrate(regressor, arch, cluster, batch, workload, engine, analytical, memory.kv_tokens)
-        metrics, confidence = calibrated.metrics.at(0), float(calibrated.confidence[0])
+        analytical = predict(arch, cluster, batch, workload, engine, memory.kv_tokens)
+        spread, _, trust = learned_spread(regressor, arch, cluster, batch, workload, engine, analytical)
+        confidence = float(trust[0])
+    sides = [(None, 0.0), (None, -Z_P90), (None, Z_P90)]
+    point, *ends = metrics_at(arch, cluster, batch, workload, engine, memory.kv_tokens, spread, sides)
+    metrics = point.at(0)
+    optimistic, pessimistic = (metrics_document(side.at(0)) for side in ends)
+    reported = metrics_document(metrics)
     warnings = list(chosen.warnings)
     fits = bool(memory.fits[0])
     if fits and not bool(metrics.fits):
@@ -79,7 +119,8 @@ def simulate(
         )
     return Prediction(
         config=chosen.config,
-        metrics=metrics_document(metrics),
+        metrics=reported,
+        interval=interval(reported, optimistic, pessimistic),
         memory={
             "weights_gb_per_gpu": round(float(memory.weights_gb[0]), 3),
             "kv_cache_gb_per_gpu": round(float(memory.kv_cache_gb[0]), 3),

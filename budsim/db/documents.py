@@ -7,6 +7,7 @@ The keys are the GraphQL types' (snake_case) field names, so the schema reads an
 from typing import Any
 
 from budsim.core.deployment import ServingConfig, Workload
+from budsim.core.simulation import Interval, MetricsDocument
 
 
 def config_document(config: ServingConfig) -> dict[str, Any]:
@@ -40,3 +41,12 @@ def workload_from_document(document: dict[str, Any]) -> Workload:
         concurrency=document.get("concurrency"),
         request_rate=document.get("request_rate"),
     )
+
+
+def metrics_document(metrics: MetricsDocument | None, interval: Interval | None) -> dict[str, Any] | None:
+    """Predicted metrics as stored: the PerformanceMetrics type's field names, the interval's ends under p10 and p90."""
+    if metrics is None:
+        return None
+    if interval is None:
+        return dict(metrics)
+    return {**metrics, "p10": interval.p10, "p90": interval.p90}

@@ -28,7 +28,7 @@ from budsim.core.search import ClusterOption, Targets
 from budsim.core.search.nsga2 import GenerationCallback, GenerationReport
 from budsim.core.types import Dtype, Engine, Method
 from budsim.db.converters import cluster_from_profile
-from budsim.db.documents import config_document, workload_document, workload_from_document
+from budsim.db.documents import config_document, metrics_document, workload_document, workload_from_document
 from budsim.db.models import HardwareProfileRow, ModelRow, SimulationRow
 
 TARGET_FIELDS = ("max_latency_ms", "min_throughput_tps", "max_ttft_ms", "max_cost_per_hour")
@@ -210,8 +210,11 @@ def simulation_row(task: Problem, outcome: OptimizationOutcome, status: str) -> 
             "engine": r.engine.value,
             "workload": workload_document(r.workload),
             "targets": {name: getattr(r.targets, name) for name in TARGET_FIELDS},
-            "metrics": outcome.best.metrics if outcome.best else None,
-            "pareto_front": [{"config": _choice(task, choice), "metrics": choice.metrics} for choice in outcome.pareto],
+            "metrics": metrics_document(outcome.best.metrics, outcome.best.interval) if outcome.best else None,
+            "pareto_front": [
+                {"config": _choice(task, choice), "metrics": metrics_document(choice.metrics, choice.interval)}
+                for choice in outcome.pareto
+            ],
             "meets_targets": outcome.meets_targets,
             "binding_targets": [
                 {"target": b.target, "required": b.required, "achieved": b.achieved} for b in outcome.binding

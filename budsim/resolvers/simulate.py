@@ -13,7 +13,7 @@ from budsim.core.simulation import Prediction
 from budsim.core.types import Method
 from budsim.db import queries
 from budsim.db.converters import cluster_from_profile
-from budsim.db.documents import config_document, workload_document
+from budsim.db.documents import config_document, metrics_document, workload_document
 from budsim.db.models import SimulationRow
 from budsim.resolvers import validation as check
 from budsim.resolvers.errors import Invalid, NotFound
@@ -72,7 +72,7 @@ def _documents(prediction: Prediction, data: SimulateInput, workload: Workload) 
         "result": {
             "engine": data.engine.value,
             "workload": workload_document(workload),
-            "metrics": prediction.metrics,
+            "metrics": metrics_document(prediction.metrics, prediction.interval),
             "memory": prediction.memory,
             "warnings": list(prediction.warnings),
         },

@@ -20,7 +20,8 @@ mutation Optimize($input: OptimizeInput!) {
         optimalConfig { tensorParallelSize pipelineParallelSize replicas maxNumSeqs weightDtype gpuType
                         hardwareProfileId vllmArgs launchCommand totalGpus }
         predictedMetrics { ttftP99Ms e2eLatencyP99Ms outputTokensPerS costPerHour }
-        paretoFront { config { tensorParallelSize replicas gpuType } metrics { outputTokensPerS costPerHour } }
+        paretoFront { config { tensorParallelSize replicas gpuType }
+                      metrics { outputTokensPerS costPerHour p10 { outputTokensPerS } p90 { outputTokensPerS } } }
         confidence meetsTargets bindingTargets { target required achieved }
         evaluations generations elapsedMs simulation { id }
       }
@@ -59,6 +60,9 @@ async def test_optimize_returns_a_feasible_pick_on_the_pareto_front(client: http
     assert result["predictedMetrics"]["ttftP99Ms"] <= 2000
     assert result["paretoFront"]
     assert all(point["metrics"]["outputTokensPerS"] > 0 for point in result["paretoFront"])
+    for point in result["paretoFront"]:
+        metrics = point["metrics"]
+        assert metrics["p10"]["outputTokensPerS"] <= metrics["outputTokensPerS"] <= metrics["p90"]["outputTokensPerS"]
     assert result["evaluations"] > 50
     assert 0 < result["confidence"] <= 1
 

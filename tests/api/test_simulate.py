@@ -60,6 +60,26 @@ async def simulate(
     return (await gql_data(client, SIMULATE, input=payload))["simulate"]
 
 
+INTERVAL = """
+query($id: ID!) {
+  simulation(id: $id) {
+    metrics { ttftP99Ms outputTokensPerS e2eLatencyMeanMs requestsPerS
+              p10 { ttftP99Ms outputTokensPerS } p90 { ttftP99Ms outputTokensPerS } }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("method", ["HEURISTIC", "REGRESSOR"])
+async def test_a_simulation_states_each_metrics_interval_and_keeps_it(client: httpx.AsyncClient, method: str) -> None:
+    result = await simulate(client, "meta-llama/Llama-3.1-70B-Instruct", "H100-SXM x8", method=method)
+    stored = (await gql_data(client, INTERVAL, id=result["id"]))["simulation"]["metrics"]
+    for name in ("ttftP99Ms", "outputTokensPerS"):
+        assert stored["p10"][name] < stored[name] < stored["p90"][name]
+    # A closed loop's clients each hold one request: requests/s x mean latency = concurrency.
+    assert stored["requestsPerS"] * stored["e2eLatencyMeanMs"] / 1e3 == pytest.approx(16, rel=1e-3)
+
+
 async def test_heuristic_picks_one_gpu_for_an_8b_model_and_stores_the_simulation(client: httpx.AsyncClient) -> None:
     result = await simulate(client, "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM x1")
 

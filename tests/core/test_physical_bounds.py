@@ -38,7 +38,7 @@ from budsim.core.perf.bounds import physical_limits
 from budsim.core.perf.serving import predict
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.search import ClusterOption, Targets
-from budsim.core.simulation import simulate
+from budsim.core.simulation import Interval, simulate
 from budsim.core.types import Dtype, Engine
 
 ARCHS = {m.hf_id: parse_hf_config(m.config) for m in CATALOG_MODELS}
@@ -84,8 +84,23 @@ def cases(draw: st.DrawFn) -> Case:
     return Case(arch, cluster, workload, draw(st.sampled_from(list(Engine))), partial)
 
 
-def assert_physical(case: Case, config: ServingConfig, metrics: dict[str, float | None]) -> None:
-    """Every limit on one reported answer (`metrics` as `simulation.metrics_document` names them)."""
+def assert_physical(
+    case: Case, config: ServingConfig, metrics: dict[str, float | None], interval: Interval | None = None
+) -> None:
+    """Every limit on one reported answer (`metrics` as `simulation.metrics_document` names them) and on both ends of
+    its interval (Little's law relates one prediction's rate and latency, not an interval's ends)."""
+    for end in (interval.p10, interval.p90) if interval else ():
+        assert_limits(case, config, end)
+    assert_limits(case, config, metrics)
+    rate = metrics["requests_per_s"] or 0.0
+    if case.workload.concurrency is not None and metrics["e2e_latency_mean_ms"] is not None:
+        clients = float(case.workload.concurrency)
+        cycle_s = metrics["e2e_latency_mean_ms"] / 1e3
+        assert rate * cycle_s == pytest.approx(clients, rel=1e-6, abs=ROUNDING * (cycle_s + rate) + 1e-9), "Little"
+
+
+def assert_limits(case: Case, config: ServingConfig, metrics: dict[str, float | None]) -> None:
+    """The hardware's limits on one set of metric values."""
     batch = ConfigBatch.single(config)
     kv_tokens = memory_breakdown(case.arch, case.cluster.gpu.usable_memory_gb, batch).kv_tokens
     limits = physical_limits(case.arch, case.cluster.gpu, batch, case.workload, case.engine, kv_tokens)
@@ -100,10 +115,6 @@ def assert_physical(case: Case, config: ServingConfig, metrics: dict[str, float 
     rate = metrics["requests_per_s"] or 0.0
     if case.workload.request_rate is not None:
         assert rate <= case.workload.request_rate * (1 + 1e-9) + ROUNDING, "open loop beyond the offered rate"
-    elif metrics["e2e_latency_mean_ms"] is not None:
-        clients = float(case.workload.concurrency or 0)
-        cycle_s = metrics["e2e_latency_mean_ms"] / 1e3
-        assert rate * cycle_s == pytest.approx(clients, rel=1e-6, abs=ROUNDING * (cycle_s + rate) + 1e-9), "Little"
 
 
 def simulated(case: Case, regressor: ResidualRegressor | None) -> None:
@@ -111,7 +122,13 @@ def simulated(case: Case, regressor: ResidualRegressor | None) -> None:
         prediction = simulate(case.arch, case.cluster, case.workload, case.partial, case.engine, regressor)
     except CoreError:
         return  # a layout the model cannot take (PP over too few layers, TP beyond the cluster): refused
-    assert_physical(case, prediction.config, prediction.metrics)
+    assert_physical(case, prediction.config, prediction.metrics, prediction.interval)
+    for name, value in prediction.metrics.items():
+        low, high = prediction.interval.p10[name], prediction.interval.p90[name]
+        if value is not None and low is not None:
+            assert low <= value + ROUNDING, f"p10 of {name} above it"
+        if value is not None and high is not None:
+            assert value <= high + ROUNDING, f"p90 of {name} below it"
 
 
 @given(case=cases())
@@ -150,7 +167,7 @@ def test_no_request_in_service_overflows_the_kv_cache_or_the_batch_limit(
 def _choices_hold(case: Case, choices: tuple[Choice, ...], by_label: dict[str, Cluster]) -> None:
     for choice in choices:
         assert_physical(Case(case.arch, by_label[choice.cluster_label], case.workload, case.engine, case.partial),
-                        choice.config, choice.metrics)  # fmt: skip
+                        choice.config, choice.metrics, choice.interval)  # fmt: skip
 
 
 @given(case=cases(), seed=st.integers(0, 3))

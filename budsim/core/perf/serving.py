@@ -96,7 +96,7 @@ class ServingMetrics:
     queue_wait_ms: Real  # mean wait for a slot and for the prefill budget
     slot_wait_ms: Real  # the part of it spent waiting for a slot (max_num_seqs or the KV cache full)
     synchronized_ttft_ms: Real  # mean TTFT had every admitted client's prompt arrived at once (_synchronized_prefill_s)
-    capacity_requests_per_s: Real  # throughput with the batch at its limit
+    capacity_requests_per_s: Real  # open loop: throughput with the batch at its limit; closed loop: what it serves
     saturated: BoolArray | bool
     fits: BoolArray | bool
 
@@ -105,8 +105,13 @@ class ServingMetrics:
 
     def at(self, index: int) -> Self:
         """One candidate's metrics as Python scalars."""
-        values = {f.name: np.asarray(getattr(self, f.name)).reshape(-1)[index].item() for f in fields(self)}
-        return replace(self, **values)
+        values = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
+        return replace(self, **{k: (v[index] if v.ndim else v).item() for k, v in values.items()})
+
+    def rows(self, start: int, stop: int) -> Self:
+        """Candidates start..stop-1 (a field that is one value for all candidates stays one value)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return replace(self, **{k: v[start:stop] if np.ndim(v) else v for k, v in values.items()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,8 +394,7 @@ def predict(
         # A client's cycle includes the serving front end; clients queueing for a slot keep the batch full meanwhile.
         rate = np.minimum(state.batch / state.cycle_s, clients / (state.cycle_s + frontend))
         rate = np.minimum(rate, hardware_rate)
-        capacity_rate = _solve_closed(inp, limit).throughput if np.any(clients < limit) else rate
-        capacity_rate = np.minimum(capacity_rate, hardware_rate)
+        capacity_rate = rate  # a closed loop serves what its clients send; nothing is refused for capacity
         # Little's law over a client's whole cycle (front end, waiting, in service): what the cycle in service and the
         # front end leave of clients / rate is the wait for a slot.
         slot_wait = np.maximum(clients / rate - frontend - state.cycle_s, 0.0)

@@ -118,21 +118,20 @@ class ReplicaCost:
     # physical floors (`bounds`): seconds per token at achievable compute, one weight pass at achievable bandwidth
     min_s_per_token: Real
     min_pass_s: Real
-    # learned service-time corrections (1.0: the analytical model's own times)
+    # whether any candidate has more than one pipeline stage (the step then splits into micro-batches)
+    pipelined: bool
+    # learned service-time corrections (1.0: the analytical model's own times), and whether any is set
     decode_scale: Real = 1.0
     prefill_scale: Real = 1.0
-
-    @property
-    def scaled(self) -> bool:
-        return bool(np.any(np.asarray(self.decode_scale) != 1.0) or np.any(np.asarray(self.prefill_scale) != 1.0))
+    scaled: bool = False
 
     def with_scales(self, decode: Real, prefill: Real) -> Self:
         """These coefficients with learned service-time scales (arrays of N, or floats)."""
-        return replace(self, decode_scale=decode, prefill_scale=prefill)
+        return replace(self, decode_scale=decode, prefill_scale=prefill, scaled=True)
 
     def at(self, index: int) -> Self:
         """One candidate's coefficients as Python floats, for the step-by-step simulation's inner loop."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.type is not bool}
         return replace(self, **{k: float(np.asarray(v)[index]) if np.ndim(v) else float(v) for k, v in values.items()})
 
 
@@ -332,6 +331,7 @@ def replica_cost(arch: ModelArchitecture, cluster: Cluster, batch: ConfigBatch, 
         prefill_kernel_factor=engine.prefill_kernel_factor,
         min_s_per_token=min_seconds_per_token(arch, gpu, batch),
         min_pass_s=min_weight_pass_s(arch, gpu, batch),
+        pipelined=bool(np.any(pp > 1.0)),
     )
 
 
@@ -354,10 +354,7 @@ def step_time(cost: ReplicaCost, load: StepLoad) -> StepTime:
     """
     # Terms that are zero for a whole batch of candidates (no pipeline, no experts, no window) are skipped: this
     # function runs ~35 times per `serving.predict` over 10,000 candidates.
-    if np.any(np.asarray(cost.pp) > 1.0):
-        part = load.scaled(1.0 / np.maximum(np.minimum(cost.pp, load.seqs), 1.0))
-    else:
-        part = load
+    part = load.scaled(1.0 / np.maximum(np.minimum(cost.pp, load.seqs), 1.0)) if cost.pipelined else load
     tokens = part.tokens
 
     dense_c = cost.dense_flops_per_token * tokens / cost.gemm_flop_rate

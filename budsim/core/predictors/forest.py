@@ -96,7 +96,11 @@ class Forest:
         """Per ensemble, its members' predictions: an array of members x rows."""
         if self._merged is None or matrix.num_row() > FEW_ROWS:
             return {
-                name: np.stack([member.predict(matrix).astype(np.float64) for member in members])
+                # The caller built `matrix` with the model's own feature names, in order (`ResidualRegressor`
+                # checks the width): validating them again per booster decoded every name, a fifth of the time.
+                name: np.stack(
+                    [member.predict(matrix, validate_features=False).astype(np.float64) for member in members]
+                )
                 for name, members in self._ensembles.items()
             }
         stacked, out, first = self._merged.predict(matrix), {}, 0

@@ -34,9 +34,10 @@ from budsim.core.predictors.forest import Forest
 
 FloatArray = npt.NDArray[np.float64]
 
+Z_P90 = 1.2816  # the standard normal's 90th percentile: intervals are p10-p90
 # The log service-time scales the ensembles learn, in the column order of a dataset's targets.
 TARGETS: tuple[str, ...] = ("decode_scale", "prefill_scale", "frontend_scale")
-FORMAT = "budsim-residual-regressor/3"
+FORMAT = "budsim-residual-regressor/4"
 # Largest |log-scale| of each target. Steps: 3x either way, and never faster than the hardware (`perf.bounds`). The
 # front end: 10x, because it is a delay, not a capacity, and benchmarks of CPU-bound servers (TensorRT-LLM's at TP 8
 # and high concurrency in data/benchmarks.csv) wait seconds in it where its constant says a tenth of one.
@@ -75,13 +76,21 @@ class LogScales:
 
 @dataclass
 class ResidualRegressor:
-    """Per learned target, an ensemble of boosters predicting its log service-time scale."""
+    """Per learned target, an ensemble of boosters predicting its log service-time scale.
+
+    `noise` is, per target, the robust standard deviation of what the trees miss: `measured` on a new run of a GPU x
+    model family pair the data holds (three folds of random rows), `unseen` on a model x GPU pair they never saw
+    (each row predicted by the members whose bootstrap left its group out). It is the spread of similar measured rows
+    around the learned scale, which a prediction's interval adds to the ensemble's disagreement.
+    """
 
     boosters: dict[str, list[xgb.Booster]]
     feature_names: tuple[str, ...] = FEATURE_NAMES
     clamp: tuple[float, ...] = CLAMP
     coverage: Coverage | None = None
     info: dict[str, object] = field(default_factory=dict)
+    noise_measured: tuple[float, ...] = (0.0, 0.0, 0.0)
+    noise_unseen: tuple[float, ...] = (0.0, 0.0, 0.0)
 
     def log_scales(self, features: FloatArray) -> LogScales:
         """The learned log-scales of N feature rows, each clamped to +-its `clamp`, and the ensemble's spread."""
@@ -95,12 +104,21 @@ class ResidualRegressor:
         mean = np.column_stack([np.clip(m.mean(axis=0), -c, c) for m, c in zip(members, self.clamp, strict=True)])
         return LogScales(mean=mean, spread=np.column_stack([m.std(axis=0) for m in members]))
 
+    def uncertainty(self, scales: LogScales, gpu: str, family: str) -> FloatArray:
+        """Standard deviation of each of N log-scales ([N, 3]): the ensemble's disagreement and the noise of runs like
+        it, measured ones where the data holds the GPU x model family pair, unseen ones elsewhere."""
+        measured = self.coverage is not None and (gpu, family) in self.coverage.pairs
+        noise = np.asarray(self.noise_measured if measured else self.noise_unseen, dtype=np.float64)
+        sd: FloatArray = np.sqrt(scales.spread**2 + noise**2)
+        return sd
+
     def save(self) -> dict[str, bytes]:
         """Named byte strings: `meta.json` plus one xgboost native JSON per booster (the caller writes them)."""
         meta = {
             "format": FORMAT,
             "feature_names": list(self.feature_names),
             "clamp": list(self.clamp),
+            "noise": {"measured": list(self.noise_measured), "unseen": list(self.noise_unseen)},
             "targets": {target: len(members) for target, members in self.boosters.items()},
             "coverage": self.coverage.to_dict() if self.coverage is not None else None,
             "info": self.info,
@@ -144,7 +162,8 @@ class ResidualRegressor:
         coverage = Coverage.from_dict(meta["coverage"]) if meta["coverage"] is not None else None
         names = tuple(meta["feature_names"])
         clamp = tuple(float(c) for c in meta["clamp"])
-        return cls(boosters, names, clamp, coverage, dict(meta["info"]))
+        measured, unseen = (tuple(float(v) for v in meta["noise"][kind]) for kind in ("measured", "unseen"))
+        return cls(boosters, names, clamp, coverage, dict(meta["info"]), measured, unseen)
 
 
 def train(
@@ -161,12 +180,15 @@ def train(
     nothing about a scale).
 
     Member 0 sees every row; the others see a bootstrap of whole groups, so that their disagreement measures how much
-    a prediction depends on which model x GPU pairs were measured.
+    a prediction depends on which model x GPU pairs were measured, and the groups a bootstrap leaves out measure the
+    regressor's `noise` on pairs it never saw.
     """
     groups = np.asarray(groups)
     unique = np.unique(groups)
     rng = np.random.default_rng(seed)
     boosters: dict[str, list[xgb.Booster]] = {target: [] for target in TARGETS}
+    out_of_bag_sum = np.zeros_like(log_scales)
+    out_of_bag_count = np.zeros(len(groups))
     for member in range(ensemble):
         if member == 0:
             weight = np.ones(len(groups))
@@ -180,4 +202,45 @@ def train(
             matrix = xgb.DMatrix(features[keep], label=y[keep], weight=weight[keep], feature_names=list(FEATURE_NAMES))
             params = {**PARAMS, "seed": seed * 1000 + member * 10 + column}
             boosters[target].append(xgb.train(params, matrix, num_boost_round=rounds))
-    return ResidualRegressor(boosters, FEATURE_NAMES, CLAMP, coverage)
+            left_out = weight == 0
+            if left_out.any():
+                unseen = xgb.DMatrix(features[left_out], feature_names=list(FEATURE_NAMES), nthread=NTHREAD)
+                out_of_bag_sum[left_out, column] += boosters[target][-1].predict(unseen)
+        out_of_bag_count += weight == 0
+    with np.errstate(invalid="ignore", divide="ignore"):  # rows every bootstrap drew have no out-of-bag prediction
+        out_of_bag = out_of_bag_sum / out_of_bag_count[:, None]
+    unseen = tuple(_robust_sd(log_scales[:, c] - out_of_bag[:, c]) for c in range(len(TARGETS)))
+    measured = _measured_noise(features, log_scales, seed, rounds)
+    return ResidualRegressor(boosters, FEATURE_NAMES, CLAMP, coverage, noise_measured=measured, noise_unseen=unseen)
+
+
+NOISE_FOLDS = 3
+
+
+def _measured_noise(features: FloatArray, log_scales: FloatArray, seed: int, rounds: int) -> tuple[float, ...]:
+    """Robust SD per target of what one booster trained on the other folds misses on a fold of random rows: the error
+    on a new run of a pair that is measured. (Random rows, deliberately: it is that case's noise, not the accuracy on
+    unseen pairs, which group splits measure.)"""
+    fold = np.random.default_rng(seed + 1).integers(0, NOISE_FOLDS, len(log_scales))
+    residuals = np.full_like(log_scales, np.nan)
+    for k in range(NOISE_FOLDS):
+        test = fold == k
+        held = xgb.DMatrix(features[test], feature_names=list(FEATURE_NAMES), nthread=NTHREAD)
+        for column in range(len(TARGETS)):
+            y = log_scales[:, column]
+            keep = np.isfinite(y) & ~test
+            matrix = xgb.DMatrix(features[keep], label=y[keep], feature_names=list(FEATURE_NAMES))
+            booster = xgb.train({**PARAMS, "seed": seed * 1000 + 500 + column}, matrix, num_boost_round=rounds)
+            residuals[test, column] = y[test] - booster.predict(held)
+    return tuple(_robust_sd(residuals[:, c]) for c in range(len(TARGETS)))
+
+
+def _robust_sd(residuals: FloatArray) -> float:
+    """The standard deviation of a normal with the finite residuals' p10-p90 range: what makes a prediction's
+    p10-p90 interval cover 80% of such residuals however heavy their tails, which a few broken benchmark rows do not
+    move much. 0 when there are none."""
+    finite = residuals[np.isfinite(residuals)]
+    if finite.size == 0:
+        return 0.0
+    low, high = np.percentile(finite, [10, 90])
+    return float((high - low) / (2 * Z_P90))

@@ -24,12 +24,12 @@ import numpy as np
 import numpy.typing as npt
 
 from budsim.core.architecture import ModelArchitecture
-from budsim.core.calibration import analytical_confidence, calibrate
+from budsim.core.calibration import Spread, analytical_confidence, learned_spread, metrics_at
 from budsim.core.deployment import DTYPE_CODES, Cluster, ConfigBatch, FloatArray, IntArray, ServingConfig, Workload
 from budsim.core.errors import InfeasibleConfigError
-from budsim.core.memory import memory_breakdown, valid_tensor_parallel_sizes
+from budsim.core.memory import MemoryBreakdown, memory_breakdown, valid_tensor_parallel_sizes
 from budsim.core.perf.serving import ServingMetrics, predict
-from budsim.core.predictors import ResidualRegressor
+from budsim.core.predictors import VALIDATE_IN_STAGING, Z_P90, ResidualRegressor
 from budsim.core.types import Dtype, Engine
 
 BoolArray = npt.NDArray[np.bool_]
@@ -409,13 +409,32 @@ def target_violations(
 _SERVING_FIELDS = tuple(f.name for f in fields(ServingMetrics))
 
 
+# The metrics targets and objectives read; with low confidence they are read at the pessimistic end of their interval.
+JUDGED = ("output_tokens_per_s", "e2e_p99_ms", "ttft_p99_ms")
+
+
+@dataclass(frozen=True, slots=True)
+class _Served:
+    """One cluster option's rows: their prediction, the pessimistic end of the rows judged there, and what is known
+    of them (memory, confidence, the spread of their service times)."""
+
+    metrics: ServingMetrics
+    cautious: IntArray  # rows judged at their pessimistic end
+    pessimistic: ServingMetrics | None  # of the cautious rows
+    memory: MemoryBreakdown
+    trust: FloatArray
+
+
 @dataclass(frozen=True, slots=True)
 class ServingEvaluator:
     """Memory (`memory_breakdown`) and serving metrics (`predict`) for every row, one call per cluster option.
 
-    With a `regressor` (the REGRESSOR method) the analytical metrics are scaled by its learned corrections before
-    targets are checked, in the same vectorized call (one XGBoost predict per metric and ensemble member), and each
-    row's confidence is reported as metric "confidence"; without one, confidence is the analytical model's.
+    With a `regressor` (the REGRESSOR method) the service times are corrected by its learned scales before targets
+    are checked, in the same vectorized call (one XGBoost predict per scale and ensemble member), and each row's
+    confidence is reported as metric "confidence"; without one, confidence is the analytical model's. A row whose
+    confidence is below `caution` is judged at the pessimistic end of its interval (p90 latencies, p10 throughput:
+    `JUDGED`, reported as "judged_<metric>"), so a pick never rests on an optimistic extrapolation; None judges
+    every row by its point prediction.
     A dataclass rather than a closure so that a search can run in a process pool: it pickles.
     """
 
@@ -424,6 +443,38 @@ class ServingEvaluator:
     engine: Engine
     targets: Targets = Targets()
     regressor: ResidualRegressor | None = None
+    caution: float | None = VALIDATE_IN_STAGING
+
+    def _spread(self, cluster: Cluster, batch: ConfigBatch, kv_tokens: IntArray) -> tuple[Spread, FloatArray]:
+        """Where each config's service times may lie, and the confidence in them."""
+        if self.regressor is None:
+            return Spread.analytical(len(batch)), np.full(len(batch), analytical_confidence(cluster))
+        analytical = predict(self.arch, cluster, batch, self.workload, self.engine, kv_tokens)
+        spread, _, trust = learned_spread(
+            self.regressor, self.arch, cluster, batch, self.workload, self.engine, analytical
+        )
+        return spread, trust
+
+    def _serve(self, cluster: Cluster, batch: ConfigBatch) -> _Served:
+        memory = memory_breakdown(self.arch, cluster.gpu.usable_memory_gb, batch)
+        kv_tokens = memory.kv_tokens
+        spread, trust = self._spread(cluster, batch, kv_tokens)
+        cautious = np.flatnonzero(trust < self.caution) if self.caution is not None else np.empty(0, np.int64)
+        sides: list[tuple[IntArray | None, float]] = [(None, 0.0)]
+        if cautious.size:
+            sides.append((cautious, Z_P90))
+        answers = metrics_at(self.arch, cluster, batch, self.workload, self.engine, kv_tokens, spread, sides)
+        return _Served(answers[0], cautious, answers[1] if cautious.size else None, memory, trust)
+
+    def sides(self, cluster: Cluster, batch: ConfigBatch) -> tuple[ServingMetrics, ServingMetrics]:
+        """The optimistic and the pessimistic end of every config's interval (`calibration.metrics_at`)."""
+        memory = memory_breakdown(self.arch, cluster.gpu.usable_memory_gb, batch)
+        spread, _ = self._spread(cluster, batch, memory.kv_tokens)
+        optimistic, pessimistic = metrics_at(
+            self.arch, cluster, batch, self.workload, self.engine, memory.kv_tokens, spread,
+            [(None, -Z_P90), (None, Z_P90)],
+        )  # fmt: skip
+        return optimistic, pessimistic
 
     def __call__(self, space: SearchSpace, genomes: IntArray) -> Evaluation:
         g = np.asarray(genomes, dtype=np.int64).reshape(-1, len(Gene))
@@ -436,32 +487,29 @@ class ServingEvaluator:
         memory_fits = np.empty(n, dtype=bool)
         budget_gb = np.empty(n)
         trust = np.empty(n)
+        judged: dict[str, FloatArray] = {name: np.empty(n) for name in JUDGED}
         for index in np.unique(clusters):
             rows = np.flatnonzero(clusters == index)
             cluster = space.clusters[int(index)].cluster
             sub = take(batch, rows)
-            gpu_gb = cluster.gpu.usable_memory_gb
-            mem = memory_breakdown(self.arch, gpu_gb, sub)
-            metrics = predict(self.arch, cluster, sub, self.workload, self.engine, mem.kv_tokens)
-            if self.regressor is None:
-                trust[rows] = analytical_confidence(cluster)
-            else:
-                calibrated = calibrate(
-                    self.regressor, self.arch, cluster, sub, self.workload, self.engine, metrics, mem.kv_tokens
-                )
-                metrics = calibrated.metrics
-                trust[rows] = calibrated.confidence
+            result = self._serve(cluster, sub)
+            trust[rows] = result.trust
             for name in _SERVING_FIELDS:
-                served[name][rows] = np.broadcast_to(np.asarray(getattr(metrics, name), dtype=np.float64), rows.shape)
+                column = np.asarray(getattr(result.metrics, name), dtype=np.float64)
+                served[name][rows] = np.broadcast_to(column, rows.shape)
+            for name in JUDGED:
+                judged[name][rows] = served[name][rows]
+                if result.pessimistic is not None:
+                    judged[name][rows[result.cautious]] = getattr(result.pessimistic, name)
             for name in memory:
-                memory[name][rows] = getattr(mem, name)
-            memory_fits[rows] = mem.fits
-            budget_gb[rows] = sub.gpu_memory_utilization * gpu_gb
+                memory[name][rows] = getattr(result.memory, name)
+            memory_fits[rows] = result.memory.fits
+            budget_gb[rows] = sub.gpu_memory_utilization * cluster.gpu.usable_memory_gb
 
         cost = cost_per_hour(space, g)
-        throughput = np.where(memory_fits, served["output_tokens_per_s"], 0.0)
-        p99 = np.where(memory_fits, served["e2e_p99_ms"], np.inf)
-        ttft = np.where(memory_fits, served["ttft_p99_ms"], np.inf)
+        throughput = np.where(memory_fits, judged["output_tokens_per_s"], 0.0)
+        p99 = np.where(memory_fits, judged["e2e_p99_ms"], np.inf)
+        ttft = np.where(memory_fits, judged["ttft_p99_ms"], np.inf)
         violations = {
             "memory": np.where(memory_fits, 0.0, np.maximum(memory["shortfall_gb"] / budget_gb, MIN_VIOLATION)),
             "request_fits": self._request_violation(space, memory["kv_tokens"], served["fits"] > 0, memory_fits),
@@ -469,6 +517,8 @@ class ServingEvaluator:
             **target_violations(self.targets, throughput, p99, ttft, cost),
         }
         metrics_out = {name: served[name] for name in _SERVING_FIELDS}
+        judged_out = zip(JUDGED, (throughput, p99, ttft), strict=True)
+        metrics_out.update({f"judged_{name}": values for name, values in judged_out})
         metrics_out.update({f"memory_{name}": values for name, values in memory.items()})
         metrics_out["memory_fits"] = memory_fits.astype(np.float64)
         metrics_out["cost_per_hour"] = cost

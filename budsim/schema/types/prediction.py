@@ -55,10 +55,10 @@ class DeploymentConfig(_FromDocument):
 
 
 @strawberry.type(
-    description="Predicted serving metrics for the whole deployment (all replicas). Latencies are null where the "
+    description="Serving metrics for the whole deployment (all replicas), one value each. Latencies are null where the "
     "deployment cannot serve the load: a request does not fit, or the offered rate exceeds capacity."
 )
-class PerformanceMetrics(_FromDocument):
+class MetricValues(_FromDocument):
     ttft_mean_ms: float | None
     ttft_p50_ms: float | None
     ttft_p99_ms: float | None
@@ -75,6 +75,25 @@ class PerformanceMetrics(_FromDocument):
         description="Mean request latency as a client sees it; with a closed loop, requestsPerS x this = concurrency "
         "(Little's law). Null in simulations stored before it was reported.",
     )
+
+
+@strawberry.type(
+    description="Predicted serving metrics for the whole deployment (all replicas), with their interval: p10 holds "
+    "every metric's 10th percentile and p90 its 90th, from the uncertainty of the service times behind them (the "
+    "regressor's ensemble and the spread of similar measured runs, or the analytical model's spread from measured "
+    "runs). A null value in p90 means unbounded (a queue that could grow without limit)."
+)
+class PerformanceMetrics(MetricValues):
+    p10: MetricValues | None = strawberry.field(default=None, description="Every metric's 10th percentile.")
+    p90: MetricValues | None = strawberry.field(default=None, description="Every metric's 90th percentile.")
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any] | None) -> Self | None:
+        metrics = super().from_document(document)
+        if metrics is not None and document is not None:
+            metrics.p10 = MetricValues.from_document(document.get("p10"))
+            metrics.p90 = MetricValues.from_document(document.get("p90"))
+        return metrics
 
 
 @strawberry.type(description="Per-GPU memory of the busiest pipeline stage, in GB (10^9 bytes).")
