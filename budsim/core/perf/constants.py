@@ -16,26 +16,29 @@ from types import MappingProxyType
 from budsim.core.types import Dtype
 
 # ---------------------------------------------------------------------------------------------------- GEMMs
-# Fraction of the dense tensor-core peak that large GEMMs reach, by weight dtype.
-# - BF16/FP16: aiconfigurator H100 vLLM GEMM table, m >= 1024 and n, k >= 4096: medians 0.76-0.80 of 989 TFLOPS
-#   across m = 1k..32k (p10 0.69-0.76, p90 0.83-0.86).
-# - FP8 (per-tensor scaled, cutlass): same shapes reach a median 0.59-0.73 of the 1,979 TFLOPS FP8 peak; 0.62 is the
-#   median over m in 1k..32k. Block-scaled FP8 (DeepSeek's 128x128 scales) is lower (0.45-0.54): the residual model
-#   absorbs that per checkpoint.
-# - INT8 (W8A8 SmoothQuant-style) uses the same cutlass path as FP8: same factor.
+# A GEMM takes max(FLOPs / (peak x compute efficiency), bytes / (bandwidth x bandwidth efficiency)) plus a fixed
+# latency (launch, tail, the pipeline's fill). The three are a least-squares fit (on log time) to aiconfigurator's H100
+# vLLM 0.19 GEMM table for the shapes serving runs (n, k in 512..32768, every m the table holds; 18,944 per dtype):
+# - BF16/FP16: compute 0.77, bandwidth 0.82, latency 3.7 us; median error 7.5% (p90 21%). The roofline without the
+#   latency, as a floor rather than a sum, was 9% too fast in the median and 18% for 16 < m <= 512, the decode and
+#   small-chunk shapes a wide TP shard makes.
+# - FP8 (per-tensor scaled, cutlass): the prompt-sized shapes (m >= 1024) fit compute 0.52 with 7.2 us, the
+#   decode-sized ones (m <= 256) bandwidth 0.71 with 5.8 us; median error 15%. The 0.62 of the largest shapes alone
+#   made FP8 prompts 20% too fast. Block-scaled FP8 (DeepSeek's 128x128 scales) is slower again (0.46, 17 us): the
+#   residual model absorbs that per checkpoint.
+# - INT8 (W8A8 SmoothQuant-style) uses the same cutlass path as FP8: same factors.
 # - INT4 weight-only (AWQ/GPTQ via Marlin, W4A16) runs at the BF16 rate. Assumption, no INT4 table is in the shared
-#   data: dequantising in the main loop costs it a quarter of the BF16 efficiency once compute-bound (0.78 x 0.75).
+#   data: dequantising in the main loop costs it a quarter of the BF16 efficiency once compute-bound (0.77 x 0.75);
+#   Marlin reports near-ideal ~4x speed-ups over FP16 up to batch 16-32 (Frantar et al. 2024, arXiv:2408.11743,
+#   abstract), close to the FP16 kernels' bandwidth: taken as FP8's 0.71, with FP8's latency.
 GEMM_COMPUTE_EFFICIENCY: MappingProxyType[Dtype, float] = MappingProxyType(
-    {Dtype.BF16: 0.78, Dtype.FP16: 0.78, Dtype.FP8: 0.62, Dtype.INT8: 0.62, Dtype.INT4: 0.58}
+    {Dtype.BF16: 0.77, Dtype.FP16: 0.77, Dtype.FP8: 0.52, Dtype.INT8: 0.52, Dtype.INT4: 0.58}
 )
-
-# Fraction of HBM bandwidth a weight-streaming (small-m) GEMM reaches.
-# - BF16: GEMM table, m <= 16 and n*k >= 2e7: median 0.80 (aiconfigurator's own roofline uses 0.8 for memory ops).
-# - FP8/INT8: same selection for fp8: medians 0.68-0.71 (dequant-scale epilogue and smaller tiles).
-# - INT4: Marlin reports near-ideal ~4x speed-ups over FP16 up to batch 16-32 (Frantar et al. 2024,
-#   arXiv:2408.11743, abstract), i.e. close to the FP16 kernels' bandwidth: taken as 0.70 like FP8.
 GEMM_BANDWIDTH_EFFICIENCY: MappingProxyType[Dtype, float] = MappingProxyType(
-    {Dtype.BF16: 0.80, Dtype.FP16: 0.80, Dtype.FP8: 0.70, Dtype.INT8: 0.70, Dtype.INT4: 0.70}
+    {Dtype.BF16: 0.82, Dtype.FP16: 0.82, Dtype.FP8: 0.71, Dtype.INT8: 0.71, Dtype.INT4: 0.71}
+)
+GEMM_KERNEL_LATENCY_S: MappingProxyType[Dtype, float] = MappingProxyType(
+    {Dtype.BF16: 3.7e-6, Dtype.FP16: 3.7e-6, Dtype.FP8: 6.5e-6, Dtype.INT8: 6.5e-6, Dtype.INT4: 6.5e-6}
 )
 
 # Fused MoE kernels (grouped GEMMs over experts with few tokens each, plus token permutation and a weighted reduction)
@@ -63,8 +66,7 @@ ATTENTION_DECODE_COMPUTE_EFFICIENCY = 0.60
 # ---------------------------------------------------------------------------------------------------- fixed latencies
 # Smallest time any kernel takes, even on a handful of bytes (launch, tail, synchronisation inside a CUDA graph).
 # GEMM table: m = 1 with n, k <= 256 takes 2.6-2.9 us (bf16) and 4.0-4.1 us (fp8); aiconfigurator models ~3 us per
-# memory operation. 3 us per kernel: a GEMM class costs at least its kernel count times this, and the small
-# element-wise kernels (whose bytes the model does not count) cost exactly this each.
+# memory operation. The small element-wise kernels (whose bytes the model does not count) cost this each.
 KERNEL_LATENCY_S = 3.0e-6
 # Decode attention kernels: the decode-attention table's shortest cases take 8.3-8.9 us (p1/p10).
 ATTENTION_KERNEL_LATENCY_S = 9.0e-6

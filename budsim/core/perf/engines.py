@@ -47,8 +47,8 @@ class EngineProfile:
     engine: Engine
     decode_kernel_factor: float  # multiplies the roofline time of decode tokens (1.0 = vLLM)
     prefill_kernel_factor: float  # multiplies the roofline time of prefill tokens
-    step_overhead_s: float  # CPU time per step not hidden behind the GPU: scheduling, input preparation, sampling
-    per_seq_overhead_s: float  # CPU time per running sequence per step (sampling, detokenisation, output handling)
+    step_overhead_s: float  # host time per step (scheduling, input preparation, sampling), overlapped with the GPU's
+    per_seq_overhead_s: float  # host time per running sequence per step (sampling, detokenisation, output handling)
     request_overhead_s: float  # time a request spends outside engine steps: HTTP, tokenisation, first-token streaming
     mixes_prefill_with_decode: bool  # False: a prefill step pauses every decode (SGLang)
     reserves_kv_at_admission: bool  # admit only if prompt + reserved share of the output fits (no preemption)
@@ -57,11 +57,10 @@ class EngineProfile:
     default_max_num_seqs: int
 
 
-# Per-step CPU overhead (scheduling, input preparation, sampling not hidden behind the GPU) and its per-sequence part
-# are not measured by any shared table; 1 ms and 4 us per sequence for vLLM and SGLang (0.7 ms and 2 us for the C++
-# executor of TensorRT-LLM) leave the TPOT bias on the aiconfigurator rows within +-2% for every engine
-# (bench/accuracy.py, "bias x"), and at concurrency <= 8, where the step is shortest and this overhead matters most,
-# within -8% (vLLM, SGLang) and +2% (TensorRT-LLM).
+# Per-step host time (scheduling, input preparation, sampling) and its per-sequence part are not measured by any
+# shared table; the engines overlap it with the GPU's step (`step.step_time` takes the longer of the two). 1 ms and
+# 4 us per sequence for vLLM and SGLang (0.7 ms and 2 us for the C++ executor of TensorRT-LLM) bound the shortest
+# steps, those of small shards at low batch.
 ENGINES: dict[Engine, EngineProfile] = {
     Engine.VLLM: EngineProfile(
         engine=Engine.VLLM,

@@ -12,8 +12,13 @@ maximum of its FLOPs and its bytes, and the classes add up:
   decode streams each sequence's whole KV cache; MLA stores one latent per token, replicated on every TP rank, and
   attends in the absorbed form at decode and the expanded (MHA) form at prefill;
 - communication: two all-reduces per layer under tensor parallelism, a hand-off per pipeline boundary;
-- fixed costs: no kernel class runs faster than its launches allow, the small element-wise kernels cost a launch
-  each, and the engine spends CPU time per step and per running sequence;
+- fixed costs: every GEMM costs a fixed latency on top of its roofline time (what makes the small GEMMs of a wide
+  tensor-parallel shard slower than their bytes and FLOPs say), attention no less than its launches allow, the small
+  element-wise kernels a launch each;
+- the host: the engine spends CPU time per step and per running sequence (scheduling, input preparation, sampling),
+  and prepares the next step while the GPU runs this one (vLLM's async scheduling, SGLang's overlap scheduler,
+  TensorRT-LLM's overlap scheduler), so a step takes the longer of the two, not their sum. Summed, they had made the
+  model's decode steps 0-5% slower at TP 8 than at TP 1 relative to measured runs (bench/accuracy.py, by TP);
 - service scales: a learned correction (`core.calibration`) multiplies the step's time, by its decode scale for the
   decode tokens' share of the step and its prefill scale for the prompt tokens' share; whatever the scales, no step
   runs faster than the hardware allows (`bounds`: its tokens at the achievable compute, one pass over the weights at
@@ -46,6 +51,7 @@ from budsim.core.perf.constants import (
     EXTRA_KERNELS_PER_MOE_LAYER,
     GEMM_BANDWIDTH_EFFICIENCY,
     GEMM_COMPUTE_EFFICIENCY,
+    GEMM_KERNEL_LATENCY_S,
     GEMM_KERNELS_PER_LAYER,
     KERNEL_LATENCY_S,
     LM_HEAD_BYTES_PER_PARAM,
@@ -107,8 +113,9 @@ class ReplicaCost:
     handoff_latency_s: Real
     handoff_s_per_token: Real
     # fixed costs: shortest time of each kernel class, and the element-wise kernels the byte counts leave out
-    dense_floor_s: Real
-    expert_floor_s: Real
+    dense_latency_s: Real  # every dense GEMM launch's fixed time, summed (`GEMM_KERNEL_LATENCY_S`)
+    expert_latency_s: Real
+    lm_head_latency_s: Real
     attention_floor_s: Real
     elementwise_s: Real
     step_overhead_s: float
@@ -285,6 +292,7 @@ def replica_cost(arch: ModelArchitecture, cluster: Cluster, batch: ConfigBatch, 
     bf16_rate = gpu.bf16_tflops * TERA
     replica_gpus = tp * pp
     gemm_kernels = GEMM_KERNELS_PER_LAYER + (EXTRA_GEMM_KERNELS_PER_MLA_LAYER if arch.mla else 0)
+    gemm_latency = np.array([GEMM_KERNEL_LATENCY_S[d] for d in DTYPE_CODES])[batch.weight_dtype]
     moe_kernels = 2 * moe_layers  # the grouped GEMMs replace the dense MLP's gate-up and down launches
     elementwise_kernels = ELEMENTWISE_KERNELS_PER_LAYER * layers + EXTRA_KERNELS_PER_MOE_LAYER * moe_layers
 
@@ -321,8 +329,9 @@ def replica_cost(arch: ModelArchitecture, cluster: Cluster, batch: ConfigBatch, 
         handoffs=pp - 1.0,
         handoff_latency_s=p2p_latency_s(cluster, replica_gpus),
         handoff_s_per_token=h * ACTIVATION_BYTES * p2p_seconds_per_byte(cluster, replica_gpus),
-        dense_floor_s=full(KERNEL_LATENCY_S * (gemm_kernels * layers - moe_kernels)),
-        expert_floor_s=full(KERNEL_LATENCY_S * moe_kernels),
+        dense_latency_s=gemm_latency * (gemm_kernels * layers - moe_kernels),
+        expert_latency_s=gemm_latency * moe_kernels,
+        lm_head_latency_s=full(GEMM_KERNEL_LATENCY_S[Dtype.BF16]),
         attention_floor_s=full(ATTENTION_KERNEL_LATENCY_S * layers),
         elementwise_s=full(KERNEL_LATENCY_S * elementwise_kernels),
         step_overhead_s=engine.step_overhead_s,
@@ -390,18 +399,19 @@ def step_time(cost: ReplicaCost, load: StepLoad) -> StepTime:
         np.maximum(pre_c, pre_m) * cost.prefill_kernel_factor + np.maximum(dec_c, dec_m) * cost.decode_kernel_factor,
         cost.attention_floor_s,
     )
-    dense = np.maximum(np.maximum(dense_c, dense_m) * factor, cost.dense_floor_s)
-    kernels = dense + np.maximum(lm_c, lm_m) * factor + attention
+    dense = np.maximum(dense_c, dense_m) * factor + cost.dense_latency_s
+    kernels = dense + np.maximum(lm_c, lm_m) * factor + cost.lm_head_latency_s + attention
     if cost.experts_per_token:
-        kernels = kernels + np.maximum(np.maximum(moe_c, moe_m) * factor, cost.expert_floor_s)
+        kernels = kernels + np.maximum(moe_c, moe_m) * factor + cost.expert_latency_s
 
     comm = cost.allreduces_per_step * (cost.allreduce_latency_s + cost.allreduce_s_per_token * tokens)
     if part is not load:
         comm = comm + cost.handoffs * (cost.handoff_latency_s + cost.handoff_s_per_token * tokens)
-    overhead = cost.elementwise_s + cost.step_overhead_s + cost.per_seq_overhead_s * load.seqs
+    host = cost.step_overhead_s + cost.per_seq_overhead_s * load.seqs
+    overhead = cost.elementwise_s + host
     compute = (dense_c + moe_c + lm_c) * factor + pre_c * cost.prefill_kernel_factor + dec_c * cost.decode_kernel_factor
     memory = (dense_m + moe_m + lm_m) * factor + pre_m * cost.prefill_kernel_factor + dec_m * cost.decode_kernel_factor
-    total = kernels + comm + overhead
+    total = np.maximum(kernels + comm + cost.elementwise_s, host)
     if cost.scaled:
         total = total * (cost.prefill_scale * prefill_share + cost.decode_scale * (1.0 - prefill_share))
     floor = step_floor_s(cost, load.prefill_tokens + load.sampled_seqs)
