@@ -92,7 +92,7 @@ def main() -> None:
     print("  " + " / ".join(f"{n} {inside[:, c].mean():.0%} ({below[:, c].mean():.0%})" for c, n in enumerate(METRICS)))
     fitted = [data.targets[np.isfinite(data.targets[:, c]), c] for c in range(len(TARGETS))]
     spreads = [(np.percentile(f, 90) - np.percentile(f, 10)) / (2 * Z_P90) for f in fitted]
-    print("spread of the fitted log-scales, decode / prefill / front end (calibration.ANALYTICAL_LOG_SCALE_SD): "
+    print("spread of the fitted log-scales, decode / prefill / front end (predictors.PHYSICS_LOG_SCALE_SD): "
           + " / ".join(f"{v:.2f}" for v in spreads))  # fmt: skip
 
 

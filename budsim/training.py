@@ -21,7 +21,7 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,7 @@ from budsim.core.predictors import (
     TARGETS,
     Z_P90,
     Coverage,
+    LogScales,
     ResidualRegressor,
     confidence,
     feature_matrix,
@@ -296,7 +297,6 @@ def cross_validate(
             data.features[~test], data.targets[~test], data.groups[~test], seed, ensemble=ensemble, coverage=coverage
         )
         scales = model.log_scales(data.features[test])
-        log_scales[test] = scales.mean
         held_out = np.flatnonzero(test)
         alike: dict[tuple[str, str, float], list[int]] = {}  # rows `confidence` scores in one call
         for local, i in enumerate(held_out):
@@ -307,7 +307,9 @@ def cross_validate(
                 coverage, gpu, family, log_params, data.tps[rows], data.log_concurrency[rows],
                 scales.mean_spread[locals_],
             )  # fmt: skip
-            sd[rows] = model.uncertainty(replace(scales, spread=scales.spread[locals_]), gpu, family)
+            log_scales[rows], sd[rows] = model.estimate(
+                LogScales(scales.mean[locals_], scales.spread[locals_]), gpu, family
+            )
     corrected = data.corrected(log_scales)
     ends = [data.corrected(log_scales + z * sd) for z in (-Z_P90, Z_P90)]
     low, high = np.fmin(*ends), np.fmax(*ends)

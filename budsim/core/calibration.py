@@ -9,9 +9,9 @@ benchmark's synchronised waves weighed into its TTFT (`predictors.benchmark_ttft
 benchmarks, the regressor's training data, measure), with latency and throughput re-derived by Little's law.
 
 Every prediction also says how far it may be off. Its service times are uncertain by a standard deviation per
-log-scale (`Spread`): for REGRESSOR the ensemble's disagreement and the regressor's noise on unseen pairs, for the
-analytical model alone how far its scales sit from measured runs. Running the forward model at the scales' 10th and
-90th percentiles gives every metric's p10-p90 interval, each end as physical as the point (`metrics_at`).
+log-scale (`Spread`): for REGRESSOR the trees' estimate weighed against the physics (`ResidualRegressor.estimate`),
+for the analytical model alone how far its scales sit from measured runs. Running the forward model at the scales'
+10th and 90th percentiles gives every metric's p10-p90 interval, each end as physical as the point (`metrics_at`).
 
 `fit_log_scales` is the inverse: the scales under which this forward model reproduces a measured run's TTFT and
 TPOT, which are what the regressor learns. Two measurements do not pin three scales, so the inverse is the most
@@ -32,6 +32,7 @@ from budsim.core.deployment import Cluster, ConfigBatch, FloatArray, IntArray, W
 from budsim.core.perf.serving import ServiceScales, ServingMetrics, predict
 from budsim.core.predictors import (
     CLAMP,
+    PHYSICS_LOG_SCALE_SD,
     Coverage,
     LogScales,
     ResidualRegressor,
@@ -75,13 +76,6 @@ SLOT_BOUND_SHARE = 0.5
 FIT_MEASUREMENT_SD = np.array([0.02, 0.05])
 
 
-# How far the analytical model's service times sit from measured runs: the spread of the log-scales `fit_log_scales`
-# finds for the 3,074 runs of data/benchmarks.csv it can express (decode, prefill, front end), as the standard
-# deviation of a normal with their p10-p90 range (bench/regressor.py prints them again). The analytical method's
-# intervals come from them.
-ANALYTICAL_LOG_SCALE_SD = (0.26, 0.22, 0.91)
-
-
 @dataclass(frozen=True, slots=True)
 class Spread:
     """Where N configs' service times may lie: log-scales ([N, 3], 0 for the analytical model) and their standard
@@ -94,7 +88,7 @@ class Spread:
 
     @classmethod
     def analytical(cls, n: int) -> "Spread":
-        return cls(np.zeros((n, 3)), np.tile(np.asarray(ANALYTICAL_LOG_SCALE_SD), (n, 1)), benchmark=False)
+        return cls(np.zeros((n, 3)), np.tile(np.asarray(PHYSICS_LOG_SCALE_SD), (n, 1)), benchmark=False)
 
     def take(self, rows: IntArray) -> "Spread":
         return Spread(self.log_scales[rows], self.sd[rows], self.benchmark)
@@ -272,7 +266,8 @@ def learned_spread(
         scales.mean_spread,
     )
     fits = _column(analytical.fits, n) > 0
-    spread = Spread(scales.mean, regressor.uncertainty(scales, cluster.gpu.name, arch.model_type), benchmark=True)
+    mean, sd = regressor.estimate(scales, cluster.gpu.name, arch.model_type)
+    spread = Spread(mean, sd, benchmark=True)
     return spread, scales, np.where(fits, score, 0.0)
 
 

@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
-from budsim.core.calibration import ANALYTICAL_LOG_SCALE_SD
 from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import GPUS
 from budsim.core.catalog.models import CATALOG_MODELS
 from budsim.core.deployment import Workload
 from budsim.core.heuristic import PartialConfig
 from budsim.core.optimization import Constraints, SearchSettings, search_deployment
-from budsim.core.predictors import ResidualRegressor
+from budsim.core.predictors import PHYSICS_LOG_SCALE_SD, ResidualRegressor
 from budsim.core.search import ClusterOption, Targets
 from budsim.core.search.space import ServingEvaluator, build_space, encode
 from budsim.core.simulation import simulate
@@ -52,7 +51,7 @@ def test_the_analytical_interval_is_the_spread_of_the_physics_from_measured_runs
     # TPOT follows the decode steps' scale (a decode step per token); its p10-p90 spans exp(2 x 1.28 x sd) or a
     # little less where prompt chunks share the steps.
     width = prediction.interval.p90["tpot_ms"] / prediction.interval.p10["tpot_ms"]  # type: ignore[operator]
-    assert width == pytest.approx(np.exp(2 * 1.2816 * ANALYTICAL_LOG_SCALE_SD[0]), rel=0.15)
+    assert width == pytest.approx(np.exp(2 * 1.2816 * PHYSICS_LOG_SCALE_SD[0]), rel=0.15)
 
 
 def test_a_measured_gpu_and_model_pair_gets_a_narrower_interval_than_an_unseen_gpu(

@@ -23,6 +23,7 @@ from budsim.core.predictors.features import (
 from budsim.core.predictors.regressor import (
     CLAMP,
     FORMAT,
+    PHYSICS_LOG_SCALE_SD,
     TARGETS,
     Z_P90,
     LogScales,
@@ -35,6 +36,7 @@ __all__ = [
     "CLAMP",
     "FEATURE_NAMES",
     "FORMAT",
+    "PHYSICS_LOG_SCALE_SD",
     "PRODUCTION_READY",
     "TARGETS",
     "VALIDATE_IN_STAGING",

@@ -4,6 +4,10 @@ Features are scale-free where possible (logs, shares, ratios) so that trees spli
 concurrency" rather than on one GPU's absolute numbers; that is what lets a correction learned on H100/B200 carry over
 to a GPU never measured. Everything is vectorised over the N candidate configs of one `ConfigBatch`.
 
+The architecture enters by its kind (MoE, MLA, active share) and through the physics' own terms, not by identity: with
+parameter count, layer count, hidden size and GQA ratio the trees told the 14 measured models apart and learned
+offsets per model that no other model shares (held out by model, TPOT 19.5% median error with them, 15.6% without).
+
 Four features describe deployments that measured runs have and BudSim's own configs do not: the expert-parallel
 degree, the attention data-parallel degree, FP4 weights, and FP4 weights on a GPU whose tensor cores compute in FP4
 (`core.measurements` predicts such runs as plain tensor parallelism and INT4 weight-only, which is what FP4 is on
@@ -44,14 +48,9 @@ BENCHMARK_TTFT_FEATURE = "log_benchmark_ttft_ratio"
 
 FEATURE_NAMES: tuple[str, ...] = (
     # architecture
-    "log_params",
-    "log_active_params",
     "active_fraction",
     "is_moe",
     "is_mla",
-    "num_layers",
-    "log_hidden",
-    "gqa_ratio",
     # GPU
     "log_bandwidth_gbs",
     "log_bf16_tflops",
@@ -199,14 +198,9 @@ def feature_matrix(
     share = synchronized_share(engine, closed)
     wave = _log(ttft_floor + share * np.maximum(m("synchronized_ttft_ms") - ttft_floor, 0.0)) - _log(ttft_floor)
     columns = [
-        _arr(np.log(params), n),
-        _arr(np.log(active), n),
         _arr(active / params, n),
         _arr(float(arch.moe is not None), n),
         _arr(float(arch.mla is not None), n),
-        _arr(float(arch.num_layers), n),
-        _arr(np.log(arch.hidden_size), n),
-        _arr(arch.num_heads / max(arch.num_kv_heads, 1), n),
         _arr(np.log(gpu.memory_bandwidth_gbs), n),
         _arr(np.log(gpu.bf16_tflops), n),
         _arr(np.log(gpu.fp8_tflops or gpu.bf16_tflops), n),
