@@ -18,13 +18,21 @@ against the same rows.
 Prints the median and p90 absolute percentage error of output throughput, TTFT and TPOT per dataset and engine, then
 the slices above, then the engine pairings `perf/engines.py` cites.
 
-Run: .venv/bin/python bench/accuracy.py [--csv data/benchmarks.csv] [--by-model]
+Then the REGRESSOR method held out (skip with --no-held-out): the regressor is retrained without each model
+(leave-one-model-out) and without each GPU (leave-one-GPU-out) and predicts the rows it never saw, never a random row
+split. For each split: median and p90 APE before (the analytical model) and after (the corrected one), and the signed
+bias (median predicted / measured) by TP degree, pipeline degree, engine, share of steps carrying prefill, and batch in
+service; then the static-batch steps of Splitwise (pure prefill, pure decode) by TP degree.
+
+Run: .venv/bin/python bench/accuracy.py [--csv data/benchmarks.csv] [--by-model] [--no-held-out]
 """
 
 import argparse
 import csv
 import math
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +46,8 @@ from budsim.core.memory import memory_breakdown, valid_tensor_parallel_sizes
 from budsim.core.perf.engines import engine_profile
 from budsim.core.perf.serving import predict
 from budsim.core.perf.step import decode_load, prefill_load, replica_cost, step_time
-from budsim.core.predictors import benchmark_ttft_ms
+from budsim.core.predictors import FEATURE_NAMES, benchmark_ttft_ms
+from budsim.training import Dataset, cross_validate, load_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,6 +61,7 @@ class Outcome:
     measured: tuple[float, float, float]  # throughput, ttft, tpot
     predicted: tuple[float, float, float]
     benchmark_ttft: float | None = None  # closed-loop serving rows: the regressor's TTFT base
+    tp: int = 1
 
 
 def _dataset(row: dict[str, str]) -> str:
@@ -117,7 +127,7 @@ def evaluate(path: Path) -> tuple[list[Outcome], dict[str, int]]:
         if run.low_load:
             slices.append("low load")
         outcomes.append(
-            Outcome(_dataset(row), row["engine"], run.model, tuple(slices), run.measured, predicted, benchmark)
+            Outcome(_dataset(row), row["engine"], run.model, tuple(slices), run.measured, predicted, benchmark, run.tp)
         )
     return outcomes, skipped
 
@@ -197,10 +207,92 @@ def engine_pairs(path: Path) -> None:
                 print(f"  {label:<20} pairs    0")
 
 
+BIAS_SLICES: dict[str, Callable[[Dataset, int], object]] = {
+    "TP": lambda data, i: data.runs[i].gpu_count,
+    "PP": lambda data, i: 1,  # every measured run is one pipeline stage (the data holds no PP runs)
+    "engine": lambda data, i: data.runs[i].engine.value,
+    "prefill share of steps": lambda data, i: _bucket(
+        float(data.features[i, FEATURE_NAMES.index("prefill_step_share")]), (0.05, 0.25, 0.5, 0.75)
+    ),
+    "batch in service": lambda data, i: _bucket(
+        float(np.exp(data.features[i, FEATURE_NAMES.index("log_batch_in_service")])), (4, 16, 64, 256)
+    ),
+}
+
+
+def _bucket(value: float, edges: tuple[float, ...]) -> str:
+    low = 0.0
+    for edge in edges:
+        if value <= edge:
+            return f"{low:g}-{edge:g}"
+        low = edge
+    return f"> {edges[-1]:g}"
+
+
+def _signed_bias(predicted: np.ndarray, measured: np.ndarray) -> str:
+    """Median predicted/measured of throughput, TTFT and TPOT, as a x factor each."""
+    ratios = np.log(predicted / measured)
+    return "  ".join(f"{np.exp(np.nanmedian(ratios[:, c])):5.2f}" for c in range(3))
+
+
+def held_out(data: Dataset, seed: int, ensemble: int) -> None:
+    """Leave-one-model-out and leave-one-GPU-out accuracy of the REGRESSOR method, before and after correction."""
+    splits = {
+        "leave-one-model-out": np.array([run.model for run in data.runs]),
+        "leave-one-GPU-out": np.array(data.gpus),
+    }
+    results = {}
+    print("\nREGRESSOR held out: median / p90 APE of throughput | TTFT | TPOT, before (analytical) -> after")
+    for name, groups in splits.items():
+        start = time.perf_counter()
+        result = cross_validate(data, None, seed, ensemble=ensemble, groups=groups)
+        results[name] = result
+        before = np.abs(data.analytical / data.measured - 1.0) * 100
+        after = np.abs(result.corrected / data.measured - 1.0) * 100
+        cells = " | ".join(
+            f"{np.median(before[:, c]):5.1f}/{np.percentile(before[:, c], 90):4.0f}% -> "
+            f"{np.median(after[:, c]):5.1f}/{np.percentile(after[:, c], 90):4.0f}%"
+            for c in range(3)
+        )
+        print(f"  {name:<20} {result.folds:3d} folds  {cells}  ({time.perf_counter() - start:.0f}s)")
+    print(
+        "\nsigned bias, median predicted / measured (throughput  TTFT  TPOT); 1.00 is unbiased, goal within 0.90-1.10"
+    )
+    for slice_name, key in BIAS_SLICES.items():
+        print(f"  by {slice_name}")
+        values = np.array([str(key(data, i)) for i in range(len(data.runs))])
+        for value in sorted(set(values), key=lambda v: (len(v), v)):
+            rows = values == value
+            cells = "   ".join(
+                f"{name.split('-')[2]}: {_signed_bias(result.corrected[rows], data.measured[rows])}"
+                for name, result in results.items()
+            )
+            before = _signed_bias(data.analytical[rows], data.measured[rows])
+            print(f"    {value:<10} rows {int(rows.sum()):5d}  before: {before}   after, {cells}")
+
+
+def static_steps(outcomes: list[Outcome]) -> None:
+    """Splitwise's static batches (a whole batch's prefill, then decode steps) by TP: the step model alone."""
+    print("\nSplitwise static batches by TP (the step model alone): median predicted / measured and APE")
+    print(f"  {'dataset':<26} {'TP':>3} {'rows':>5}  {'prefill bias  APE':>18}  {'decode bias  APE':>17}")
+    groups: dict[tuple[str, int], list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        if outcome.dataset.startswith("splitwise"):
+            groups[(outcome.dataset, outcome.tp)].append(outcome)
+    for (dataset, tp), items in sorted(groups.items()):
+        cells = []
+        for index in (1, 2):
+            ratios = np.array([o.predicted[index] / o.measured[index] for o in items])
+            cells.append(f"{np.exp(np.median(np.log(ratios))):5.2f}  {np.median(np.abs(ratios - 1)) * 100:5.1f}%")
+        print(f"  {dataset:<26} {tp:>3} {len(items):5d}  {cells[0]:>18}  {cells[1]:>17}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--csv", type=Path, default=ROOT / "data" / "benchmarks.csv")
     parser.add_argument("--by-model", action="store_true", help="also break the errors down by model")
+    parser.add_argument("--no-held-out", action="store_true", help="the analytical model only (seconds, not minutes)")
+    parser.add_argument("--ensemble", type=int, default=3, help="members per ensemble in the held-out folds")
     args = parser.parse_args()
     outcomes, skipped = evaluate(args.csv)
     print(f"rows evaluated: {len(outcomes)}")
@@ -223,6 +315,9 @@ def main() -> None:
     if args.by_model:
         report(by_model, "Per model", ("model", "engine"))
     engine_pairs(args.csv)
+    static_steps(outcomes)
+    if not args.no_held_out:
+        held_out(load_dataset(args.csv), 0, args.ensemble)
 
 
 if __name__ == "__main__":
