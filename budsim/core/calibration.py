@@ -87,8 +87,10 @@ class Spread:
     benchmark: bool
 
     @classmethod
-    def analytical(cls, n: int) -> "Spread":
-        return cls(np.zeros((n, 3)), np.tile(np.asarray(PHYSICS_LOG_SCALE_SD), (n, 1)), benchmark=False)
+    def analytical(cls, batch: ConfigBatch) -> "Spread":
+        n = len(batch)
+        sd = np.tile(np.asarray(PHYSICS_LOG_SCALE_SD), (n, 1))
+        return cls(np.zeros((n, 3)), _with_pipeline_doubt(sd, batch), benchmark=False)
 
     def take(self, rows: IntArray) -> "Spread":
         return Spread(self.log_scales[rows], self.sd[rows], self.benchmark)
@@ -102,6 +104,20 @@ class Calibrated:
     scales: LogScales
     spread: Spread
     confidence: FloatArray
+
+
+# No measured run has more than one pipeline stage, so how micro-batches and bubbles cost is the physics' alone: a
+# pipelined config's step times are uncertain by this much more (log-scale sd of decode and prompt work; the
+# physics' own decode spread before any correction). Without it, a max-throughput search picked TP 1 x PP 8 for
+# Llama-3.1-405B on 8 H100s at 1.7x TensorRT-LLM's published TP 8 maximum (bench/records.py).
+PIPELINE_LOG_SCALE_SD = (0.26, 0.26, 0.0)
+
+
+def _with_pipeline_doubt(sd: FloatArray, batch: ConfigBatch) -> FloatArray:
+    pipelined = (batch.pipeline_parallel > 1)[:, None]
+    extra = np.asarray(PIPELINE_LOG_SCALE_SD, dtype=np.float64) ** 2
+    doubted: FloatArray = np.sqrt(sd**2 + np.where(pipelined, extra, 0.0))
+    return doubted
 
 
 def analytical_confidence(cluster: Cluster) -> float:
@@ -264,10 +280,11 @@ def learned_spread(
         batch.tensor_parallel,
         np.log(in_service(batch, workload, analytical)),
         scales.mean_spread,
+        batch.pipeline_parallel,
     )
     fits = _column(analytical.fits, n) > 0
     mean, sd = regressor.estimate(scales, cluster.gpu.name, arch.model_type)
-    spread = Spread(mean, sd, benchmark=True)
+    spread = Spread(mean, _with_pipeline_doubt(sd, batch), benchmark=True)
     return spread, scales, np.where(fits, score, 0.0)
 
 

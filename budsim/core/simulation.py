@@ -95,7 +95,7 @@ def simulate(
     memory = chosen.memory
     batch = ConfigBatch.single(chosen.config)
     if regressor is None:
-        spread, confidence = Spread.analytical(1), analytical_confidence(cluster)
+        spread, confidence = Spread.analytical(batch), analytical_confidence(cluster)
     else:
         analytical = predict(arch, cluster, batch, workload, engine, memory.kv_tokens)
         spread, _, trust = learned_spread(regressor, arch, cluster, batch, workload, engine, analytical)

@@ -124,8 +124,11 @@ def test_moe_decode_reads_only_the_experts_its_tokens_route_to() -> None:
 
 def test_tensor_parallelism_adds_two_allreduces_per_layer() -> None:
     step = decode_time(cost("meta-llama/Llama-3.1-70B-Instruct", tp=4), 16.0, 1024.0)
-    # 160 all-reduces of 16 tokens x 8,192 x 2 B: (5.4 + 1.8 x 3) us + 2 x 3/4 x 262,144 B / (450 GB/s x 0.52).
-    per_allreduce = 10.8e-6 + 1.5 * 16 * 8192 * 2 / (450e9 * 0.52)
+    # 160 all-reduces of 16 tokens x 8,192 x 2 B = 262,144 B: (5.8 + 1.5 x 3) us + 2 x 3/4 x 262,144 B / (450 GB/s x
+    # the efficiency of a message that size, 0.33 + 0.50 x 262,144 / (262,144 + 18e6)).
+    message = 16 * 8192 * 2
+    efficiency = 0.33 + 0.50 * message / (message + 18e6)
+    per_allreduce = 10.3e-6 + 1.5 * message / (450e9 * efficiency)
     assert step.comm_s[0] == pytest.approx(160 * per_allreduce)
     assert decode_time(cost("meta-llama/Llama-3.1-70B-Instruct", tp=1), 16.0, 1024.0).comm_s[0] == 0.0
 

@@ -9,10 +9,13 @@ import numpy as np
 
 from budsim.core.deployment import Cluster, FloatArray
 from budsim.core.perf.constants import (
-    ALLREDUCE_BANDWIDTH_EFFICIENCY,
+    ALLREDUCE_EFFICIENCY_HALF_BYTES,
+    ALLREDUCE_EFFICIENCY_LARGE,
+    ALLREDUCE_EFFICIENCY_SMALL,
     ALLREDUCE_LATENCY_BASE_S,
     ALLREDUCE_LATENCY_PER_PEER_S,
     INTER_NODE_LATENCY_S,
+    P2P_BANDWIDTH_EFFICIENCY,
     P2P_LATENCY_S,
 )
 from budsim.core.perf.roofline import GIGA
@@ -32,19 +35,31 @@ def allreduce_latency_s(cluster: Cluster, ranks: FloatArray) -> FloatArray:
 
 
 def allreduce_seconds_per_byte(cluster: Cluster, ranks: FloatArray) -> FloatArray:
-    """Ring all-reduce: every rank sends and receives 2 (n-1)/n of the message over its slowest link."""
-    bandwidth = link_bytes_per_s(cluster, ranks) * ALLREDUCE_BANDWIDTH_EFFICIENCY
+    """Ring all-reduce at the link's full speed: every rank sends and receives 2 (n-1)/n of the message over its
+    slowest link (divide by `allreduce_efficiency` for the time it takes)."""
+    bandwidth = link_bytes_per_s(cluster, ranks)
     return np.where(ranks > 1.0, 2.0 * (ranks - 1.0) / np.maximum(ranks, 1.0) / bandwidth, 0.0)
+
+
+def allreduce_efficiency(message_bytes: FloatArray | float) -> FloatArray:
+    """Share of the link an all-reduce of `message_bytes` gets: small messages ride latency-bound protocols, large
+    ones NVLS (constants.py)."""
+    share = message_bytes / (message_bytes + ALLREDUCE_EFFICIENCY_HALF_BYTES)
+    efficiency: FloatArray = (
+        ALLREDUCE_EFFICIENCY_SMALL + (ALLREDUCE_EFFICIENCY_LARGE - ALLREDUCE_EFFICIENCY_SMALL) * share
+    )
+    return efficiency
 
 
 def allreduce_time_s(cluster: Cluster, ranks: FloatArray, message_bytes: FloatArray) -> FloatArray:
     """Latency plus bandwidth term of one ring all-reduce of `message_bytes` among `ranks` GPUs."""
-    return allreduce_latency_s(cluster, ranks) + message_bytes * allreduce_seconds_per_byte(cluster, ranks)
+    seconds_per_byte = allreduce_seconds_per_byte(cluster, ranks) / allreduce_efficiency(message_bytes)
+    return allreduce_latency_s(cluster, ranks) + message_bytes * seconds_per_byte
 
 
 def p2p_seconds_per_byte(cluster: Cluster, replica_gpus: FloatArray) -> FloatArray:
     """Pipeline stages of a replica that spans nodes hand off over the network; otherwise over the fabric."""
-    return 1.0 / (link_bytes_per_s(cluster, replica_gpus) * ALLREDUCE_BANDWIDTH_EFFICIENCY)
+    return 1.0 / (link_bytes_per_s(cluster, replica_gpus) * P2P_BANDWIDTH_EFFICIENCY)
 
 
 def p2p_latency_s(cluster: Cluster, replica_gpus: FloatArray) -> FloatArray:

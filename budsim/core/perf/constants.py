@@ -82,21 +82,27 @@ ELEMENTWISE_KERNELS_PER_LAYER = 4
 EXTRA_KERNELS_PER_MOE_LAYER = 4
 
 # ---------------------------------------------------------------------------------------------------- collectives
-# Ring all-reduce time = latency(n) + 2 (n-1)/n x bytes / (per-direction bandwidth x efficiency).
-# Least-squares fit (median log error 4%) to aiconfigurator's H100 NCCL all_reduce table (fp16, 2/4/8 GPUs,
-# messages 16 KB - 64 MB, the range a serving step sends): latency 5.4 us + 1.8 us per extra GPU; bandwidth
-# efficiency 0.52 of NVLink's 450 GB/s per direction (NVLS reaches 0.9 only beyond 128 MB, where serving never goes).
-ALLREDUCE_LATENCY_BASE_S = 5.4e-6
-ALLREDUCE_LATENCY_PER_PEER_S = 1.8e-6
-ALLREDUCE_BANDWIDTH_EFFICIENCY = 0.52
+# Ring all-reduce time = latency(n) + 2 (n-1)/n x bytes / (per-direction bandwidth x efficiency(bytes)), the
+# efficiency rising with the message from the latency-bound protocols' 0.33 to NVLS's 0.83 of NVLink's 450 GB/s per
+# direction, half-way at 18 MB: efficiency = 0.33 + 0.50 x bytes / (bytes + 18 MB). Least-squares fit on log time to
+# aiconfigurator's H100 NCCL all_reduce table (fp16, 2/4/8 GPUs, messages 16 KB - 512 MB: a decode step sends
+# 0.1-4 MB, a prompt chunk of a large model 100-300 MB): latency 5.8 us + 1.5 us per extra GPU; median error 6.4%,
+# within 5% of unbiased at every message-size decade. A flat 0.52, fitted up to 64 MB only, made the prompt chunks'
+# all-reduces of 70B-405B models 37% too slow.
+ALLREDUCE_LATENCY_BASE_S = 5.8e-6
+ALLREDUCE_LATENCY_PER_PEER_S = 1.5e-6
+ALLREDUCE_EFFICIENCY_SMALL = 0.33
+ALLREDUCE_EFFICIENCY_LARGE = 0.83
+ALLREDUCE_EFFICIENCY_HALF_BYTES = 18e6
 # Crossing nodes adds a network round trip per collective. Assumption, the shared data holds no multi-node table: an
 # InfiniBand round trip plus NCCL's inter-node protocol costs about as much as the whole intra-node collective does
 # on 8 GPUs (18 us above): 20 us.
 INTER_NODE_LATENCY_S = 20.0e-6
 # Pipeline hand-off of a micro-batch's activations to the next stage: one NCCL send/recv. The NCCL table's smallest
-# 2-GPU collectives (all_gather, reduce_scatter, alltoall up to 64K elements) take 5-14 us: 10 us. Bandwidth as for
-# all-reduce.
+# 2-GPU collectives (all_gather, reduce_scatter, alltoall up to 64K elements) take 5-14 us: 10 us. No send/recv table:
+# the bandwidth efficiency of a flat fit to the all-reduces of up to 64 MB, 0.52.
 P2P_LATENCY_S = 10.0e-6
+P2P_BANDWIDTH_EFFICIENCY = 0.52
 
 # ---------------------------------------------------------------------------------------------------- storage
 # Activations, logits, the embedding table and the LM head stay in 16-bit in every quantisation scheme the engines ship

@@ -39,7 +39,13 @@ import numpy as np
 from budsim.core.architecture import ModelArchitecture
 from budsim.core.deployment import DTYPE_CODES, Cluster, ConfigBatch, FloatArray
 from budsim.core.perf.bounds import min_seconds_per_token, min_weight_pass_s
-from budsim.core.perf.comm import allreduce_latency_s, allreduce_seconds_per_byte, p2p_latency_s, p2p_seconds_per_byte
+from budsim.core.perf.comm import (
+    allreduce_efficiency,
+    allreduce_latency_s,
+    allreduce_seconds_per_byte,
+    p2p_latency_s,
+    p2p_seconds_per_byte,
+)
 from budsim.core.perf.constants import (
     ACTIVATION_BYTES,
     ATTENTION_DECODE_BANDWIDTH_EFFICIENCY,
@@ -108,7 +114,8 @@ class ReplicaCost:
     # communication
     allreduces_per_step: Real
     allreduce_latency_s: Real
-    allreduce_s_per_token: Real  # bandwidth term of one all-reduce per token of the step
+    allreduce_bytes_per_token: Real  # message bytes of one all-reduce per token of the step
+    allreduce_s_per_byte: Real  # at the link's full speed (`comm.allreduce_efficiency` slows it by message size)
     handoffs: Real  # pipeline boundaries a micro-batch crosses
     handoff_latency_s: Real
     handoff_s_per_token: Real
@@ -325,7 +332,8 @@ def replica_cost(arch: ModelArchitecture, cluster: Cluster, batch: ConfigBatch, 
         attn_byte_rate=bandwidth * attn_bw_eff,
         allreduces_per_step=np.where(tp > 1.0, 2.0 * layers, 0.0),
         allreduce_latency_s=allreduce_latency_s(cluster, tp),
-        allreduce_s_per_token=h * ACTIVATION_BYTES * allreduce_seconds_per_byte(cluster, tp),
+        allreduce_bytes_per_token=full(h * ACTIVATION_BYTES),
+        allreduce_s_per_byte=allreduce_seconds_per_byte(cluster, tp),
         handoffs=pp - 1.0,
         handoff_latency_s=p2p_latency_s(cluster, replica_gpus),
         handoff_s_per_token=h * ACTIVATION_BYTES * p2p_seconds_per_byte(cluster, replica_gpus),
@@ -404,7 +412,10 @@ def step_time(cost: ReplicaCost, load: StepLoad) -> StepTime:
     if cost.experts_per_token:
         kernels = kernels + np.maximum(moe_c, moe_m) * factor + cost.expert_latency_s
 
-    comm = cost.allreduces_per_step * (cost.allreduce_latency_s + cost.allreduce_s_per_token * tokens)
+    message = cost.allreduce_bytes_per_token * tokens
+    comm = cost.allreduces_per_step * (
+        cost.allreduce_latency_s + message * cost.allreduce_s_per_byte / allreduce_efficiency(message)
+    )
     if part is not load:
         comm = comm + cost.handoffs * (cost.handoff_latency_s + cost.handoff_s_per_token * tokens)
     host = cost.step_overhead_s + cost.per_seq_overhead_s * load.seqs

@@ -2,8 +2,8 @@
 
 A correction learned from benchmarks is only as good as the benchmarks near the asked-for config. The score multiplies
 penalties for what the training data never covered (the GPU, the model family, the GPU x family pair, the TP degree,
-the model size, the concurrency) with one for the ensemble members' disagreement. Meaning of the result:
->= 0.9 production ready, 0.7-0.9 validate in staging, < 0.7 more benchmark data needed.
+more than one pipeline stage, the model size, the concurrency) with one for the ensemble members' disagreement.
+Meaning of the result: >= 0.9 production ready, 0.7-0.9 validate in staging, < 0.7 more benchmark data needed.
 """
 
 from dataclasses import dataclass
@@ -20,6 +20,10 @@ UNSEEN_GPU = 0.8
 UNSEEN_FAMILY = 0.85
 UNSEEN_PAIR = 0.95  # GPU and family both measured, just never together
 UNSEEN_TP = 0.93
+# No measured run has more than one pipeline stage (`core.measurements` maps every run to one), so how micro-batches
+# and bubbles cost is the physics' alone: a pipelined config is never "production ready" on the regressor's word, and
+# a search judges it at the pessimistic end of its interval (`calibration.PIPELINE_LOG_SCALE_SD` widens it).
+UNSEEN_PP = 0.75
 SIZE_DECAY = 0.25  # per ln unit of parameter count away from the nearest measured model
 CONCURRENCY_DECAY = 0.2  # per ln unit outside the measured concurrency range
 SPREAD_SCALE = 0.15  # ensemble std (ln units) at which the disagreement factor is 0.5
@@ -86,8 +90,9 @@ def confidence(
     tp: FloatArray | int,
     log_concurrency: FloatArray | float,
     spread: FloatArray | float,
+    pp: FloatArray | int = 1,
 ) -> FloatArray:
-    """Confidence in [0, 1] per candidate (broadcast over `tp`, `log_concurrency` and `spread`)."""
+    """Confidence in [0, 1] per candidate (broadcast over `tp`, `pp`, `log_concurrency` and `spread`)."""
     tp_arr = np.asarray(tp, dtype=np.float64).reshape(-1)
     conc = np.asarray(log_concurrency, dtype=np.float64).reshape(-1)
     spread_arr = np.asarray(spread, dtype=np.float64).reshape(-1)
@@ -104,6 +109,7 @@ def confidence(
         score *= np.exp(-SIZE_DECAY * distance)
     seen_tp = np.isin(np.broadcast_to(tp_arr, (n,)).astype(int), sorted(coverage.tps))
     score *= np.where(seen_tp, 1.0, UNSEEN_TP)
+    score *= np.broadcast_to(np.where(np.asarray(pp).reshape(-1) > 1, UNSEEN_PP, 1.0), (n,))
     low, high = coverage.log_concurrency_range
     outside = np.maximum(low - conc, 0.0) + np.maximum(conc - high, 0.0)
     score *= np.broadcast_to(np.exp(-CONCURRENCY_DECAY * outside), (n,))

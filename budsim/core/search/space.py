@@ -448,7 +448,7 @@ class ServingEvaluator:
     def _spread(self, cluster: Cluster, batch: ConfigBatch, kv_tokens: IntArray) -> tuple[Spread, FloatArray]:
         """Where each config's service times may lie, and the confidence in them."""
         if self.regressor is None:
-            return Spread.analytical(len(batch)), np.full(len(batch), analytical_confidence(cluster))
+            return Spread.analytical(batch), np.full(len(batch), analytical_confidence(cluster))
         analytical = predict(self.arch, cluster, batch, self.workload, self.engine, kv_tokens)
         spread, _, trust = learned_spread(
             self.regressor, self.arch, cluster, batch, self.workload, self.engine, analytical
