@@ -42,7 +42,7 @@ FORMAT = "budsim-residual-regressor/4"
 # finds for the 3,074 runs of data/benchmarks.csv it can express (decode, prefill, front end), as the standard
 # deviation of a normal with their p10-p90 range (bench/regressor.py prints them again). It is the analytical method's
 # uncertainty, and the prior every learned scale is weighed against (`ResidualRegressor.estimate`).
-PHYSICS_LOG_SCALE_SD: tuple[float, ...] = (0.26, 0.22, 0.91)
+PHYSICS_LOG_SCALE_SD: tuple[float, ...] = (0.25, 0.21, 0.89)
 # Largest |log-scale| of each target. Steps: 3x either way, and never faster than the hardware (`perf.bounds`). The
 # front end: 10x, because it is a delay, not a capacity, and benchmarks of CPU-bound servers (TensorRT-LLM's at TP 8
 # and high concurrency in data/benchmarks.csv) wait seconds in it where its constant says a tenth of one.
