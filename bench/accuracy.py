@@ -12,8 +12,8 @@ the runs whose GPU count is no tensor-parallel size BudSim generates ("tp size u
 training leaves them out). The "low load" slice holds the closed-loop rows whose clients' prompts fit one step's token
 budget together (concurrency x ISL <= max_num_batched_tokens): there the waves of prompts that fixed-length closed
 loops send in step cannot queue behind each other, and TTFT is the steady-state queueing model's alone. A last table
-scores `core.predictors.benchmark_ttft_ms` (the steady state with those waves weighed in, the regressor's TTFT base)
-against the same rows.
+scores `core.predictors.benchmark_ttft_ms` (the steady state with those waves weighed in, as the REGRESSOR's forward
+model predicts closed loops) against the same rows.
 
 Prints the median and p90 absolute percentage error of output throughput, TTFT and TPOT per dataset and engine, then
 the slices above, then the engine pairings `perf/engines.py` cites.
@@ -60,7 +60,7 @@ class Outcome:
     slices: tuple[str, ...]
     measured: tuple[float, float, float]  # throughput, ttft, tpot
     predicted: tuple[float, float, float]
-    benchmark_ttft: float | None = None  # closed-loop serving rows: the regressor's TTFT base
+    benchmark_ttft: float | None = None  # closed-loop serving rows: TTFT with the benchmark's waves weighed in
     tp: int = 1
 
 

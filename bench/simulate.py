@@ -1,5 +1,5 @@
 """Time one `simulate`: in-process per method (plan + analytical model, plus the regressor's correction for
-REGRESSOR, with its ten boosters called one by one and merged into one call as the server's prediction process runs
+REGRESSOR, with its nine boosters called one by one and merged into one call as the server's prediction process runs
 them) and through the API (HTTP + SQLite write).
 
 Run: .venv/bin/python bench/simulate.py [--repeats N]

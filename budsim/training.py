@@ -246,7 +246,7 @@ class CrossValidation:
 
     corrected: FloatArray  # [N, 3]: throughput, TTFT, TPOT
     log_scales: FloatArray  # [N, 3]: the out-of-fold scales behind them
-    low: FloatArray  # [N, 3]: each metric's p10 (`calibration.side_metrics`)
+    low: FloatArray  # [N, 3]: each metric's p10 (`calibration.metrics_at`)
     high: FloatArray  # [N, 3]: its p90
     confidence: FloatArray  # [N]
     folds: int

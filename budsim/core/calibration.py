@@ -92,9 +92,6 @@ class Spread:
         sd = np.tile(np.asarray(PHYSICS_LOG_SCALE_SD), (n, 1))
         return cls(np.zeros((n, 3)), _with_pipeline_doubt(sd, batch), benchmark=False)
 
-    def take(self, rows: IntArray) -> "Spread":
-        return Spread(self.log_scales[rows], self.sd[rows], self.benchmark)
-
 
 @dataclass(frozen=True, slots=True)
 class Calibrated:
@@ -202,10 +199,9 @@ def corrected_metrics(
 ) -> ServingMetrics:
     """The REGRESSOR method's forward model: serving metrics on service times scaled by exp(`log_scales`) ([N, 3]:
     decode, prefill, front end), benchmark waves weighed in (module docstring)."""
-    scales = np.exp(log_scales)
-    service = ServiceScales(decode=scales[:, 0], prefill=scales[:, 1], frontend=scales[:, 2])
-    metrics = predict(arch, cluster, batch, workload, engine, kv_tokens, service)
-    return with_benchmark_waves(metrics, batch, workload, engine)
+    exact = Spread(log_scales, np.zeros_like(log_scales), benchmark=True)
+    (metrics,) = metrics_at(arch, cluster, batch, workload, engine, kv_tokens, exact, [(None, 0.0)])
+    return metrics
 
 
 def fit_log_scales(

@@ -43,7 +43,8 @@ BENCHMARK_ROUNDS = 10
 # FP4 checkpoints run as 4-bit weights dequantised inside the kernel (W4A16), i.e. as `core.measurements` models them.
 FP4_TENSOR_CORE_GPUS = frozenset({"B200", "B300", "GB200", "GB300"})
 
-# The column the regressor reads the TTFT base from (log of benchmark_ttft_ms / ttft_mean_ms).
+# The log-ratio of a benchmark's TTFT (its synchronised waves weighed in) to the steady state's, at the batch in
+# service.
 BENCHMARK_TTFT_FEATURE = "log_benchmark_ttft_ratio"
 
 FEATURE_NAMES: tuple[str, ...] = (

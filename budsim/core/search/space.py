@@ -415,8 +415,8 @@ JUDGED = ("output_tokens_per_s", "e2e_p99_ms", "ttft_p99_ms")
 
 @dataclass(frozen=True, slots=True)
 class _Served:
-    """One cluster option's rows: their prediction, the pessimistic end of the rows judged there, and what is known
-    of them (memory, confidence, the spread of their service times)."""
+    """One cluster option's rows: their prediction, the pessimistic end of those judged there, their memory and the
+    confidence in them."""
 
     metrics: ServingMetrics
     cautious: IntArray  # rows judged at their pessimistic end
