@@ -21,7 +21,7 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -202,7 +202,7 @@ def load_dataset(csv_path: Path, stored: StoredRuns | None = None) -> Dataset:
         if not usable:
             continue
         take = np.array(usable)
-        sub = ConfigBatch(**{f.name: getattr(configs, f.name)[take] for f in fields(configs)})
+        sub = configs.take(take)
         first = len(kept)
         for position in usable:
             kept.append((indices[position], features[position], predicted[position], arch, gpu))

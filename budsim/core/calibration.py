@@ -22,7 +22,7 @@ where the front end is a small part of TTFT, to the prompt work; a decode scale 
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 import numpy as np
@@ -175,7 +175,7 @@ def metrics_at(
     everything = np.arange(len(batch))
     picked = [everything if rows is None else np.asarray(rows) for rows, _ in sides]
     index = np.concatenate(picked)
-    stacked = ConfigBatch(**{f.name: getattr(batch, f.name)[index] for f in fields(batch)})
+    stacked = batch.take(index)
     log_scales = np.concatenate(
         [spread.log_scales[rows] + z * spread.sd[rows] for rows, (_, z) in zip(picked, sides, strict=True)]
     )
@@ -220,7 +220,7 @@ def fit_log_scales(
     model sees waiting for a slot (`SLOT_BOUND_SHARE`)."""
     n, k = len(batch), len(FIT_PRIOR_SD)
     observed = np.column_stack([np.log(tpot_ms), np.log(ttft_ms)])
-    probes = ConfigBatch(**{f.name: np.tile(getattr(batch, f.name), k + 1) for f in fields(batch)})
+    probes = batch.take(np.tile(np.arange(n), k + 1))
     probe_kv = np.tile(np.asarray(kv_tokens), k + 1)
     offsets = np.vstack([np.zeros(k), FIT_STEP * np.eye(k)])  # the point, then one probe per scale
 

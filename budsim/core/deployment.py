@@ -101,6 +101,10 @@ class ConfigBatch:
     def bytes_per_kv_element(self) -> FloatArray:
         return np.array([DTYPE_BYTES[d] for d in DTYPE_CODES])[self.kv_cache_dtype]
 
+    def take(self, rows: IntArray) -> Self:
+        """The candidates at `rows`, in that order (repeats allowed: a stacked or tiled batch)."""
+        return type(self)(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+
     def row(self, index: int) -> ServingConfig:
         values = {f.name: getattr(self, f.name)[index].item() for f in fields(self)}
         values["weight_dtype"] = DTYPE_CODES[values["weight_dtype"]]

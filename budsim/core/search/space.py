@@ -273,11 +273,6 @@ def encode(space: SearchSpace, config: ServingConfig, cluster_index: int = 0) ->
     return genome
 
 
-def take(batch: ConfigBatch, rows: IntArray) -> ConfigBatch:
-    """The sub-batch of `rows`."""
-    return ConfigBatch(**{f.name: getattr(batch, f.name)[rows] for f in fields(batch)})
-
-
 def gpu_count(space: SearchSpace, genomes: IntArray) -> IntArray:
     g = np.asarray(genomes, dtype=np.int64).reshape(-1, len(Gene))
     t = space.table
@@ -491,7 +486,7 @@ class ServingEvaluator:
         for index in np.unique(clusters):
             rows = np.flatnonzero(clusters == index)
             cluster = space.clusters[int(index)].cluster
-            sub = take(batch, rows)
+            sub = batch.take(rows)
             result = self._serve(cluster, sub)
             trust[rows] = result.trust
             for name in _SERVING_FIELDS:
