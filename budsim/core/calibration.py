@@ -284,6 +284,24 @@ def learned_spread(
     return spread, scales, np.where(fits, score, 0.0)
 
 
+def service_spread(
+    regressor: ResidualRegressor | None,
+    arch: ModelArchitecture,
+    cluster: Cluster,
+    batch: ConfigBatch,
+    workload: Workload,
+    engine: Engine,
+    kv_tokens: IntArray,
+) -> tuple[Spread, FloatArray]:
+    """Where every config's service times may lie, and the confidence in each: the regressor's learned scales, or
+    without one the analytical model's own spread and confidence."""
+    if regressor is None:
+        return Spread.analytical(batch), np.full(len(batch), analytical_confidence(cluster))
+    analytical = predict(arch, cluster, batch, workload, engine, kv_tokens)
+    spread, _, trust = learned_spread(regressor, arch, cluster, batch, workload, engine, analytical)
+    return spread, trust
+
+
 def calibrate(
     regressor: ResidualRegressor,
     arch: ModelArchitecture,

@@ -9,10 +9,10 @@ import math
 from dataclasses import dataclass
 
 from budsim.core.architecture import ModelArchitecture
-from budsim.core.calibration import Spread, analytical_confidence, learned_spread, metrics_at
+from budsim.core.calibration import metrics_at, service_spread
 from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.heuristic import PartialConfig, plan
-from budsim.core.perf.serving import ServingMetrics, predict
+from budsim.core.perf.serving import ServingMetrics
 from budsim.core.predictors import Z_P90, ResidualRegressor
 from budsim.core.types import Engine
 
@@ -94,12 +94,8 @@ def simulate(
     chosen = plan(arch, cluster, workload, partial)
     memory = chosen.memory
     batch = ConfigBatch.single(chosen.config)
-    if regressor is None:
-        spread, confidence = Spread.analytical(batch), analytical_confidence(cluster)
-    else:
-        analytical = predict(arch, cluster, batch, workload, engine, memory.kv_tokens)
-        spread, _, trust = learned_spread(regressor, arch, cluster, batch, workload, engine, analytical)
-        confidence = float(trust[0])
+    spread, trust = service_spread(regressor, arch, cluster, batch, workload, engine, memory.kv_tokens)
+    confidence = float(trust[0])
     sides = [(None, 0.0), (None, -Z_P90), (None, Z_P90)]
     point, *ends = metrics_at(arch, cluster, batch, workload, engine, memory.kv_tokens, spread, sides)
     metrics = point.at(0)

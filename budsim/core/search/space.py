@@ -24,11 +24,11 @@ import numpy as np
 import numpy.typing as npt
 
 from budsim.core.architecture import ModelArchitecture
-from budsim.core.calibration import Spread, analytical_confidence, learned_spread, metrics_at
+from budsim.core.calibration import Spread, metrics_at, service_spread
 from budsim.core.deployment import DTYPE_CODES, Cluster, ConfigBatch, FloatArray, IntArray, ServingConfig, Workload
 from budsim.core.errors import InfeasibleConfigError
 from budsim.core.memory import MemoryBreakdown, memory_breakdown, valid_tensor_parallel_sizes
-from budsim.core.perf.serving import ServingMetrics, predict
+from budsim.core.perf.serving import ServingMetrics
 from budsim.core.predictors import VALIDATE_IN_STAGING, Z_P90, ResidualRegressor
 from budsim.core.types import Dtype, Engine
 
@@ -441,14 +441,7 @@ class ServingEvaluator:
     caution: float | None = VALIDATE_IN_STAGING
 
     def _spread(self, cluster: Cluster, batch: ConfigBatch, kv_tokens: IntArray) -> tuple[Spread, FloatArray]:
-        """Where each config's service times may lie, and the confidence in them."""
-        if self.regressor is None:
-            return Spread.analytical(batch), np.full(len(batch), analytical_confidence(cluster))
-        analytical = predict(self.arch, cluster, batch, self.workload, self.engine, kv_tokens)
-        spread, _, trust = learned_spread(
-            self.regressor, self.arch, cluster, batch, self.workload, self.engine, analytical
-        )
-        return spread, trust
+        return service_spread(self.regressor, self.arch, cluster, batch, self.workload, self.engine, kv_tokens)
 
     def _serve(self, cluster: Cluster, batch: ConfigBatch) -> _Served:
         memory = memory_breakdown(self.arch, cluster.gpu.usable_memory_gb, batch)
