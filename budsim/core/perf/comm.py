@@ -51,10 +51,21 @@ def allreduce_efficiency(message_bytes: FloatArray | float) -> FloatArray:
     return efficiency
 
 
+def allreduce_seconds(
+    latency_s: FloatArray | float, seconds_per_byte: FloatArray | float, message_bytes: FloatArray | float
+) -> FloatArray:
+    """One all-reduce of `message_bytes` from its group's coefficients (`allreduce_latency_s`,
+    `allreduce_seconds_per_byte`): the latency, then the bytes at the share of the link their size gets. The step
+    model keeps the coefficients per candidate and sizes the message per step."""
+    seconds: FloatArray = latency_s + message_bytes * seconds_per_byte / allreduce_efficiency(message_bytes)
+    return seconds
+
+
 def allreduce_time_s(cluster: Cluster, ranks: FloatArray, message_bytes: FloatArray) -> FloatArray:
     """Latency plus bandwidth term of one ring all-reduce of `message_bytes` among `ranks` GPUs."""
-    seconds_per_byte = allreduce_seconds_per_byte(cluster, ranks) / allreduce_efficiency(message_bytes)
-    return allreduce_latency_s(cluster, ranks) + message_bytes * seconds_per_byte
+    return allreduce_seconds(
+        allreduce_latency_s(cluster, ranks), allreduce_seconds_per_byte(cluster, ranks), message_bytes
+    )
 
 
 def p2p_seconds_per_byte(cluster: Cluster, replica_gpus: FloatArray) -> FloatArray:

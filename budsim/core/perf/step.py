@@ -40,8 +40,8 @@ from budsim.core.architecture import ModelArchitecture
 from budsim.core.deployment import DTYPE_CODES, Cluster, ConfigBatch, FloatArray
 from budsim.core.perf.bounds import min_seconds_per_token, min_weight_pass_s
 from budsim.core.perf.comm import (
-    allreduce_efficiency,
     allreduce_latency_s,
+    allreduce_seconds,
     allreduce_seconds_per_byte,
     p2p_latency_s,
     p2p_seconds_per_byte,
@@ -413,9 +413,7 @@ def step_time(cost: ReplicaCost, load: StepLoad) -> StepTime:
         kernels = kernels + np.maximum(moe_c, moe_m) * factor + cost.expert_latency_s
 
     message = cost.allreduce_bytes_per_token * tokens
-    comm = cost.allreduces_per_step * (
-        cost.allreduce_latency_s + message * cost.allreduce_s_per_byte / allreduce_efficiency(message)
-    )
+    comm = cost.allreduces_per_step * allreduce_seconds(cost.allreduce_latency_s, cost.allreduce_s_per_byte, message)
     if part is not load:
         comm = comm + cost.handoffs * (cost.handoff_latency_s + cost.handoff_s_per_token * tokens)
     host = cost.step_overhead_s + cost.per_seq_overhead_s * load.seqs
