@@ -12,7 +12,7 @@ from timing import median_seconds
 
 from budsim.core.architecture import parse_hf_config
 from budsim.core.catalog.gpus import find_gpu
-from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import DTYPE_CODES, Cluster, ConfigBatch, Workload
 from budsim.core.heuristic import PartialConfig, plan
 from budsim.core.memory import memory_breakdown, valid_tensor_parallel_sizes
@@ -55,14 +55,13 @@ def main() -> None:
     cluster = Cluster(gpu, 8, 2, Interconnect.INFINIBAND, gpu.interconnect_gbs, 50.0, gpu.cost_per_hour)
     workload = Workload(input_tokens=1000, output_tokens=500, request_rate=5.0)
     rng = np.random.default_rng(0)
-    catalog = {m.hf_id: m for m in CATALOG_MODELS}
 
     header = f"{'model':<38}{'memory_breakdown':>18}{'per candidate':>15}{'plan()':>11}  plan result (2 x 8 H100)"
     print(f"{args.candidates:,} candidates per memory_breakdown call; medians over {args.repeats} calls")
     print(header)
     print("-" * (len(header) + 10))
     for hf_id in MODELS:
-        arch = parse_hf_config(catalog[hf_id].config)
+        arch = parse_hf_config(CATALOG_BY_ID[hf_id].config)
         batch = random_batch(valid_tensor_parallel_sizes(arch, 8), arch.num_layers, args.candidates, rng)
         breakdown_s = median_seconds(partial(memory_breakdown, arch, gpu.memory_gb, batch), args.repeats)
         weights = Dtype.FP8 if "DeepSeek" in hf_id else Dtype.BF16

@@ -16,7 +16,7 @@ from timing import percentile, samples_seconds
 
 from budsim.core.architecture import parse_hf_config
 from budsim.core.catalog.gpus import GPUS
-from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import DTYPE_CODES, Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.perf.engines import engine_profile
 from budsim.core.perf.scheduler_sim import simulate
@@ -37,7 +37,6 @@ WORKLOADS = {
     "closed c=128": Workload(2048, 512, concurrency=128),
     "open 20 req/s": Workload(2048, 512, request_rate=20.0),
 }
-BY_ID = {entry.hf_id: entry for entry in CATALOG_MODELS}
 H200 = GPUS["H200-SXM"]
 CLUSTER = Cluster(H200, 8, 4, Interconnect.NVLINK, 900.0, 100.0, H200.cost_per_hour)
 
@@ -63,7 +62,7 @@ def vectorised(repeats: int) -> list[tuple[str, str, float, float, float]]:
     batch, kv = candidates()
     rows = []
     for hf_id in MODELS:
-        arch = parse_hf_config(BY_ID[hf_id].config)
+        arch = parse_hf_config(CATALOG_BY_ID[hf_id].config)
         for name, workload in WORKLOADS.items():
             times = samples_seconds(lambda a=arch, w=workload: predict(a, CLUSTER, batch, w, Engine.VLLM, kv), repeats)
             rows.append((hf_id, name, min(times) * 1e3, statistics.median(times) * 1e3, percentile(times, 99) * 1e3))
@@ -83,7 +82,7 @@ SCENARIOS = (
 def simulated(requests: int) -> list[tuple[str, str, str, int, int, float, float]]:
     rows = []
     for hf_id, tp, weights, engine, prompt, output, arrivals in SCENARIOS:
-        arch = parse_hf_config(BY_ID[hf_id].config)
+        arch = parse_hf_config(CATALOG_BY_ID[hf_id].config)
         config = ServingConfig(tp, 1, 256, 8192, 0.9, 32768, 1, weights, Dtype.BF16)
         cost = replica_cost(arch, CLUSTER, ConfigBatch.single(config), engine_profile(engine)).at(0)
         start = time.perf_counter()

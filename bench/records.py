@@ -20,7 +20,7 @@ import numpy as np
 from budsim.core.architecture import parse_hf_config
 from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import GPUS
-from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Workload
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.search import ClusterOption, Targets, optimize
@@ -30,7 +30,6 @@ from budsim.render import table
 from budsim.training import DEFAULT_MODEL, load_or_train
 
 SOURCE = "https://github.com/NVIDIA/TensorRT-LLM/blob/main/docs/source/performance/perf-overview.md"
-BY_ID = {m.hf_id: m for m in CATALOG_MODELS}
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ RECORDS = (
 
 
 def _pick(record: Record, regressor: ResidualRegressor | None, seed: int) -> float | None:
-    arch = parse_hf_config(BY_ID[record.model].config)
+    arch = parse_hf_config(CATALOG_BY_ID[record.model].config)
     options = [ClusterOption(catalog_cluster(GPUS[record.gpu], record.tp), record.gpu)]
     workload = Workload(record.input_tokens, record.output_tokens, concurrency=4096)
     length = record.input_tokens + record.output_tokens

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from budsim.core.architecture import parse_hf_config
 from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import GPUS
-from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Workload
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.search import (
@@ -53,7 +53,6 @@ from budsim.core.types import Dtype, Engine
 from budsim.render import table
 
 WITHIN = 0.01  # a GA pick within 1% of the optimum's cost per million tokens counts as found
-BY_ID = {entry.hf_id: entry for entry in CATALOG_MODELS}
 
 
 def profile(gpu_name: str, gpus_per_node: int, nodes: int = 1) -> ClusterOption:
@@ -213,7 +212,7 @@ FINE = {
 
 
 def run(scenario: Scenario, seeds: int, fine: bool = False, regressor: ResidualRegressor | None = None) -> list[Row]:
-    arch = parse_hf_config(BY_ID[scenario.model].config)
+    arch = parse_hf_config(CATALOG_BY_ID[scenario.model].config)
     w = scenario.workload
     length = -(-(w.input_tokens + w.output_tokens) // 16) * 16  # the workload's requests, in whole KV blocks
     space = build_space(

@@ -18,7 +18,7 @@ from budsim.app import create_app
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import find_gpu
-from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Workload
 from budsim.core.heuristic import PartialConfig
 from budsim.core.predictors import ResidualRegressor
@@ -45,14 +45,13 @@ def in_process(repeats: int) -> list[tuple[str, str, float, float]]:
     gpu = find_gpu("H200-SXM")
     assert gpu is not None
     cluster = catalog_cluster(gpu, 8)
-    by_id = {entry.hf_id: entry for entry in CATALOG_MODELS}
     regressor = load_or_train(Settings().model_path)
     merged = ResidualRegressor.load(regressor.saved)
     merged.forest.merge()  # as the server's prediction process runs it
     rows = []
     for method, model in (("HEURISTIC", None), ("REGRESSOR", regressor), ("REGRESSOR merged", merged)):
         for hf_id in MODELS:
-            arch = parse_hf_config(by_id[hf_id].config)
+            arch = parse_hf_config(CATALOG_BY_ID[hf_id].config)
 
             def once(a: ModelArchitecture = arch, r: ResidualRegressor | None = model) -> object:
                 return simulate(a, cluster, WORKLOAD, PartialConfig(), Engine.VLLM, r)

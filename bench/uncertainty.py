@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from budsim.core.architecture import parse_hf_config
 from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import GPUS
-from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Workload
 from budsim.core.optimization import Choice, Constraints, OptimizationOutcome, SearchSettings, search_deployment
 from budsim.core.predictors import VALIDATE_IN_STAGING, ResidualRegressor
@@ -24,8 +24,6 @@ from budsim.core.search.space import calibrated_evaluator
 from budsim.core.types import Dtype, Engine
 from budsim.render import table
 from budsim.training import DEFAULT_MODEL, load_or_train
-
-BY_ID = {m.hf_id: m for m in CATALOG_MODELS}
 
 
 @dataclass(frozen=True)
@@ -58,7 +56,7 @@ SCENARIOS = (
 
 
 def _run(scenario: Scenario, regressor: ResidualRegressor, caution: float | None, seed: int) -> OptimizationOutcome:
-    arch = parse_hf_config(BY_ID[scenario.model].config)
+    arch = parse_hf_config(CATALOG_BY_ID[scenario.model].config)
     options = [ClusterOption(catalog_cluster(GPUS[name], 8), name) for name in scenario.gpus]
     evaluator = replace(
         calibrated_evaluator(arch, scenario.workload, scenario.engine, scenario.targets, regressor), caution=caution

@@ -14,7 +14,7 @@ import uvloop
 from budsim.core.architecture import parse_hf_config
 from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import find_gpu
-from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Cluster, Workload
 from budsim.core.errors import CoreError, InfeasibleConfigError
 from budsim.core.heuristic import PartialConfig
@@ -24,7 +24,7 @@ from budsim.predictions import MAX_OWED, Predictions
 from budsim.training import load_or_train
 from tests.processes import loaded_xgboost
 
-LLAMA_8B = parse_hf_config(next(m for m in CATALOG_MODELS if m.hf_id == "meta-llama/Llama-3.1-8B-Instruct").config)
+LLAMA_8B = parse_hf_config(CATALOG_BY_ID["meta-llama/Llama-3.1-8B-Instruct"].config)
 WORKLOAD = Workload(input_tokens=1000, output_tokens=200, concurrency=16)
 
 

@@ -14,7 +14,7 @@ from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.calibration import calibrate, corrected_metrics, fit_log_scales
 from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import GPUS
-from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Cluster, ConfigBatch, IntArray, ServingConfig, Workload
 from budsim.core.memory import memory_breakdown
 from budsim.core.perf.engines import engine_profile
@@ -28,7 +28,7 @@ LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
 
 
 def _arch(hf_id: str = LLAMA_8B) -> ModelArchitecture:
-    return parse_hf_config(next(m for m in CATALOG_MODELS if m.hf_id == hf_id).config)
+    return parse_hf_config(CATALOG_BY_ID[hf_id].config)
 
 
 def _setup(seqs: int, weights: Dtype = Dtype.FP8) -> tuple[ModelArchitecture, Cluster, ConfigBatch, IntArray]:

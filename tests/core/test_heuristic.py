@@ -7,7 +7,7 @@ import pytest
 
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.gpus import find_gpu
-from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Cluster, Workload
 from budsim.core.errors import InfeasibleConfigError
 from budsim.core.heuristic import (
@@ -21,12 +21,11 @@ from budsim.core.heuristic import (
 from budsim.core.memory import valid_tensor_parallel_sizes
 from budsim.core.types import Dtype, Interconnect
 
-CATALOG = {m.hf_id: m for m in CATALOG_MODELS}
 CHAT = Workload(input_tokens=1000, output_tokens=500, concurrency=32)
 
 
 def arch(hf_id: str) -> ModelArchitecture:
-    return parse_hf_config(CATALOG[hf_id].config)
+    return parse_hf_config(CATALOG_BY_ID[hf_id].config)
 
 
 def cluster(gpu_name: str = "H100-SXM", gpus_per_node: int = 8, nodes: int = 1) -> Cluster:

@@ -6,7 +6,7 @@ import pytest
 
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.gpus import GPUS
-from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import ConfigBatch, ServingConfig
 from budsim.core.launch import launch_command, trtllm_kv_fraction, vllm_args
 from budsim.core.memory import memory_breakdown
@@ -28,7 +28,7 @@ CONFIG = ServingConfig(
 
 
 def _arch() -> ModelArchitecture:
-    return parse_hf_config(next(m for m in CATALOG_MODELS if m.hf_id == LLAMA_70B).config)
+    return parse_hf_config(CATALOG_BY_ID[LLAMA_70B].config)
 
 
 def _flags(command: str) -> dict[str, str]:

@@ -30,7 +30,7 @@ import pytest
 
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.gpus import GPUS
-from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.perf.engines import engine_profile
 from budsim.core.perf.scheduler_sim import simulate
@@ -38,11 +38,9 @@ from budsim.core.perf.serving import predict_one
 from budsim.core.perf.step import ReplicaCost, chunk_pairs, decode_load, prefill_load, replica_cost, step_time
 from budsim.core.types import Dtype, Engine, Interconnect
 
-CATALOG = {m.hf_id: m for m in CATALOG_MODELS}
-
 
 def arch(hf_id: str) -> ModelArchitecture:
-    return parse_hf_config(CATALOG[hf_id].config)
+    return parse_hf_config(CATALOG_BY_ID[hf_id].config)
 
 
 def setup(

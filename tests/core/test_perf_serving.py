@@ -5,22 +5,21 @@ import pytest
 
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.gpus import GPUS
-from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.errors import CoreError
 from budsim.core.perf.engines import engine_profile
 from budsim.core.perf.serving import ServingMetrics, predict, predict_one
 from budsim.core.types import Dtype, Engine, Interconnect
 
-CATALOG = {m.hf_id: m for m in CATALOG_MODELS}
-LLAMA_70B = parse_hf_config(CATALOG["meta-llama/Llama-3.1-70B-Instruct"].config)
+LLAMA_70B = parse_hf_config(CATALOG_BY_ID["meta-llama/Llama-3.1-70B-Instruct"].config)
 H200 = GPUS["H200-SXM"]
 CLUSTER = Cluster(H200, 8, 4, Interconnect.NVLINK, 900.0, 100.0, 3.99)
 KV = 400_000  # tokens of KV cache per replica, ample unless a test says otherwise
 
 
 def arch(hf_id: str) -> ModelArchitecture:
-    return parse_hf_config(CATALOG[hf_id].config)
+    return parse_hf_config(CATALOG_BY_ID[hf_id].config)
 
 
 def config(tp: int = 4, pp: int = 1, replicas: int = 1, seqs: int = 256, budget: int = 8192) -> ServingConfig:

@@ -7,7 +7,7 @@ import pytest
 
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.gpus import GPUS
-from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig
 from budsim.core.perf.constants import MOE_KERNEL_EFFICIENCY
 from budsim.core.perf.engines import engine_profile
@@ -23,11 +23,9 @@ from budsim.core.perf.step import (
 )
 from budsim.core.types import Dtype, Engine, Interconnect
 
-CATALOG = {m.hf_id: m for m in CATALOG_MODELS}
-
 
 def arch(hf_id: str) -> ModelArchitecture:
-    return parse_hf_config(CATALOG[hf_id].config)
+    return parse_hf_config(CATALOG_BY_ID[hf_id].config)
 
 
 def cost(

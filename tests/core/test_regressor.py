@@ -16,7 +16,7 @@ import xgboost as xgb
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.calibration import calibrate
 from budsim.core.catalog.gpus import find_gpu
-from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.measurements import measured_cluster
 from budsim.core.memory import memory_breakdown
@@ -70,7 +70,7 @@ def _median_ape(predicted: np.ndarray, measured: np.ndarray) -> float:
 
 
 def _llama_70b() -> ModelArchitecture:
-    entry = next(e for e in CATALOG_MODELS if e.hf_id == "meta-llama/Llama-3.1-70B-Instruct")
+    entry = CATALOG_BY_ID["meta-llama/Llama-3.1-70B-Instruct"]
     return parse_hf_config(entry.config)
 
 

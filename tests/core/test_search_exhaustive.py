@@ -5,7 +5,7 @@ import pytest
 
 from budsim.core.architecture import parse_hf_config
 from budsim.core.catalog.gpus import find_gpu
-from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Cluster, Workload
 from budsim.core.search.exhaustive import enumerate_genomes, exhaustive_search
 from budsim.core.search.nsga2 import optimize
@@ -20,8 +20,7 @@ from budsim.core.search.space import (
 )
 from budsim.core.types import Dtype, Engine, Interconnect
 
-CATALOG = {m.hf_id: m for m in CATALOG_MODELS}
-ARCH = parse_hf_config(CATALOG["meta-llama/Llama-3.1-8B-Instruct"].config)
+ARCH = parse_hf_config(CATALOG_BY_ID["meta-llama/Llama-3.1-8B-Instruct"].config)
 CHAT = Workload(input_tokens=1024, output_tokens=256, concurrency=64)
 
 

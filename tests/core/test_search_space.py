@@ -7,7 +7,7 @@ import pytest
 
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.gpus import find_gpu
-from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Cluster, IntArray, ServingConfig, Workload
 from budsim.core.errors import InfeasibleConfigError
 from budsim.core.search.space import (
@@ -30,12 +30,11 @@ from budsim.core.search.space import (
 )
 from budsim.core.types import Dtype, Engine, Interconnect
 
-CATALOG = {m.hf_id: m for m in CATALOG_MODELS}
 CHAT = Workload(input_tokens=1024, output_tokens=256, concurrency=64)
 
 
 def arch(hf_id: str = "meta-llama/Llama-3.1-8B-Instruct") -> ModelArchitecture:
-    return parse_hf_config(CATALOG[hf_id].config)
+    return parse_hf_config(CATALOG_BY_ID[hf_id].config)
 
 
 def option(gpu_name: str = "H100-SXM", gpus_per_node: int = 8, nodes: int = 1, label: str = "") -> ClusterOption:

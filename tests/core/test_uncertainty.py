@@ -11,7 +11,7 @@ import pytest
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import GPUS
-from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Workload
 from budsim.core.heuristic import PartialConfig
 from budsim.core.optimization import Constraints, SearchSettings, search_deployment
@@ -26,7 +26,7 @@ CHAT = Workload(1024, 256, concurrency=64)
 
 
 def _arch(hf_id: str = LLAMA_70B) -> ModelArchitecture:
-    return parse_hf_config(next(m for m in CATALOG_MODELS if m.hf_id == hf_id).config)
+    return parse_hf_config(CATALOG_BY_ID[hf_id].config)
 
 
 @pytest.mark.parametrize("method", ["HEURISTIC", "REGRESSOR"])

@@ -15,13 +15,13 @@ Known gaps, where `parse_hf_config` has no field for an architectural feature an
 
 from typing import Any
 
-from budsim.core.catalog.models import CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_BY_ID
 
 AICONFIGURATOR_CONFIGS = "https://github.com/ai-dynamo/aiconfigurator/tree/main/src/aiconfigurator/model_configs"
 
 
 def _catalog_config(hf_id: str) -> dict[str, Any]:
-    return next(dict(entry.config) for entry in CATALOG_MODELS if entry.hf_id == hf_id)
+    return dict(CATALOG_BY_ID[hf_id].config)
 
 
 # hf_id -> (config subset, where it was read)
@@ -167,8 +167,7 @@ DATASET_ALIASES: dict[str, str] = {
 def dataset_config(hf_id: str) -> dict[str, Any] | None:
     """The config.json subset for a dataset model id: catalog first, then this module; None if unknown."""
     hf_id = DATASET_ALIASES.get(hf_id, hf_id)
-    for entry in CATALOG_MODELS:
-        if entry.hf_id == hf_id:
-            return dict(entry.config)
+    if hf_id in CATALOG_BY_ID:
+        return dict(CATALOG_BY_ID[hf_id].config)
     found = DATASET_MODELS.get(hf_id)
     return dict(found[0]) if found else None

@@ -12,7 +12,9 @@ for mixture-of-experts models. The comment above each entry says where its confi
 stored public copy of the config.json, or from memory where no copy could be found.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 
@@ -716,3 +718,6 @@ CATALOG_MODELS: tuple[CatalogModel, ...] = (
         ),
     ),
 )
+
+# The catalog by Hugging Face id, exactly as spelled there.
+CATALOG_BY_ID: Mapping[str, CatalogModel] = MappingProxyType({model.hf_id: model for model in CATALOG_MODELS})
