@@ -1,8 +1,8 @@
 """The members of every ensemble, predicted together: in one XGBoost call for a few rows once `merge`d.
 
 A REGRESSOR `simulate` predicts one row with nine boosters (three scales x three members). Each `Booster.predict` costs
-a third of a millisecond whatever the row count (its configuration, buffers and caches) against microseconds of
-walking trees, so the ten calls were 3.8 ms of a 10 ms prediction. `merge` concatenates the members' trees into one
+a third of a millisecond whatever the row count (its configuration, buffers and caches) against microseconds of walking
+trees, so nine separate calls would cost about 3 ms per prediction. `merge` concatenates the members' trees into one
 booster that is asked only which leaf each row reaches in each tree (`pred_leaf`); a member's margin is then its base
 score plus its leaves' values, summed in float32 in tree order as XGBoost's predictor sums them, so the answer is
 XGBoost's to the bit (tests pin it). Merging takes about 0.6 s, so the long-lived prediction process does it as it
