@@ -47,7 +47,7 @@ from budsim.core.perf.engines import engine_profile
 from budsim.core.perf.serving import predict
 from budsim.core.perf.step import decode_load, prefill_load, replica_cost, step_time
 from budsim.core.predictors import FEATURE_NAMES, benchmark_ttft_ms
-from budsim.training import Dataset, cross_validate, load_dataset
+from budsim.regressor.training import Dataset, cross_validate, load_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -54,7 +54,7 @@ import httpx
 import websockets
 from timing import percentile
 
-from budsim.render import table
+from budsim.cli.render import table
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDSIM = ROOT / ".venv" / "bin" / "budsim"

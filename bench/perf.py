@@ -14,6 +14,7 @@ import time
 import numpy as np
 from timing import percentile, samples_seconds
 
+from budsim.cli.render import table
 from budsim.core.architecture import parse_hf_config
 from budsim.core.catalog.gpus import GPUS
 from budsim.core.catalog.models import CATALOG_BY_ID
@@ -23,7 +24,6 @@ from budsim.core.perf.scheduler_sim import simulate
 from budsim.core.perf.serving import predict
 from budsim.core.perf.step import replica_cost
 from budsim.core.types import Dtype, Engine, Interconnect
-from budsim.render import table
 
 CANDIDATES = 10_000
 MODELS = (

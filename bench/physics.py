@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from budsim.cli.render import table
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.calibration import calibrate
 from budsim.core.catalog.fabrics import catalog_cluster
@@ -30,8 +31,7 @@ from budsim.core.perf.serving import predict
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.search import ClusterOption, Targets
 from budsim.core.types import Dtype, Engine
-from budsim.render import table
-from budsim.training import DEFAULT_MODEL, load_or_train
+from budsim.regressor.training import DEFAULT_MODEL, load_or_train
 
 BOUNDS = ("compute", "decode", "prefill", "kv", "rate", "little")
 ARCHS = [parse_hf_config(m.config) for m in CATALOG_MODELS]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from budsim.cli.render import table
 from budsim.core.architecture import parse_hf_config
 from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import GPUS
@@ -26,8 +27,7 @@ from budsim.core.predictors import ResidualRegressor
 from budsim.core.search import ClusterOption, Targets, optimize
 from budsim.core.search.space import ServingEvaluator, build_space
 from budsim.core.types import Dtype, Engine
-from budsim.render import table
-from budsim.training import DEFAULT_MODEL, load_or_train
+from budsim.regressor.training import DEFAULT_MODEL, load_or_train
 
 SOURCE = "https://github.com/NVIDIA/TensorRT-LLM/blob/main/docs/source/performance/perf-overview.md"
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from budsim.core.measurements import MeasuredRun
 from budsim.core.predictors import PRODUCTION_READY, TARGETS, VALIDATE_IN_STAGING, Z_P90, train
-from budsim.training import (
+from budsim.regressor.training import (
     DEFAULT_CSV,
     METRICS,
     CrossValidation,

@@ -34,6 +34,7 @@ import statistics
 import time
 from dataclasses import dataclass
 
+from budsim.cli.render import table
 from budsim.core.architecture import parse_hf_config
 from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import GPUS
@@ -50,7 +51,6 @@ from budsim.core.search import (
     optimize,
 )
 from budsim.core.types import Dtype, Engine
-from budsim.render import table
 
 WITHIN = 0.01  # a GA pick within 1% of the optimum's cost per million tokens counts as found
 
@@ -263,8 +263,8 @@ def main() -> None:
     args = parser.parse_args()
     regressor = None
     if not args.analytical:
+        from budsim.regressor.training import load_or_train
         from budsim.settings import Settings
-        from budsim.training import load_or_train
 
         regressor = load_or_train(Settings().model_path)  # what the server's REGRESSOR method scores with
     print(f"evaluator: {'analytical' if regressor is None else 'analytical + residual regressor (REGRESSOR)'}")

@@ -15,6 +15,7 @@ import httpx
 from timing import percentile, samples_seconds
 
 from budsim.app import create_app
+from budsim.cli.render import table
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import find_gpu
@@ -25,9 +26,8 @@ from budsim.core.predictors import ResidualRegressor
 from budsim.core.simulation import simulate
 from budsim.core.types import Engine
 from budsim.db.migrate import upgrade_url
-from budsim.render import table
+from budsim.regressor.training import load_or_train
 from budsim.settings import Settings
-from budsim.training import load_or_train
 
 MODELS = (
     "meta-llama/Llama-3.1-8B-Instruct",

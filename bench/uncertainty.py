@@ -12,6 +12,7 @@ Run: .venv/bin/python bench/uncertainty.py [--seed S]
 import argparse
 from dataclasses import dataclass, replace
 
+from budsim.cli.render import table
 from budsim.core.architecture import parse_hf_config
 from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import GPUS
@@ -22,8 +23,7 @@ from budsim.core.predictors import VALIDATE_IN_STAGING, ResidualRegressor
 from budsim.core.search import ClusterOption, Targets
 from budsim.core.search.space import calibrated_evaluator
 from budsim.core.types import Dtype, Engine
-from budsim.render import table
-from budsim.training import DEFAULT_MODEL, load_or_train
+from budsim.regressor.training import DEFAULT_MODEL, load_or_train
 
 
 @dataclass(frozen=True)

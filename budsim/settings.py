@@ -54,7 +54,7 @@ class Settings(BaseSettings):
         ge=1,
         le=1024,
         description="Job submissions one server process works on at once, and as many websocket openings "
-        "(budsim.admission); the rest wait their turn, so that a burst of them (20 jobs submitted, 200 dashboards "
+        "(budsim.web.admission); the rest wait their turn, so that a burst of them (20 jobs submitted, 200 dashboards "
         "following) does not queue every other request behind it on the event loop.",
     )
     host: str = Field("0.0.0.0", description="Interface uvicorn binds.")

@@ -27,8 +27,8 @@ from budsim.app import create_app
 from budsim.core.predictors import ResidualRegressor
 from budsim.db import migrate
 from budsim.db.session import create_engine
+from budsim.regressor.training import DEFAULT_CSV, read_model, train_from_csv
 from budsim.settings import Settings
-from budsim.training import DEFAULT_CSV, read_model, train_from_csv
 
 DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("postgresql", "sqlite")

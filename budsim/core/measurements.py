@@ -14,7 +14,7 @@ Approximations forced by what BudSim can express today:
   capacity from `core.memory` at gpu_memory_utilization 0.9 and max_model_len = ISL + OSL.
 
 The residual regressor sees the first two approximations as features (expert-parallel and attention-DP degrees, an
-FP4 flag), so it can keep their errors apart; `budsim.training` leaves out the runs whose GPU count is no
+FP4 flag), so it can keep their errors apart; `budsim.regressor.training` leaves out the runs whose GPU count is no
 tensor-parallel size BudSim generates.
 """
 

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from budsim.events import EventBus
+from budsim.runtime.events import EventBus
 
 log = logging.getLogger("budsim.jobs")
 

@@ -25,7 +25,7 @@ from budsim.core.optimization import OptimizationOutcome, SearchSettings
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.search.nsga2 import GenerationReport
 from budsim.jobs.request import Problem, progress_document, solve
-from budsim.pipes import received
+from budsim.runtime.pipes import received
 
 log = logging.getLogger("budsim.jobs")
 

@@ -5,13 +5,12 @@ import contextlib
 import logging
 import signal
 
-from budsim.app import load_regressor
 from budsim.db.session import create_engine, create_sessionmaker
-from budsim.events import EventBus
 from budsim.jobs.news import job_news
 from budsim.jobs.worker import Worker
+from budsim.regressor.loading import prepare_regressor
+from budsim.runtime.events import EventBus
 from budsim.settings import Settings
-from budsim.stored_runs import fetch_stored_runs
 
 log = logging.getLogger("budsim.jobs")
 
@@ -25,8 +24,7 @@ async def run_worker(settings: Settings) -> None:
         )
     news = job_news(EventBus(), engine, settings.async_database_url)
     try:
-        stored = None if settings.model_path.exists() else await fetch_stored_runs(settings.async_database_url)
-        regressor = await asyncio.to_thread(load_regressor, settings.model_path, stored)
+        regressor = await prepare_regressor(settings)
         await news.start()
         worker = Worker(settings, create_sessionmaker(engine), news, regressor)
         task = asyncio.create_task(worker.run())

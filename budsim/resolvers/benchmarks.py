@@ -6,11 +6,11 @@ ranges to the relations any real measurement satisfies (each one stated where it
 
 import strawberry
 
-from budsim.context import Context
 from budsim.core.catalog.gpus import GPUS, find_gpu
 from budsim.db import queries
 from budsim.db.models import THROUGHPUT_PER_CONCURRENCY_TPOT, BenchmarkRunRow, ModelRow
 from budsim.resolvers import validation as check
+from budsim.resolvers.context import Context
 from budsim.resolvers.errors import Invalid, NotFound
 from budsim.resolvers.pagination import check_first, decode_time_id_cursor, encode_cursor, page_info, query_id
 from budsim.schema.inputs import RecordBenchmarkInput, WorkloadInput

@@ -4,13 +4,13 @@ from typing import Any
 
 import strawberry
 
-from budsim.context import Context
 from budsim.core.catalog.fabrics import default_interconnect, default_specs
 from budsim.core.catalog.gpus import GPUS, find_gpu
 from budsim.core.types import Interconnect
 from budsim.db import queries
 from budsim.db.models import HardwareProfileRow
 from budsim.resolvers import validation as check
+from budsim.resolvers.context import Context
 from budsim.resolvers.errors import Conflict, Invalid, NotFound
 from budsim.resolvers.pagination import check_first, decode_cursor, encode_cursor, page_info, query_id
 from budsim.resolvers.writes import commit_or_conflict

@@ -3,12 +3,12 @@
 import re
 from typing import Any
 
-from budsim.context import Context
 from budsim.core.architecture import parse_hf_config
 from budsim.core.errors import ConfigError
 from budsim.db import queries
 from budsim.db.models import ModelRow
 from budsim.resolvers import validation as check
+from budsim.resolvers.context import Context
 from budsim.resolvers.errors import Conflict, Invalid
 from budsim.resolvers.pagination import query_id
 from budsim.resolvers.writes import commit_or_conflict

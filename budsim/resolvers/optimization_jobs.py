@@ -9,12 +9,12 @@ import strawberry
 from graphql import GraphQLError
 from sqlalchemy import Row
 
-from budsim.context import Context
 from budsim.core.types import JobStatus
 from budsim.db import jobs as store
 from budsim.db import queries
 from budsim.db.models import OptimizationJobRow
 from budsim.jobs.news import topic
+from budsim.resolvers.context import Context
 from budsim.resolvers.errors import NotFound
 from budsim.resolvers.pagination import check_first, decode_time_id_cursor, encode_cursor, page_info, query_id
 from budsim.schema.types.optimization import (
@@ -120,7 +120,7 @@ async def follow(ctx: Context, id: strawberry.ID) -> AsyncGenerator[Optimization
     """Where the job stands now, then every generation, then its end; for a job already ended, just the end."""
     job_id = query_id(id, "jobId")
     async with ctx.events.subscribe(topic(job_id)) as queue:  # before reading the row, so nothing falls between
-        row = await standing(ctx, job_id)  # on a websocket, in its opening's turn (budsim.admission)
+        row = await standing(ctx, job_id)  # on a websocket, in its opening's turn (budsim.web.admission)
         if row is None:
             raise GraphQLError(
                 f"OptimizationJob {id} does not exist", extensions={"code": "NOT_FOUND", "field": "jobId"}

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from budsim.context import Context
 from budsim.core.errors import CoreError
 from budsim.core.optimization import DEFAULT_WORKLOAD, Constraints
 from budsim.core.search import Targets
@@ -12,6 +11,7 @@ from budsim.db import queries
 from budsim.db.models import HardwareProfileRow
 from budsim.jobs.request import JobRequest, preflight, problem
 from budsim.resolvers import validation as check
+from budsim.resolvers.context import Context
 from budsim.resolvers.errors import Invalid, NotFound
 from budsim.resolvers.optimization_jobs import wait_for_end
 from budsim.resolvers.simulate import workload_from_input

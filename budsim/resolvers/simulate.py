@@ -3,7 +3,6 @@
 from dataclasses import replace
 from typing import Any
 
-from budsim.context import Context
 from budsim.core.architecture import parse_hf_config
 from budsim.core.calibration import NO_REGRESSOR
 from budsim.core.deployment import Workload
@@ -16,6 +15,7 @@ from budsim.db.converters import cluster_from_profile
 from budsim.db.documents import config_document, metrics_document, workload_document
 from budsim.db.models import SimulationRow
 from budsim.resolvers import validation as check
+from budsim.resolvers.context import Context
 from budsim.resolvers.errors import Invalid, NotFound
 from budsim.schema.inputs import DeploymentConfigInput, SimulateInput, WorkloadInput
 from budsim.schema.types.simulation import Simulation

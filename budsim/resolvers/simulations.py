@@ -2,9 +2,9 @@
 
 import strawberry
 
-from budsim.context import Context
 from budsim.db import queries
 from budsim.db.models import SimulationRow
+from budsim.resolvers.context import Context
 from budsim.resolvers.pagination import check_first, decode_time_id_cursor, encode_cursor, page_info, query_id
 from budsim.schema.types.simulation import Method, Simulation, SimulationConnection, SimulationEdge
 

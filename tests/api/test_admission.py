@@ -1,4 +1,4 @@
-"""Websocket openings take turns (budsim.admission): the server's work on an opening waits for a place while
+"""Websocket openings take turns (budsim.web.admission): the server's work on an opening waits for a place while
 interactive requests pass it by, and a turn spans that work only, never the client's silence."""
 
 import asyncio
@@ -12,8 +12,8 @@ import httpx
 import pytest
 import websockets
 
-from budsim import admission
 from budsim.settings import Settings
+from budsim.web import admission
 from tests.api.helpers import places_taken
 from tests.api.test_optimization_jobs import PROGRESS, optimize
 from tests.api.test_simulate import simulate

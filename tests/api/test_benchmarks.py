@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from budsim.db import queries
-from budsim.stored_runs import StoredRuns, fetch_stored_runs
-from budsim.training import DEFAULT_CSV, load_dataset, train_from_csv
+from budsim.regressor.stored_runs import StoredRuns, fetch_stored_runs
+from budsim.regressor.training import DEFAULT_CSV, load_dataset, train_from_csv
 from tests.api.helpers import model_id, row_counts, unique
 from tests.conftest import gql, gql_data
 

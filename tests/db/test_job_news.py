@@ -9,8 +9,8 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 
 from budsim.db.session import create_engine
-from budsim.events import EventBus
 from budsim.jobs.news import CHANNEL, LISTENER_NAME, PostgresJobNews, asyncpg_dsn, topic
+from budsim.runtime.events import EventBus
 from tests.conftest import postgres_or_skip
 
 WAIT_S = 10.0

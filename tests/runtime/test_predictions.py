@@ -20,8 +20,8 @@ from budsim.core.errors import CoreError, InfeasibleConfigError
 from budsim.core.heuristic import PartialConfig
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.types import Engine
-from budsim.predictions import MAX_OWED, Predictions
-from budsim.training import load_or_train
+from budsim.regressor.training import load_or_train
+from budsim.runtime.predictions import MAX_OWED, Predictions
 from tests.processes import loaded_xgboost
 
 LLAMA_8B = parse_hf_config(CATALOG_BY_ID["meta-llama/Llama-3.1-8B-Instruct"].config)

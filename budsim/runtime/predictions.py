@@ -32,7 +32,7 @@ from budsim.core.heuristic import PartialConfig
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.simulation import Prediction, simulate
 from budsim.core.types import Engine
-from budsim.pipes import received
+from budsim.runtime.pipes import received
 
 log = logging.getLogger("budsim")
 

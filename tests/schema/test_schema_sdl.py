@@ -5,7 +5,7 @@ from pathlib import Path
 from budsim.cli import main
 from budsim.schema import build_schema
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 def test_committed_sdl_matches_the_code() -> None:

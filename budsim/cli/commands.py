@@ -54,7 +54,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def _train_once(settings: Settings) -> None:
     """Train MODEL_PATH here if it is absent, rather than in every server process at once, all writing one file."""
     if not settings.model_path.exists():
-        from budsim.app import prepare_regressor
+        from budsim.regressor.loading import prepare_regressor
 
         asyncio.run(prepare_regressor(settings))
 
@@ -101,15 +101,17 @@ def _load_architecture(model: str) -> tuple[str, "ModelArchitecture"]:
 
 
 def _regressor(settings: Settings, method: str) -> "ResidualRegressor | None":
-    """MODEL_PATH for the REGRESSOR method (trained first if absent, as the server does); None for HEURISTIC."""
+    """MODEL_PATH for the REGRESSOR method, loaded as the server loads it (trained first if absent, with the stored
+    runs); None for HEURISTIC."""
     if method != "REGRESSOR":
         return None
-    from budsim.training import load_or_train
+    from budsim.regressor.loading import prepare_regressor
 
-    return load_or_train(settings.model_path)
+    return asyncio.run(prepare_regressor(settings))
 
 
 def _simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from budsim.cli.render import table
     from budsim.core.catalog.fabrics import catalog_cluster
     from budsim.core.catalog.gpus import GPUS, find_gpu
     from budsim.core.deployment import Workload
@@ -117,7 +119,6 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     from budsim.core.heuristic import PartialConfig
     from budsim.core.simulation import simulate
     from budsim.core.types import Dtype, Engine, Interconnect
-    from budsim.render import table
 
     name, arch = _load_architecture(args.model)
     gpu = find_gpu(args.gpu)
@@ -170,6 +171,7 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _optimize(settings: Settings, args: argparse.Namespace) -> int:
+    from budsim.cli.render import table
     from budsim.core.catalog.fabrics import catalog_cluster
     from budsim.core.catalog.gpus import find_gpu
     from budsim.core.deployment import Workload
@@ -184,7 +186,6 @@ def _optimize(settings: Settings, args: argparse.Namespace) -> int:
     )
     from budsim.core.search import ClusterOption, Targets
     from budsim.core.types import Dtype, Engine
-    from budsim.render import table
 
     name, arch = _load_architecture(args.model)
     clusters = []
@@ -262,8 +263,8 @@ def _optimize(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _train(settings: Settings, args: argparse.Namespace) -> int:
-    from budsim.stored_runs import fetch_stored_runs
-    from budsim.training import DEFAULT_CSV, train_from_csv
+    from budsim.regressor.stored_runs import fetch_stored_runs
+    from budsim.regressor.training import DEFAULT_CSV, train_from_csv
 
     stored = asyncio.run(fetch_stored_runs(settings.async_database_url)) if args.stored else None
     if stored is not None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from budsim.jobs.search_process import SearchProcess
-from budsim.training import load_or_train
+from budsim.regressor.training import load_or_train
 from tests.processes import loaded_xgboost
 
 

@@ -48,9 +48,9 @@ from budsim.core.predictors import (
     train,
 )
 from budsim.core.types import Engine
-from budsim.stored_runs import StoredRuns
+from budsim.regressor.stored_runs import StoredRuns
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository: data/ and models/ sit beside budsim/
 DEFAULT_CSV = ROOT / "data" / "benchmarks.csv"
 DEFAULT_MODEL = ROOT / "models" / "residual.json"
 FloatArray = npt.NDArray[np.float64]

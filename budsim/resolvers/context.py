@@ -2,16 +2,22 @@
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from budsim.admission import Turn
 from budsim.core.predictors import ResidualRegressor
-from budsim.events import EventBus
 from budsim.jobs.news import JobNews
-from budsim.predictions import Predictions
 from budsim.resolvers.loaders import Loaders
+from budsim.runtime.events import EventBus
+from budsim.runtime.predictions import Predictions
 from budsim.settings import Settings
+
+
+class Turn(Protocol):
+    """A websocket opening's turn (`web.admission`): the context only ever gives it back."""
+
+    def end(self) -> None: ...
 
 
 @dataclass
@@ -27,7 +33,7 @@ class Context:
     predictions: Predictions  # runs `simulate` off the event loop
     # A job submission holds one of BULK_CONCURRENCY places while it runs: the event loop serves its ready work first
     # come, first served, so a burst of them would queue every other request behind it, step by step. Waiting here
-    # costs nothing; interactive requests pass it by. (Websocket openings take turns of their own: budsim.admission.)
+    # costs nothing; interactive requests pass it by. (Websocket openings take turns of their own: web.admission.)
     bulk: asyncio.Semaphore
     turn: Turn | None = None  # on a websocket: the turn its opening's work holds while it runs
     loaders: Loaders = field(init=False)

@@ -2,7 +2,7 @@
 confidence, clamp, persistence.
 
 Cross-validation here is 4 folds of whole model x GPU groups (cheaper than the full leave-one-group-out of
-`budsim.training`, and stricter: a quarter of the pairs is held out at once) with 2-member ensembles.
+`budsim.regressor.training`, and stricter: a quarter of the pairs is held out at once) with 2-member ensembles.
 """
 
 import json
@@ -35,7 +35,7 @@ from budsim.core.predictors import (
 )
 from budsim.core.predictors.forest import FEW_ROWS
 from budsim.core.types import Dtype, Engine
-from budsim.training import (
+from budsim.regressor.training import (
     DEFAULT_CSV,
     UNEXPRESSIBLE_TP,
     CrossValidation,

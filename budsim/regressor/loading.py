@@ -1,0 +1,38 @@
+"""The one way a process gets its regressor: the server, the standalone worker and the CLI all call `prepare`."""
+
+import asyncio
+import logging
+from pathlib import Path
+
+from budsim.core.predictors import ResidualRegressor
+from budsim.regressor.stored_runs import StoredRuns, fetch_stored_runs
+from budsim.settings import Settings
+
+log = logging.getLogger("budsim")
+
+
+def load_regressor(model_path: Path, stored: StoredRuns | None = None) -> ResidualRegressor | None:
+    """MODEL_PATH, trained first if absent (seconds) from data/benchmarks.csv plus the `stored` runs; None if
+    neither works.
+
+    Without a regressor the service still answers: REGRESSOR requests fall back to the analytical model and say so
+    in their confidence and warnings, which beats refusing to start over a missing or corrupt model file.
+    """
+    from budsim.regressor.training import load_or_train  # numpy/xgboost-heavy: imported only where it runs
+
+    try:
+        if not model_path.exists():
+            log.info("no regressor at %s: training one from data/benchmarks.csv", model_path)
+        regressor = load_or_train(model_path, stored=stored)
+    except Exception:
+        log.exception("regressor unavailable (MODEL_PATH=%s); REGRESSOR falls back to the analytical model", model_path)
+        return None
+    log.info("regressor loaded from %s (%s)", model_path, regressor.info)
+    _ = regressor.saved  # serialised now, off the event loop, for the child processes that will need a copy
+    return regressor
+
+
+async def prepare_regressor(settings: Settings) -> ResidualRegressor | None:
+    """`load_regressor` for MODEL_PATH, off the event loop, with the stored runs to train on when the file is absent."""
+    stored = None if settings.model_path.exists() else await fetch_stored_runs(settings.async_database_url)
+    return await asyncio.to_thread(load_regressor, settings.model_path, stored)

@@ -1,0 +1,1 @@
+"""The ASGI edge: the GraphQL app with its error codes, health probes, and websocket admission."""
