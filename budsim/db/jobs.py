@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, and_, bindparam, or_, select, update
+from sqlalchemy import CursorResult, Row, Update, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from budsim.core.types import JobStatus
@@ -116,13 +116,18 @@ def _same_worker(worker: str | None) -> Any:
     return Job.worker.is_(None) if worker is None else Job.worker == worker
 
 
+async def _rows_updated(session: AsyncSession, statement: Update) -> int:
+    """Run an UPDATE, not yet committed, and count the rows it changed (what a compare-and-set answers with). An
+    UPDATE's result is a CursorResult, which carries `rowcount`; `execute` is annotated with the wider Result."""
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    return int(cast("CursorResult[Any]", result).rowcount)
+
+
 async def _update(session: AsyncSession, guard: Any, **values: Any) -> bool:
     """Apply `values` where `guard` holds; commit and say whether a row changed."""
-    result = await session.execute(
-        update(Job).where(guard).values(**values).execution_options(synchronize_session=False)
-    )
+    changed = await _rows_updated(session, update(Job).where(guard).values(**values))
     await session.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(changed)
 
 
 def _held(job_id: uuid.UUID, worker: str) -> Any:
@@ -176,10 +181,7 @@ async def finish(
     }
     if progress is not None:
         values["progress"] = progress
-    result = await session.execute(
-        update(Job).where(_held(job_id, worker)).values(**values).execution_options(synchronize_session=False)
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not await _rows_updated(session, update(Job).where(_held(job_id, worker)).values(**values)):
         await session.rollback()
         return False
     await session.commit()
@@ -222,11 +224,9 @@ async def expire_leases(session: AsyncSession, workers: Sequence[str] | None = N
         if not workers:
             return 0
         guard = and_(guard, Job.worker.in_(list(workers)))
-    result = await session.execute(
-        update(Job).where(guard).values(lease_expires_at=utcnow()).execution_options(synchronize_session=False)
-    )
+    changed = await _rows_updated(session, update(Job).where(guard).values(lease_expires_at=utcnow()))
     await session.commit()
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return changed
 
 
 async def running_workers(session: AsyncSession) -> list[str]:

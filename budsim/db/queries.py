@@ -22,7 +22,7 @@ class Page(Generic[T]):
     total_count: int
 
 
-async def _page(session: AsyncSession, stmt: Select[tuple[T]], keyset: Select[tuple[T]], first: int) -> Page[T]:
+async def _page(session: AsyncSession, stmt: Select[T], keyset: Select[T], first: int) -> Page[T]:
     """Fetch one extra row to learn whether another page follows, and count the filtered set once."""
     total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = list((await session.scalars(keyset.limit(first + 1))).all())
@@ -32,7 +32,7 @@ async def _page(session: AsyncSession, stmt: Select[tuple[T]], keyset: Select[tu
 async def _newest_first(
     session: AsyncSession,
     table: type[TimeIdRow],
-    stmt: Select[tuple[TimeIdRow]],
+    stmt: Select[TimeIdRow],
     after: tuple[datetime, uuid.UUID] | None,
     first: int,
 ) -> Page[TimeIdRow]:

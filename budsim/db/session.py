@@ -51,7 +51,7 @@ def _ping_if_idle(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry
     if last is None or time.monotonic() - last < PING_AFTER_IDLE_S:
         return
     try:
-        dbapi_connection.ping()  # type: ignore[attr-defined]  # the asyncpg adapter's, run in SQLAlchemy's greenlet
+        dbapi_connection.ping()  # the asyncpg adapter's, run in SQLAlchemy's greenlet
     except Exception as error:
         raise exc.DisconnectionError(f"idle connection failed its ping: {error}") from error
 

@@ -142,7 +142,8 @@ class SearchProcess:
                 if message[0] == "progress":
                     emit(message[1])
                 elif message[0] == "done":
-                    return message[1]  # type: ignore[no-any-return]
+                    outcome: OptimizationOutcome = message[1]
+                    return outcome
                 else:
                     raise SearchFailed(message[2], field=message[1])
         except (EOFError, OSError):

@@ -1,6 +1,6 @@
 """Hardware profile queries and mutations."""
 
-from typing import Any
+from typing import Any, TypeGuard, TypeVar
 
 import strawberry
 
@@ -23,6 +23,8 @@ from budsim.schema.types.hardware import (
     HardwareProfileEdge,
     HardwareProfileEvent,
 )
+
+T = TypeVar("T")
 
 TOPIC = "hardware_profiles"
 MAX_GPUS_PER_NODE = 72  # an NVL72 rack is the largest single NVLink domain sold
@@ -127,8 +129,9 @@ async def create_profile(ctx: Context, data: CreateHardwareProfileInput) -> Hard
     return profile
 
 
-def _given(value: Any) -> bool:
-    return value is not strawberry.UNSET
+def _given(value: T | None) -> TypeGuard[T]:
+    """Whether the client sent the field with a value (an update leaves unsent fields as they are)."""
+    return value is not strawberry.UNSET and value is not None
 
 
 async def update_profile(ctx: Context, id: str, data: UpdateHardwareProfileInput) -> HardwareProfile:
@@ -142,21 +145,21 @@ async def update_profile(ctx: Context, id: str, data: UpdateHardwareProfileInput
         if row is None:
             raise NotFound("HardwareProfile", id)
         if _given(data.name):
-            name = check.text(data.name, "input.name", max_length=200)  # type: ignore[arg-type]
+            name = check.text(data.name, "input.name", max_length=200)
             if await queries.hardware_profile_name_taken(session, name, except_id=profile_id):
                 raise Conflict("input.name", f"a hardware profile named {name!r} already exists")
             row.name = name
         if _given(data.gpu_count):
-            row.gpu_count = check.integer(data.gpu_count, "input.gpuCount", minimum=1, maximum=MAX_GPUS_PER_NODE)  # type: ignore[arg-type]
+            row.gpu_count = check.integer(data.gpu_count, "input.gpuCount", minimum=1, maximum=MAX_GPUS_PER_NODE)
         if _given(data.node_count):
-            row.node_count = check.integer(data.node_count, "input.nodeCount", minimum=1, maximum=MAX_NODES)  # type: ignore[arg-type]
+            row.node_count = check.integer(data.node_count, "input.nodeCount", minimum=1, maximum=MAX_NODES)
         interconnect = data.interconnect if _given(data.interconnect) else Interconnect(row.interconnect)
-        extra_specs = data.specs if _given(data.specs) and data.specs is not None else None
+        extra_specs = _specs(data.specs, "input.specs") if _given(data.specs) else None
         _, interconnect, memory, specs, cost = _resolve_hardware(
             row.gpu_type,
             interconnect,
             data.gpu_memory_gb if _given(data.gpu_memory_gb) else row.gpu_memory_gb,
-            {**row.specs, **_specs(extra_specs, "input.specs")} if extra_specs is not None else row.specs,
+            {**row.specs, **extra_specs} if extra_specs is not None else row.specs,
             data.cost_per_gpu_hour if _given(data.cost_per_gpu_hour) else row.cost_per_gpu_hour,
         )
         if interconnect.value != row.interconnect and not (extra_specs and "intra_node_bandwidth_gbs" in extra_specs):

@@ -19,7 +19,7 @@ async def list_simulations(
     after: str | None,
     model_id: strawberry.ID | None,
     hardware_profile_id: strawberry.ID | None,
-    method: Method | None,  # type: ignore[valid-type]
+    method: Method | None,
 ) -> SimulationConnection:
     async with ctx.reader() as session:
         page = await queries.list_simulations(

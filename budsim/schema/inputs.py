@@ -16,7 +16,7 @@ class CreateHardwareProfileInput:
     gpu_type: str = strawberry.field(description="A catalog GPU (see `gpuTypes`) or any name with your own specs.")
     gpu_count: int = strawberry.field(description="GPUs per node.")
     node_count: int = 1
-    interconnect: Interconnect | None = strawberry.field(  # type: ignore[valid-type]
+    interconnect: Interconnect | None = strawberry.field(
         default=None, description="Defaults to NVLINK where the GPU has a fabric, else PCIE."
     )
     gpu_memory_gb: float | None = strawberry.field(default=None, description="Omit for catalog GPUs.")
@@ -33,7 +33,7 @@ class UpdateHardwareProfileInput:
     name: str | None = strawberry.UNSET
     gpu_count: int | None = strawberry.UNSET
     node_count: int | None = strawberry.UNSET
-    interconnect: Interconnect | None = strawberry.UNSET  # type: ignore[valid-type]
+    interconnect: Interconnect | None = strawberry.UNSET
     gpu_memory_gb: float | None = strawberry.UNSET
     specs: JSON | None = strawberry.UNSET
     cost_per_gpu_hour: float | None = strawberry.UNSET
@@ -48,8 +48,8 @@ class DeploymentConfigInput:
     gpu_memory_utilization: float | None = None
     max_model_len: int | None = None
     replicas: int | None = None
-    weight_dtype: Dtype | None = None  # type: ignore[valid-type]
-    kv_cache_dtype: Dtype | None = None  # type: ignore[valid-type]
+    weight_dtype: Dtype | None = None
+    kv_cache_dtype: Dtype | None = None
 
 
 @strawberry.input(description="Mean request shape, and the load: exactly one of `concurrency` or `requestRate`.")
@@ -65,8 +65,8 @@ class SimulateInput:
     model_id: strawberry.ID
     hardware_profile_id: strawberry.ID
     workload: WorkloadInput
-    method: Method = MethodKind.HEURISTIC  # type: ignore[valid-type]
-    engine: Engine = EngineKind.VLLM  # type: ignore[valid-type]
+    method: Method = MethodKind.HEURISTIC
+    engine: Engine = EngineKind.VLLM
     config: DeploymentConfigInput | None = None
 
 
@@ -90,9 +90,9 @@ class ConstraintsInput:
 class OptimizeInput:
     model_id: strawberry.ID
     hardware_profile_ids: list[strawberry.ID]
-    method: Method = MethodKind.REGRESSOR  # type: ignore[valid-type]
-    engine: Engine = EngineKind.VLLM  # type: ignore[valid-type]
-    precisions: list[Dtype] | None = strawberry.field(  # type: ignore[valid-type]
+    method: Method = MethodKind.REGRESSOR
+    engine: Engine = EngineKind.VLLM
+    precisions: list[Dtype] | None = strawberry.field(
         default=None, description="Weight precisions to consider; default the model's own."
     )
     workload: WorkloadInput | None = strawberry.field(
@@ -110,11 +110,11 @@ class RecordBenchmarkInput:
     gpu_count: int = strawberry.field(description="GPUs the run used: whole copies of the TP x PP group.")
     tensor_parallel_size: int
     pipeline_parallel_size: int = 1
-    weight_dtype: Dtype  # type: ignore[valid-type]
-    kv_cache_dtype: Dtype | None = strawberry.field(  # type: ignore[valid-type]
+    weight_dtype: Dtype
+    kv_cache_dtype: Dtype | None = strawberry.field(
         default=None, description="Omit where the engine's default was used and not recorded."
     )
-    engine: Engine  # type: ignore[valid-type]
+    engine: Engine
     engine_version: str | None = None
     workload: WorkloadInput = strawberry.field(
         description="Mean request shape and the closed-loop `concurrency` (required; open-loop runs are not stored)."

@@ -35,7 +35,7 @@ class Query:
         after: str | None = None,
         model_id: strawberry.ID | None = None,
         hardware_profile_id: strawberry.ID | None = None,
-        method: Method | None = None,  # type: ignore[valid-type]
+        method: Method | None = None,
     ) -> SimulationConnection:
         return await simulations.list_simulations(info.context, first, after, model_id, hardware_profile_id, method)
 
@@ -67,6 +67,6 @@ class Query:
         info: strawberry.Info,
         first: int = 20,
         after: str | None = None,
-        status: JobStatus | None = None,  # type: ignore[valid-type]
+        status: JobStatus | None = None,
     ) -> OptimizationJobConnection:
         return await optimization_jobs.list_jobs(info.context, first, after, status)

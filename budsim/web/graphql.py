@@ -42,5 +42,6 @@ class BudSimGraphQL(GraphQL[Context, None]):
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         processed = await super().process_result(request, result)
         for error, formatted in zip(result.errors or [], processed.get("errors") or [], strict=False):
-            formatted.setdefault("extensions", {})["code"] = _error_code(error)  # type: ignore[index]
+            if isinstance(formatted, dict):  # GraphQLError.formatted: a dict, typed `object` by Strawberry
+                formatted.setdefault("extensions", {})["code"] = _error_code(error)
         return processed

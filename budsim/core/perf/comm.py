@@ -44,6 +44,7 @@ def allreduce_seconds_per_byte(cluster: Cluster, ranks: FloatArray) -> FloatArra
 def allreduce_efficiency(message_bytes: FloatArray | float) -> FloatArray:
     """Share of the link an all-reduce of `message_bytes` gets: small messages ride latency-bound protocols, large
     ones NVLS (constants.py)."""
+    message_bytes = np.asarray(message_bytes, dtype=np.float64)
     share = message_bytes / (message_bytes + ALLREDUCE_EFFICIENCY_HALF_BYTES)
     efficiency: FloatArray = (
         ALLREDUCE_EFFICIENCY_SMALL + (ALLREDUCE_EFFICIENCY_LARGE - ALLREDUCE_EFFICIENCY_SMALL) * share

@@ -229,8 +229,8 @@ class _Engine:
         for req, offset, size in chunks:
             full, clipped = chunk_pairs(float(size), float(offset), window)
             prefill_tokens += size
-            pairs += full
-            window_pairs += clipped
+            pairs += float(full)
+            window_pairs += float(clipped)
             finishing += int(offset + size == req.prompt)
         load = StepLoad(
             prefill_tokens=prefill_tokens,

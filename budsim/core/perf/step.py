@@ -32,7 +32,7 @@ arithmetic serves the vectorised serving model (arrays of N) and the step-by-ste
 """
 
 from dataclasses import dataclass, fields, replace
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 
@@ -146,7 +146,8 @@ class ReplicaCost:
     def at(self, index: int) -> Self:
         """One candidate's coefficients as Python floats, for the step-by-step simulation's inner loop."""
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.type is not bool}
-        return replace(self, **{k: float(np.asarray(v)[index]) if np.ndim(v) else float(v) for k, v in values.items()})
+        floats: dict[str, Any] = {k: float(np.asarray(v)[index]) if np.ndim(v) else float(v) for k, v in values.items()}
+        return replace(self, **floats)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +243,8 @@ def _per_gpu_attention_params(arch: ModelArchitecture, tp: FloatArray) -> FloatA
     return q_and_o / tp + 2.0 * h * arch.head_dim * kv_heads_per_gpu + rest / tp
 
 
-def _attention_coefficients(arch: ModelArchitecture, tp: FloatArray, kv_bytes: FloatArray) -> dict[str, FloatArray]:
+def _attention_coefficients(arch: ModelArchitecture, tp: FloatArray, kv_bytes: FloatArray) -> dict[str, Any]:
+    """ReplicaCost's attention fields, by keyword (arrays over candidates)."""
     heads = arch.num_heads / tp
     full_layers = arch.num_layers - arch.num_sliding_layers
     window_layers = arch.num_sliding_layers

@@ -6,7 +6,9 @@ more than one pipeline stage, the model size, the concurrency) with one for the 
 Meaning of the result: >= 0.9 production ready, 0.7-0.9 validate in staging, < 0.7 more benchmark data needed.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -70,14 +72,15 @@ class Coverage:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> "Coverage":
-        low, high = data["log_concurrency_range"]  # type: ignore[misc]
+    def from_dict(cls, data: Mapping[str, Any]) -> "Coverage":
+        """`data` is parsed JSON (Any by nature): each field is converted to its declared type here."""
+        low, high = data["log_concurrency_range"]
         return cls(
-            frozenset(data["gpus"]),  # type: ignore[arg-type]
-            frozenset(data["families"]),  # type: ignore[arg-type]
-            frozenset((str(g), str(f)) for g, f in data["pairs"]),  # type: ignore[attr-defined]
-            tuple(float(v) for v in data["log_params"]),  # type: ignore[attr-defined]
-            frozenset(int(t) for t in data["tps"]),  # type: ignore[attr-defined]
+            frozenset(str(g) for g in data["gpus"]),
+            frozenset(str(f) for f in data["families"]),
+            frozenset((str(g), str(f)) for g, f in data["pairs"]),
+            tuple(float(v) for v in data["log_params"]),
+            frozenset(int(t) for t in data["tps"]),
             (float(low), float(high)),
         )
 
@@ -87,10 +90,10 @@ def confidence(
     gpu: str,
     family: str,
     log_params: float,
-    tp: FloatArray | int,
+    tp: npt.ArrayLike,
     log_concurrency: FloatArray | float,
     spread: FloatArray | float,
-    pp: FloatArray | int = 1,
+    pp: npt.ArrayLike = 1,
 ) -> FloatArray:
     """Confidence in [0, 1] per candidate (broadcast over `tp`, `pp`, `log_concurrency` and `spread`)."""
     tp_arr = np.asarray(tp, dtype=np.float64).reshape(-1)

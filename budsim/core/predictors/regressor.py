@@ -221,8 +221,8 @@ def train(
             boosters[target].append(xgb.train(params, matrix, num_boost_round=rounds))
             left_out = weight == 0
             if left_out.any():
-                unseen = xgb.DMatrix(features[left_out], feature_names=list(FEATURE_NAMES), nthread=NTHREAD)
-                out_of_bag_sum[left_out, column] += boosters[target][-1].predict(unseen)
+                out_of_bag_rows = xgb.DMatrix(features[left_out], feature_names=list(FEATURE_NAMES), nthread=NTHREAD)
+                out_of_bag_sum[left_out, column] += boosters[target][-1].predict(out_of_bag_rows)
         out_of_bag_count += weight == 0
     with np.errstate(invalid="ignore", divide="ignore"):  # rows every bootstrap drew have no out-of-bag prediction
         out_of_bag = out_of_bag_sum / out_of_bag_count[:, None]

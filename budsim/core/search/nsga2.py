@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
-from deap import base  # type: ignore[import-untyped]
+from deap import base
 
 from budsim.core.deployment import FloatArray, IntArray
 from budsim.core.search.operators import (

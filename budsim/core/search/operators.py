@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from deap import base  # type: ignore[import-untyped]
+from deap import base
 
 from budsim.core.deployment import FloatArray, IntArray
 from budsim.core.search.space import OBJECTIVE_SENSE
@@ -29,7 +29,7 @@ BoolArray = npt.NDArray[np.bool_]
 TIE_SIGNIFICANT_DIGITS = 9
 
 
-class ConstrainedFitness(base.Fitness):  # type: ignore[misc]
+class ConstrainedFitness(base.Fitness):  # type: ignore[misc]  # deap ships no type hints: its base is Any
     """DEAP fitness with Deb's constraint-dominance; a subclass instead of `creator.create` so nothing is global.
 
     `values` are the raw objectives (throughput, e2e p99 ms, cost per hour); `violation` the candidate's tiered total

@@ -23,11 +23,11 @@ class BenchmarkRun:
     gpu_count: int = strawberry.field(description="GPUs the run used: whole copies of the TP x PP group.")
     tensor_parallel_size: int
     pipeline_parallel_size: int
-    weight_dtype: Dtype  # type: ignore[valid-type]
-    kv_cache_dtype: Dtype | None = strawberry.field(  # type: ignore[valid-type]
+    weight_dtype: Dtype
+    kv_cache_dtype: Dtype | None = strawberry.field(
         description="Null where the source did not record it (the engine's default)."
     )
-    engine: Engine  # type: ignore[valid-type]
+    engine: Engine
     engine_version: str | None
     input_tokens: int = strawberry.field(description="Mean prompt tokens per request.")
     output_tokens: int = strawberry.field(description="Mean output tokens per request.")

@@ -10,7 +10,8 @@ from strawberry.scalars import JSON
 from budsim.core.types import Interconnect as InterconnectKind
 from budsim.schema.types.pagination import PageInfo
 
-Interconnect = strawberry.enum(InterconnectKind, description="The fabric between the GPUs of a profile.")
+strawberry.enum(InterconnectKind, description="The fabric between the GPUs of a profile.")
+Interconnect = InterconnectKind  # the same class, registered: annotations can name it
 
 
 @strawberry.type
@@ -21,7 +22,7 @@ class HardwareProfile:
     gpu_memory_gb: float
     gpu_count: int = strawberry.field(description="GPUs per node.")
     node_count: int
-    interconnect: Interconnect  # type: ignore[valid-type]
+    interconnect: Interconnect
     specs: JSON = strawberry.field(description="Peak TFLOPS by dtype, memory and interconnect bandwidths (GB/s).")
     cost_per_gpu_hour: float
     created_at: datetime

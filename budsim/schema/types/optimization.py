@@ -12,11 +12,12 @@ from budsim.schema.types.pagination import PageInfo
 from budsim.schema.types.prediction import DeploymentConfig, PerformanceMetrics
 from budsim.schema.types.simulation import Method
 
-JobStatus = strawberry.enum(
+strawberry.enum(
     JobStatusKind,
     description="QUEUED until a worker claims it; RUNNING; then SUCCEEDED, FAILED, CANCELLED (best so far kept) or "
     "TIMED_OUT (OPTIMIZATION_TIMEOUT passed; best so far kept).",
 )
+JobStatus = JobStatusKind  # the same class, registered: annotations can name it
 
 
 @strawberry.type(description="A recommended configuration: where it runs and how to start it.")
@@ -109,7 +110,7 @@ async def _load_result(info: strawberry.Info, simulation_id: uuid.UUID | None) -
 )
 class OptimizationProgress:
     job_id: strawberry.ID
-    status: JobStatus  # type: ignore[valid-type]
+    status: JobStatus
     attempt: int | None = strawberry.field(description="1 unless a worker died and another retried the job.")
     generation: int | None = strawberry.field(description="0 is the initial population; null before the first.")
     evaluations: int | None = strawberry.field(description="Distinct configurations scored so far.")
@@ -162,8 +163,8 @@ class OptimizationProgress:
 @strawberry.type(description="One optimize request: queued, run by a worker, ended with a result or a reason.")
 class OptimizationJob:
     id: strawberry.ID
-    status: JobStatus  # type: ignore[valid-type]
-    method: Method  # type: ignore[valid-type]
+    status: JobStatus
+    method: Method
     created_at: datetime
     started_at: datetime | None = strawberry.field(description="When the current (last) attempt started.")
     finished_at: datetime | None

@@ -12,8 +12,10 @@ import strawberry
 from budsim.core.types import Dtype as DtypeKind
 from budsim.core.types import Engine as EngineKind
 
-Dtype = strawberry.enum(DtypeKind, description="Numeric format of weights or KV cache.")
-Engine = strawberry.enum(EngineKind, description="Serving engine the prediction is for.")
+strawberry.enum(DtypeKind, description="Numeric format of weights or KV cache.")
+Dtype = DtypeKind  # the same class, registered: annotations can name it
+strawberry.enum(EngineKind, description="Serving engine the prediction is for.")
+Engine = EngineKind  # the same class, registered: annotations can name it
 
 
 class _FromDocument:
@@ -34,8 +36,8 @@ class DeploymentConfig(_FromDocument):
     gpu_memory_utilization: float
     max_model_len: int
     replicas: int
-    weight_dtype: Dtype  # type: ignore[valid-type]
-    kv_cache_dtype: Dtype  # type: ignore[valid-type]
+    weight_dtype: Dtype
+    kv_cache_dtype: Dtype
 
     @classmethod
     def from_document(cls, document: dict[str, Any] | None) -> Self | None:

@@ -20,13 +20,14 @@ from budsim.schema.types.prediction import (
     WorkloadSpec,
 )
 
-Method = strawberry.enum(MethodKind, description="HEURISTIC: memory-based rules; REGRESSOR: XGBoost + NSGA-II.")
+strawberry.enum(MethodKind, description="HEURISTIC: memory-based rules; REGRESSOR: XGBoost + NSGA-II.")
+Method = MethodKind  # the same class, registered: annotations can name it
 
 
 @strawberry.type
 class Simulation:
     id: strawberry.ID
-    method: Method  # type: ignore[valid-type]
+    method: Method
     input_config: JSON
     result: JSON
     optimal_config: JSON | None
@@ -40,7 +41,7 @@ class Simulation:
         return DeploymentConfig.from_document(self.optimal_config)
 
     @strawberry.field
-    def engine(self) -> Engine | None:  # type: ignore[valid-type]
+    def engine(self) -> Engine | None:
         engine = self.result.get("engine")
         return EngineKind(engine) if engine else None
 
