@@ -11,10 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from budsim.core.catalog.gpus import GpuSpec
-from budsim.core.types import Dtype, Interconnect
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
+from budsim.core.types import Dtype, FloatArray, IntArray, Interconnect
 
 # Bytes per stored element. INT4 (AWQ/GPTQ) adds one FP16 scale and one 4-bit zero point per group of 128 weights.
 DTYPE_BYTES: dict[Dtype, float] = {

@@ -16,7 +16,7 @@ import pytest
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.gpus import find_gpu
 from budsim.core.catalog.models import CATALOG_BY_ID
-from budsim.core.deployment import Cluster, IntArray, Workload
+from budsim.core.deployment import Cluster, Workload
 from budsim.core.memory import memory_breakdown
 from budsim.core.search.exhaustive import exhaustive_search
 from budsim.core.search.nsga2 import GenerationReport, SearchCancelled, StopReason, optimize
@@ -32,7 +32,7 @@ from budsim.core.search.space import (
     build_space,
     decode,
 )
-from budsim.core.types import Dtype, Engine, Interconnect
+from budsim.core.types import Dtype, Engine, IntArray, Interconnect
 
 CHAT = Workload(input_tokens=1024, output_tokens=256, concurrency=64)
 LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"

@@ -8,7 +8,7 @@ import pytest
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.gpus import find_gpu
 from budsim.core.catalog.models import CATALOG_BY_ID
-from budsim.core.deployment import Cluster, IntArray, ServingConfig, Workload
+from budsim.core.deployment import Cluster, ServingConfig, Workload
 from budsim.core.errors import InfeasibleConfigError
 from budsim.core.search.space import (
     FAILED,
@@ -28,7 +28,7 @@ from budsim.core.search.space import (
     score,
     structural_violations,
 )
-from budsim.core.types import Dtype, Engine, Interconnect
+from budsim.core.types import Dtype, Engine, IntArray, Interconnect
 
 CHAT = Workload(input_tokens=1024, output_tokens=256, concurrency=64)
 

@@ -28,10 +28,9 @@ from dataclasses import dataclass, fields, replace
 from typing import Self
 
 import numpy as np
-import numpy.typing as npt
 
 from budsim.core.architecture import ModelArchitecture
-from budsim.core.deployment import Cluster, ConfigBatch, FloatArray, IntArray, ServingConfig, Workload
+from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.errors import CoreError
 from budsim.core.perf.engines import EngineProfile, engine_profile
 from budsim.core.perf.step import (
@@ -43,10 +42,9 @@ from budsim.core.perf.step import (
     step_floor_s,
     step_time,
 )
-from budsim.core.types import Engine
+from budsim.core.types import BoolArray, Engine, FloatArray, IntArray
 
 Real = FloatArray | float
-BoolArray = npt.NDArray[np.bool_]
 
 Z_P99 = 2.3263  # standard normal 99th percentile
 # Iterations of the solvers: with 30 instead, the median candidate of bench/perf.py's 10,000 moves by < 0.5%; the

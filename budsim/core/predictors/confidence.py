@@ -9,9 +9,8 @@ Meaning of the result: >= 0.9 production ready, 0.7-0.9 validate in staging, < 0
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+from budsim.core.types import FloatArray
 
 PRODUCTION_READY = 0.9
 VALIDATE_IN_STAGING = 0.7

@@ -23,7 +23,6 @@ from enum import StrEnum
 import numpy as np
 from deap import base  # type: ignore[import-untyped]
 
-from budsim.core.deployment import FloatArray, IntArray
 from budsim.core.search.operators import (
     Individual,
     clone,
@@ -49,6 +48,7 @@ from budsim.core.search.space import (
     score,
     structural_violations,
 )
+from budsim.core.types import FloatArray, IntArray
 
 # Defaults tuned on bench/search.py over 38 scenarios x 10 seeds (its docstring has the figures).
 DEFAULT_POPULATION = 50

@@ -21,18 +21,15 @@ from functools import cached_property
 from typing import Protocol
 
 import numpy as np
-import numpy.typing as npt
 
 from budsim.core.architecture import ModelArchitecture
 from budsim.core.calibration import Spread, metrics_at, service_spread
-from budsim.core.deployment import DTYPE_CODES, Cluster, ConfigBatch, FloatArray, IntArray, ServingConfig, Workload
+from budsim.core.deployment import DTYPE_CODES, Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.errors import InfeasibleConfigError
 from budsim.core.memory import MemoryBreakdown, memory_breakdown, valid_tensor_parallel_sizes
 from budsim.core.perf.serving import ServingMetrics
 from budsim.core.predictors import VALIDATE_IN_STAGING, Z_P90, ResidualRegressor
-from budsim.core.types import Dtype, Engine
-
-BoolArray = npt.NDArray[np.bool_]
+from budsim.core.types import BoolArray, Dtype, Engine, FloatArray, IntArray
 
 
 class Gene(IntEnum):
