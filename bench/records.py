@@ -25,7 +25,8 @@ from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Workload
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.search import ClusterOption, Targets, optimize
-from budsim.core.search.space import ServingEvaluator, build_space
+from budsim.core.search.evaluators import ServingEvaluator
+from budsim.core.search.space import build_space
 from budsim.core.types import Dtype, Engine
 from budsim.regressor.training import DEFAULT_MODEL, load_or_train
 

@@ -21,7 +21,7 @@ from budsim.core.deployment import Workload
 from budsim.core.optimization import Choice, Constraints, OptimizationOutcome, SearchSettings, search_deployment
 from budsim.core.predictors import VALIDATE_IN_STAGING, ResidualRegressor
 from budsim.core.search import ClusterOption, Targets
-from budsim.core.search.space import calibrated_evaluator
+from budsim.core.search.evaluators import calibrated_evaluator
 from budsim.core.types import Dtype, Engine
 from budsim.regressor.training import DEFAULT_MODEL, load_or_train
 

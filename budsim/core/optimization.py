@@ -24,8 +24,10 @@ from budsim.core.search import (
     calibrated_evaluator,
     optimize,
 )
+from budsim.core.search.evaluators import ServingEvaluator
 from budsim.core.search.nsga2 import GenerationCallback
-from budsim.core.search.space import Candidate, Evaluator, SearchSpace, ServingEvaluator, candidate, encode, score
+from budsim.core.search.scoring import Candidate, Evaluator, candidate, score
+from budsim.core.search.space import SearchSpace, encode
 from budsim.core.simulation import METRIC_FIELDS, Interval, MetricsDocument, interval, metrics_document
 from budsim.core.types import Dtype, Engine
 
@@ -34,7 +36,7 @@ from budsim.core.types import Dtype, Engine
 DEFAULT_WORKLOAD = Workload(input_tokens=1024, output_tokens=256, concurrency=32)
 
 # target name -> the metric it constrains; a target is judged on the evaluator's "judged_<metric>" where it reports one
-# (the pessimistic end of a low-confidence prediction, `search.space.ServingEvaluator`)
+# (the pessimistic end of a low-confidence prediction, `search.evaluators.ServingEvaluator`)
 TARGET_METRICS = {
     "max_latency_ms": "e2e_p99_ms",
     "max_ttft_ms": "ttft_p99_ms",

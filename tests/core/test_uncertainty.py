@@ -2,7 +2,7 @@
 
 Every metric comes with a p10-p90 interval from the uncertainty of the service times behind it (`core.calibration`).
 Where confidence is low, targets are judged at the pessimistic end and throughput by its conservative end, so a pick
-never rests on an optimistic extrapolation (`search.space.ServingEvaluator`).
+never rests on an optimistic extrapolation (`search.evaluators.ServingEvaluator`).
 """
 
 import numpy as np
@@ -17,7 +17,8 @@ from budsim.core.heuristic import PartialConfig
 from budsim.core.optimization import Constraints, SearchSettings, search_deployment
 from budsim.core.predictors import PHYSICS_LOG_SCALE_SD, ResidualRegressor
 from budsim.core.search import ClusterOption, Targets
-from budsim.core.search.space import ServingEvaluator, build_space, encode
+from budsim.core.search.evaluators import ServingEvaluator
+from budsim.core.search.space import build_space, encode
 from budsim.core.simulation import simulate
 from budsim.core.types import Dtype, Engine
 
@@ -96,7 +97,7 @@ def test_a_low_confidence_config_is_judged_at_the_pessimistic_end_of_its_interva
 
 def test_a_population_of_mixed_confidence_is_judged_in_one_vectorised_call(regressor: ResidualRegressor) -> None:
     """Only the low-confidence rows are re-predicted at their pessimistic end; the call must not fall back to scoring
-    row by row (`space.score` would hide a failure that way, at 50x the cost)."""
+    row by row (`scoring.score` would hide a failure that way, at 50x the cost)."""
     arch = _arch()
     options = [ClusterOption(catalog_cluster(GPUS[name], 8), name) for name in ("H100-SXM", "L40S")]
     space = build_space(arch, options, [Dtype.BF16, Dtype.FP8], max_model_len=4096)

@@ -23,6 +23,7 @@ from enum import StrEnum
 import numpy as np
 from deap import base  # type: ignore[import-untyped]
 
+from budsim.core.search.constraints import structural_violations
 from budsim.core.search.operators import (
     Individual,
     clone,
@@ -38,16 +39,8 @@ from budsim.core.search.operators import (
     select_nsga2,
     select_tournament,
 )
-from budsim.core.search.space import (
-    Candidate,
-    Evaluation,
-    Evaluator,
-    Gene,
-    SearchSpace,
-    candidate,
-    score,
-    structural_violations,
-)
+from budsim.core.search.scoring import Candidate, Evaluation, Evaluator, candidate, score
+from budsim.core.search.space import Gene, SearchSpace
 from budsim.core.types import FloatArray, IntArray
 
 # Defaults tuned on bench/search.py over 38 scenarios x 10 seeds (its docstring has the figures).

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from deap import base  # type: ignore[import-untyped]
 
-from budsim.core.search.space import OBJECTIVE_SENSE
+from budsim.core.search.scoring import OBJECTIVE_SENSE
 from budsim.core.types import BoolArray, FloatArray, IntArray
 
 # Two numbers that differ only in their 10th significant digit are the same for the pick rule: throughput computed as
