@@ -14,13 +14,13 @@ from budsim.core.catalog.gpus import GPUS
 from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Workload
 from budsim.core.heuristic import PartialConfig
-from budsim.core.optimization import Constraints, SearchSettings, search_deployment
+from budsim.core.optimization import Constraints, OptimizationProblem, SearchSettings, search_deployment
 from budsim.core.predictors import PHYSICS_LOG_SCALE_SD, ResidualRegressor
 from budsim.core.search import ClusterOption, Targets
 from budsim.core.search.evaluators import ServingEvaluator
 from budsim.core.search.space import build_space, encode
 from budsim.core.simulation import simulate
-from budsim.core.types import Dtype, Engine
+from budsim.core.types import Dtype, Engine, Method
 
 LLAMA_70B = "meta-llama/Llama-3.1-70B-Instruct"
 CHAT = Workload(1024, 256, concurrency=64)
@@ -116,9 +116,10 @@ def test_a_cautious_search_reports_the_target_as_judged_when_none_meets_it(regre
     """The binding target's `achieved` is the value the target was judged on, so the miss is explained."""
     arch = _arch()
     options = [ClusterOption(catalog_cluster(GPUS["L40S"], 8), "l40s")]  # unmeasured: low confidence
-    outcome = search_deployment(arch, options, [Dtype.BF16], CHAT, Engine.VLLM, Targets(max_ttft_ms=1.0),
-                                Constraints(), SearchSettings(population=16, generations=4, seed=0),
-                                regressor=regressor)  # fmt: skip
+    problem = OptimizationProblem(arch, tuple(options), (Dtype.BF16,), CHAT, Engine.VLLM, Method.REGRESSOR,
+                                  Targets(max_ttft_ms=1.0), Constraints(),
+                                  SearchSettings(population=16, generations=4, seed=0))  # fmt: skip
+    outcome = search_deployment(problem, regressor=regressor)
     assert not outcome.meets_targets
     assert outcome.best is not None
     assert outcome.best.interval is not None

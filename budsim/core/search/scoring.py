@@ -171,7 +171,7 @@ class Candidate:
         return self.cost_per_hour / (self.output_tokens_per_s * 3600.0) * 1e6
 
 
-def candidate(space: SearchSpace, genome: Sequence[int], evaluation: Evaluation, row: int) -> Candidate:
+def candidate(space: SearchSpace, genome: Sequence[int] | IntArray, evaluation: Evaluation, row: int) -> Candidate:
     g = np.asarray(genome, dtype=np.int64).reshape(1, len(Gene))
     batch, clusters = decode(space, g)
     index = int(clusters[0])
