@@ -12,6 +12,7 @@ Run: .venv/bin/python bench/physics.py [--groups N] [--configs K] [--searches S]
 
 import argparse
 import time
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -25,12 +26,19 @@ from budsim.core.catalog.models import CATALOG_MODELS
 from budsim.core.deployment import DTYPE_CODES, Cluster, ConfigBatch, Workload
 from budsim.core.errors import CoreError
 from budsim.core.memory import memory_breakdown, valid_tensor_parallel_sizes
-from budsim.core.optimization import Choice, Constraints, SearchSettings, heuristic_deployment, search_deployment
+from budsim.core.optimization import (
+    Choice,
+    Constraints,
+    OptimizationProblem,
+    SearchSettings,
+    heuristic_deployment,
+    search_deployment,
+)
 from budsim.core.perf.bounds import bound_ratios, physical_limits
 from budsim.core.perf.serving import predict
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.search import ClusterOption, Targets
-from budsim.core.types import Dtype, Engine
+from budsim.core.types import Dtype, Engine, Method
 from budsim.regressor.training import DEFAULT_MODEL, load_or_train
 
 BOUNDS = ("compute", "decode", "prefill", "kv", "rate", "little")
@@ -137,13 +145,14 @@ def optimizations(rng: np.random.Generator, regressor: ResidualRegressor, search
         dtypes = [Dtype(d) for d in rng.choice([d.value for d in Dtype], 2, replace=False)]
         constraints = Constraints(max_replicas=4)
         try:
+            problem = OptimizationProblem(
+                arch, tuple(options), tuple(dtypes), workload, engine, Method.REGRESSOR, Targets(), constraints,
+                SearchSettings(population=24, generations=8, timeout_s=60.0, seed=index),
+            )  # fmt: skip
             outcomes = {
-                "REGRESSOR": search_deployment(
-                    arch, options, dtypes, workload, engine, Targets(), constraints,
-                    SearchSettings(population=24, generations=8, timeout_s=60.0, seed=index), regressor=regressor,
-                ),
-                "HEURISTIC": heuristic_deployment(arch, options, dtypes, workload, engine, Targets(), constraints),
-            }  # fmt: skip
+                "REGRESSOR": search_deployment(problem, regressor=regressor),
+                "HEURISTIC": heuristic_deployment(replace(problem, method=Method.HEURISTIC)),
+            }
         except CoreError:
             continue
         by_label = {option.label: option.cluster for option in options}

@@ -23,10 +23,12 @@ from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import GPUS
 from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Workload
+from budsim.core.methods import STRATEGIES
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.search import ClusterOption, Targets, optimize
-from budsim.core.search.space import ServingEvaluator, build_space
-from budsim.core.types import Dtype, Engine
+from budsim.core.search.evaluators import ServingEvaluator
+from budsim.core.search.space import build_space
+from budsim.core.types import Dtype, Engine, Method
 from budsim.regressor.training import DEFAULT_MODEL, load_or_train
 
 SOURCE = "https://github.com/NVIDIA/TensorRT-LLM/blob/main/docs/source/performance/perf-overview.md"
@@ -97,7 +99,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     rows, ratios = [], []
-    regressor = load_or_train(DEFAULT_MODEL) if args.method == "REGRESSOR" else None
+    regressor = load_or_train(DEFAULT_MODEL) if STRATEGIES[Method(args.method)].uses_regressor else None
     for record in RECORDS:
         predicted = _pick(record, regressor, args.seed)
         ratio = predicted / record.output_tokens_per_s if predicted else float("nan")

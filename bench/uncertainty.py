@@ -18,11 +18,18 @@ from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import GPUS
 from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Workload
-from budsim.core.optimization import Choice, Constraints, OptimizationOutcome, SearchSettings, search_deployment
+from budsim.core.optimization import (
+    Choice,
+    Constraints,
+    OptimizationOutcome,
+    OptimizationProblem,
+    SearchSettings,
+    search_deployment,
+)
 from budsim.core.predictors import VALIDATE_IN_STAGING, ResidualRegressor
 from budsim.core.search import ClusterOption, Targets
-from budsim.core.search.space import calibrated_evaluator
-from budsim.core.types import Dtype, Engine
+from budsim.core.search.evaluators import calibrated_evaluator
+from budsim.core.types import Dtype, Engine, Method
 from budsim.regressor.training import DEFAULT_MODEL, load_or_train
 
 
@@ -61,9 +68,10 @@ def _run(scenario: Scenario, regressor: ResidualRegressor, caution: float | None
     evaluator = replace(
         calibrated_evaluator(arch, scenario.workload, scenario.engine, scenario.targets, regressor), caution=caution
     )
-    return search_deployment(arch, options, [Dtype.BF16, Dtype.FP8], scenario.workload, scenario.engine,
-                             scenario.targets, Constraints(), SearchSettings(population=40, generations=30, seed=seed),
-                             evaluator=evaluator, regressor=regressor)  # fmt: skip
+    problem = OptimizationProblem(arch, tuple(options), (Dtype.BF16, Dtype.FP8), scenario.workload, scenario.engine,
+                                  Method.REGRESSOR, scenario.targets, Constraints(),
+                                  SearchSettings(population=40, generations=30, seed=seed))  # fmt: skip
+    return search_deployment(problem, evaluator=evaluator, regressor=regressor)
 
 
 def _describe(choice: Choice | None) -> str:

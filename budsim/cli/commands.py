@@ -101,9 +101,12 @@ def _load_architecture(model: str) -> tuple[str, "ModelArchitecture"]:
 
 
 def _regressor(settings: Settings, method: str) -> "ResidualRegressor | None":
-    """MODEL_PATH for the REGRESSOR method, loaded as the server loads it (trained first if absent, with the stored
-    runs); None for HEURISTIC."""
-    if method != "REGRESSOR":
+    """MODEL_PATH for a method that uses the regressor, loaded as the server loads it (trained first if absent, with
+    the stored runs); None for one that does not."""
+    from budsim.core.methods import STRATEGIES
+    from budsim.core.types import Method
+
+    if not STRATEGIES[Method(method)].uses_regressor:
         return None
     from budsim.regressor.loading import prepare_regressor
 
@@ -177,15 +180,10 @@ def _optimize(settings: Settings, args: argparse.Namespace) -> int:
     from budsim.core.deployment import Workload
     from budsim.core.errors import CoreError
     from budsim.core.launch import launch_command
-    from budsim.core.optimization import (
-        DEFAULT_WORKLOAD,
-        Constraints,
-        SearchSettings,
-        heuristic_deployment,
-        search_deployment,
-    )
+    from budsim.core.methods import optimize_deployment
+    from budsim.core.optimization import DEFAULT_WORKLOAD, Constraints, OptimizationProblem, SearchSettings
     from budsim.core.search import ClusterOption, Targets
-    from budsim.core.types import Dtype, Engine
+    from budsim.core.types import Dtype, Engine, Method
 
     name, arch = _load_architecture(args.model)
     clusters = []
@@ -203,13 +201,18 @@ def _optimize(settings: Settings, args: argparse.Namespace) -> int:
     precisions = [Dtype(p) for p in args.precision] or [Dtype.BF16]
     try:
         engine = Engine(args.engine)
-        if args.method == "HEURISTIC":
-            outcome = heuristic_deployment(arch, clusters, precisions, workload, engine, targets, constraints)
-        else:
-            regressor = _regressor(settings, args.method)
-            outcome = search_deployment(
-                arch, clusters, precisions, workload, engine, targets, constraints, search, regressor=regressor
-            )
+        problem = OptimizationProblem(
+            arch,
+            tuple(clusters),
+            tuple(precisions),
+            workload,
+            engine,
+            Method(args.method),
+            targets,
+            constraints,
+            search,
+        )
+        outcome = optimize_deployment(problem, _regressor(settings, args.method))
     except CoreError as error:
         raise SystemExit(f"{error.field}: {error.message}") from None
     rows = [

@@ -28,7 +28,7 @@ from itertools import pairwise
 import numpy as np
 
 from budsim.core.architecture import ModelArchitecture
-from budsim.core.deployment import Cluster, ConfigBatch, FloatArray, IntArray, Workload
+from budsim.core.deployment import Cluster, ConfigBatch, Workload
 from budsim.core.perf.serving import ServiceScales, ServingMetrics, predict
 from budsim.core.predictors import (
     CLAMP,
@@ -41,7 +41,7 @@ from budsim.core.predictors import (
     feature_matrix,
     in_service,
 )
-from budsim.core.types import Engine
+from budsim.core.types import Engine, FloatArray, IntArray
 
 # The analytical model alone lands within tens of percent of measured serving runs (bench/accuracy.py), so its
 # answers are "validate in staging" material at best: below the 0.7 line where measured GPUs back its engine factors,

@@ -5,16 +5,12 @@ thousands of them per generation and every model in core/ is written to take who
 """
 
 from dataclasses import dataclass, fields
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
-import numpy.typing as npt
 
 from budsim.core.catalog.gpus import GpuSpec
-from budsim.core.types import Dtype, Interconnect
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
+from budsim.core.types import Dtype, FloatArray, IntArray, Interconnect
 
 # Bytes per stored element. INT4 (AWQ/GPTQ) adds one FP16 scale and one 4-bit zero point per group of 128 weights.
 DTYPE_BYTES: dict[Dtype, float] = {
@@ -82,7 +78,7 @@ class ConfigBatch:
 
     @classmethod
     def from_configs(cls, configs: list[ServingConfig]) -> Self:
-        def column(name: str) -> npt.NDArray[np.generic]:
+        def column(name: str) -> Any:  # an IntArray or a FloatArray, by the field it fills
             values = [getattr(c, name) for c in configs]
             if name.endswith("dtype"):
                 return np.array([DTYPE_CODES.index(v) for v in values], dtype=np.int64)

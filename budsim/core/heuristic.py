@@ -14,7 +14,7 @@ import numpy as np
 
 from budsim.core.architecture import ModelArchitecture
 from budsim.core.catalog.gpus import GpuSpec
-from budsim.core.deployment import DTYPE_BYTES, DTYPE_CODES, Cluster, ConfigBatch, FloatArray, ServingConfig, Workload
+from budsim.core.deployment import DTYPE_BYTES, DTYPE_CODES, Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.errors import InfeasibleConfigError
 from budsim.core.memory import (
     MemoryBreakdown,
@@ -23,7 +23,7 @@ from budsim.core.memory import (
     memory_breakdown,
     valid_tensor_parallel_sizes,
 )
-from budsim.core.types import Dtype
+from budsim.core.types import Dtype, FloatArray
 
 # vLLM's --gpu-memory-utilization default (CacheConfig.gpu_memory_utilization = 0.9).
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.90

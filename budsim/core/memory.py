@@ -28,13 +28,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import numpy.typing as npt
 
 from budsim.core.architecture import ModelArchitecture
-from budsim.core.deployment import Cluster, ConfigBatch, FloatArray, IntArray
+from budsim.core.deployment import Cluster, ConfigBatch
 from budsim.core.errors import InfeasibleConfigError
-
-BoolArray = npt.NDArray[np.bool_]
+from budsim.core.types import BoolArray, FloatArray, IntArray
 
 GB = 1e9
 _GIB_IN_GB = 2**30 / GB  # 1 GiB = 1.0737 GB: vLLM logs every memory figure in GiB

@@ -1,5 +1,7 @@
 """The optimize use case end to end: search (or the HEURISTIC plan), then explain the answer.
 
+Which of the two runs is the method's to say (`core.methods`); both take the same `OptimizationProblem`.
+
 When nothing meets the targets the answer is never an empty success: the closest candidate comes back with the
 targets that bind, what they require and what it achieves (the user guide's "recommendations exceed budget").
 """
@@ -24,17 +26,19 @@ from budsim.core.search import (
     calibrated_evaluator,
     optimize,
 )
+from budsim.core.search.evaluators import ServingEvaluator
 from budsim.core.search.nsga2 import GenerationCallback
-from budsim.core.search.space import Candidate, Evaluator, SearchSpace, ServingEvaluator, candidate, encode, score
+from budsim.core.search.scoring import Candidate, Evaluator, candidate, score
+from budsim.core.search.space import SearchSpace, encode
 from budsim.core.simulation import METRIC_FIELDS, Interval, MetricsDocument, interval, metrics_document
-from budsim.core.types import Dtype, Engine
+from budsim.core.types import Dtype, Engine, Method
 
 # The REST seed had no workload in its body; a chat-like mix is what users ask about most: 1k-token prompts, 256-token
 # answers, 32 requests in flight.
 DEFAULT_WORKLOAD = Workload(input_tokens=1024, output_tokens=256, concurrency=32)
 
 # target name -> the metric it constrains; a target is judged on the evaluator's "judged_<metric>" where it reports one
-# (the pessimistic end of a low-confidence prediction, `search.space.ServingEvaluator`)
+# (the pessimistic end of a low-confidence prediction, `search.evaluators.ServingEvaluator`)
 TARGET_METRICS = {
     "max_latency_ms": "e2e_p99_ms",
     "max_ttft_ms": "ttft_p99_ms",
@@ -56,6 +60,26 @@ class SearchSettings:
     generations: int = 100
     timeout_s: float = 300.0
     seed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizationProblem:
+    """What an optimization is asked, whichever method answers it: one value rather than a long parameter list, so
+    that the API's job, the CLI and the benchmarks state a problem the same way and it pickles to a search process.
+
+    `method` picks the strategy that `core.methods.optimize_deployment` runs; `search_deployment` and
+    `heuristic_deployment` are those strategies and do not read it, and the HEURISTIC plan has no use for `settings`.
+    """
+
+    arch: ModelArchitecture
+    clusters: tuple[ClusterOption, ...]
+    precisions: tuple[Dtype, ...]
+    workload: Workload
+    engine: Engine
+    method: Method
+    targets: Targets = field(default_factory=Targets)
+    constraints: Constraints = field(default_factory=Constraints)
+    settings: SearchSettings = field(default_factory=SearchSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +167,7 @@ def _outcome(
     result: SearchResult, targets: Targets, evaluator: Evaluator, clusters: Sequence[ClusterOption]
 ) -> OptimizationOutcome:
     pick: Candidate | None = None
+    binding: tuple[BindingTarget, ...]
     if result.best is not None:
         pick, binding, meets = result.best, (), True
     elif result.least_violating:
@@ -167,19 +192,13 @@ def _outcome(
     )
 
 
-def _space(
-    arch: ModelArchitecture,
-    clusters: Sequence[ClusterOption],
-    precisions: Sequence[Dtype],
-    constraints: Constraints,
-    max_model_len: int,
-    **options: Any,
-) -> SearchSpace:
+def _space(problem: OptimizationProblem, max_model_len: int, **options: Any) -> SearchSpace:
     """The space under the user's constraints; `options` narrow the gene options (`build_space`'s keywords)."""
+    constraints = problem.constraints
     return build_space(
-        arch,
-        clusters,
-        precisions,
+        problem.arch,
+        problem.clusters,
+        problem.precisions,
         max_model_len=max_model_len,
         max_replicas=constraints.max_replicas,
         max_gpus_per_replica=constraints.max_gpus_per_replica,
@@ -188,35 +207,24 @@ def _space(
     )
 
 
-def search_space(
-    arch: ModelArchitecture,
-    clusters: Sequence[ClusterOption],
-    precisions: Sequence[Dtype],
-    workload: Workload,
-    constraints: Constraints,
-) -> SearchSpace:
+def search_space(problem: OptimizationProblem) -> SearchSpace:
     """The REGRESSOR search's space; raises `InfeasibleConfigError` naming the field when there is none.
 
     Cheap (milliseconds), so a caller that queues the search can refuse an impossible request up front instead of
     failing the job later.
     """
+    arch, workload = problem.arch, problem.workload
     sequence = workload.input_tokens + workload.output_tokens
     if sequence > arch.max_context:
         raise InfeasibleConfigError(
             "workload", f"requests of {sequence} tokens exceed the context of {arch.max_context}"
         )
-    return _space(arch, clusters, precisions, constraints, min(arch.max_context, max(sequence, 4096)))
+    return _space(problem, min(arch.max_context, max(sequence, 4096)))
 
 
 def search_deployment(
-    arch: ModelArchitecture,
-    clusters: Sequence[ClusterOption],
-    precisions: Sequence[Dtype],
-    workload: Workload,
-    engine: Engine,
-    targets: Targets,
-    constraints: Constraints,
-    settings: SearchSettings,
+    problem: OptimizationProblem,
+    *,
     evaluator: Evaluator | None = None,
     on_generation: GenerationCallback | None = None,
     regressor: ResidualRegressor | None = None,
@@ -225,13 +233,15 @@ def search_deployment(
 
     Without a regressor (none trained yet) the analytical models score alone, and confidence says so.
     """
-    space = search_space(arch, clusters, precisions, workload, constraints)
+    space = search_space(problem)
     if evaluator is None:
+        arch, workload, engine, targets = problem.arch, problem.workload, problem.engine, problem.targets
         evaluator = (
             analytical_evaluator(arch, workload, engine, targets)
             if regressor is None
             else calibrated_evaluator(arch, workload, engine, targets, regressor)
         )
+    settings = problem.settings
     result = optimize(
         space,
         evaluator,
@@ -241,23 +251,17 @@ def search_deployment(
         timeout_s=settings.timeout_s,
         on_generation=on_generation,
     )
-    return _outcome(result, targets, evaluator, clusters)
+    return _outcome(result, problem.targets, evaluator, problem.clusters)
 
 
-def heuristic_deployment(
-    arch: ModelArchitecture,
-    clusters: Sequence[ClusterOption],
-    precisions: Sequence[Dtype],
-    workload: Workload,
-    engine: Engine,
-    targets: Targets,
-    constraints: Constraints,
-) -> OptimizationOutcome:
+def heuristic_deployment(problem: OptimizationProblem) -> OptimizationOutcome:
     """HEURISTIC method: the memory plan on each allowed cluster and precision, scored once; no search."""
-    evaluator = analytical_evaluator(arch, workload, engine, targets)
+    arch, clusters, workload, targets = problem.arch, problem.clusters, problem.workload, problem.targets
+    constraints = problem.constraints
+    evaluator = analytical_evaluator(arch, workload, problem.engine, targets)
     candidates: list[Candidate] = []
     for index, option in enumerate(clusters):
-        for dtype in precisions:
+        for dtype in problem.precisions:
             chosen = plan(arch, option.cluster, workload, PartialConfig(weight_dtype=dtype), dtype).config
             replicas = max(
                 min(chosen.replicas, constraints.max_replicas), 2 if constraints.require_high_availability else 1
@@ -265,10 +269,7 @@ def heuristic_deployment(
             # A space holding exactly the plan's batch shape, so that it is scored as planned, not snapped to a grid
             # value the plan's memory arithmetic never checked.
             space = _space(
-                arch,
-                clusters,
-                precisions,
-                constraints,
+                problem,
                 chosen.max_model_len,
                 kv_cache_dtype=chosen.kv_cache_dtype,
                 max_num_seqs=(chosen.max_num_seqs,),

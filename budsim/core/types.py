@@ -1,6 +1,14 @@
-"""Enumerations shared by every layer; values are the wire names used in the API and the database."""
+"""Names shared by every layer: enumerations, whose values are the wire names used in the API and the database, and
+the numpy array types that the vectorized models pass around (one spelling, so that mypy sees one type everywhere)."""
 
 from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 class Interconnect(StrEnum):

@@ -11,16 +11,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
-from budsim.core.calibration import NO_REGRESSOR
 from budsim.core.deployment import ServingConfig, Workload
 from budsim.core.launch import launch_command, vllm_args
+from budsim.core.methods import optimize_deployment
 from budsim.core.optimization import (
     Choice,
     Constraints,
     OptimizationOutcome,
+    OptimizationProblem,
     SearchSettings,
-    heuristic_deployment,
-    search_deployment,
     search_space,
 )
 from budsim.core.predictors import ResidualRegressor
@@ -96,6 +95,21 @@ class Problem:
     places: dict[str, Place]  # cluster label (the profile id) -> the profile
     clusters: tuple[ClusterOption, ...]
 
+    def optimization(self, search: SearchSettings) -> OptimizationProblem:
+        """The request as core's problem, searched with `search` under the request's own seed."""
+        r = self.request
+        return OptimizationProblem(
+            arch=self.arch,
+            clusters=self.clusters,
+            precisions=r.precisions,
+            workload=r.workload,
+            engine=r.engine,
+            method=r.method,
+            targets=r.targets,
+            constraints=r.constraints,
+            settings=replace(search, seed=r.seed),
+        )
+
 
 def problem(request: JobRequest, model: ModelRow, profiles: Sequence[HardwareProfileRow]) -> Problem:
     by_label = {str(row.id): row for row in profiles}
@@ -110,8 +124,7 @@ def problem(request: JobRequest, model: ModelRow, profiles: Sequence[HardwarePro
 
 def preflight(task: Problem) -> None:
     """Raise the `CoreError` the search would raise (naming the field), in milliseconds, before anything is queued."""
-    r = task.request
-    search_space(task.arch, task.clusters, r.precisions, r.workload, r.constraints)
+    search_space(task.optimization(SearchSettings()))
 
 
 def solve(
@@ -121,26 +134,7 @@ def solve(
     on_generation: GenerationCallback | None = None,
 ) -> OptimizationOutcome:
     """Run the request's method; CPU-bound (up to OPTIMIZATION_TIMEOUT), so callers run it off the event loop."""
-    r = task.request
-    if r.method == Method.HEURISTIC:
-        return heuristic_deployment(
-            task.arch, task.clusters, r.precisions, r.workload, r.engine, r.targets, r.constraints
-        )
-    outcome = search_deployment(
-        task.arch,
-        task.clusters,
-        r.precisions,
-        r.workload,
-        r.engine,
-        r.targets,
-        r.constraints,
-        replace(search, seed=r.seed),
-        on_generation=on_generation,
-        regressor=regressor,
-    )
-    if regressor is None:
-        outcome = replace(outcome, warnings=(*outcome.warnings, NO_REGRESSOR))
-    return outcome
+    return optimize_deployment(task.optimization(search), regressor, on_generation)
 
 
 def choice_document(task: Problem, config: ServingConfig, cluster_label: str) -> dict[str, Any]:

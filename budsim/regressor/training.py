@@ -31,7 +31,7 @@ from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.calibration import corrected_metrics, fit_log_scales
 from budsim.core.catalog.dataset_models import dataset_config
 from budsim.core.catalog.gpus import GpuSpec, find_gpu
-from budsim.core.deployment import Cluster, ConfigBatch, IntArray, Workload
+from budsim.core.deployment import Cluster, ConfigBatch, Workload
 from budsim.core.measurements import MeasuredRun, deployment_of, measured_cluster, serving_config
 from budsim.core.memory import memory_breakdown, valid_tensor_parallel_sizes
 from budsim.core.perf.serving import ServingMetrics, predict
@@ -47,13 +47,12 @@ from budsim.core.predictors import (
     feature_matrix,
     train,
 )
-from budsim.core.types import Engine
+from budsim.core.types import BoolArray, Engine, FloatArray, IntArray
 from budsim.regressor.stored_runs import StoredRuns
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: data/ and models/ sit beside budsim/
 DEFAULT_CSV = ROOT / "data" / "benchmarks.csv"
 DEFAULT_MODEL = ROOT / "models" / "residual.json"
-FloatArray = npt.NDArray[np.float64]
 # What a dataset's `measured`, `analytical` and a cross-validation's `corrected` hold, column by column.
 METRICS: tuple[str, ...] = ("output_tokens_per_s", "ttft_ms", "tpot_ms")
 # Skip reason of runs BudSim cannot express: `core.measurements` predicts a run's GPUs as one tensor-parallel group,
@@ -110,7 +109,7 @@ class Dataset:
             out[batch.rows] = batch.corrected(log_scales[batch.rows])
         return out
 
-    def coverage(self, rows: npt.NDArray[np.bool_] | None = None) -> Coverage:
+    def coverage(self, rows: BoolArray | None = None) -> Coverage:
         keep = np.ones(len(self.groups), bool) if rows is None else rows
         index = np.flatnonzero(keep)
         return Coverage.from_rows(

@@ -4,12 +4,11 @@ from dataclasses import replace
 from typing import Any
 
 from budsim.core.architecture import parse_hf_config
-from budsim.core.calibration import NO_REGRESSOR
 from budsim.core.deployment import Workload
 from budsim.core.errors import CoreError
 from budsim.core.heuristic import PartialConfig
+from budsim.core.methods import STRATEGIES
 from budsim.core.simulation import Prediction
-from budsim.core.types import Method
 from budsim.db import queries
 from budsim.db.converters import cluster_from_profile
 from budsim.db.documents import config_document, metrics_document, workload_document
@@ -102,15 +101,15 @@ async def run_simulation(ctx: Context, data: SimulateInput) -> Simulation:
         raise NotFound("HardwareProfile", data.hardware_profile_id)
     arch = parse_hf_config(model.architecture)
     partial = partial_from_input(data.config, arch.max_context)
-    corrected = data.method == Method.REGRESSOR
+    strategy = STRATEGIES[data.method]
     try:
         prediction = await ctx.predictions.simulate(
-            arch, cluster_from_profile(profile), workload, partial, data.engine, corrected
+            arch, cluster_from_profile(profile), workload, partial, data.engine, strategy.uses_regressor
         )
     except CoreError as error:
         raise Invalid(f"input.{error.field}", error.message) from None
-    if corrected and ctx.regressor is None:
-        prediction = replace(prediction, warnings=(*prediction.warnings, NO_REGRESSOR))
+    if missing := strategy.warnings(ctx.regressor):
+        prediction = replace(prediction, warnings=(*prediction.warnings, *missing))
     row = SimulationRow(
         model_id=model.id,
         hardware_profile_id=profile.id,

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from budsim.app import create_app
+from budsim.core.calibration import NO_REGRESSOR
 from budsim.db import migrate
-from budsim.resolvers.simulate import NO_REGRESSOR
 from budsim.settings import Settings
 from tests.api.helpers import row_counts
 from tests.conftest import gql_data

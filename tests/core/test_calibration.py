@@ -15,14 +15,14 @@ from budsim.core.calibration import calibrate, corrected_metrics, fit_log_scales
 from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import GPUS
 from budsim.core.catalog.models import CATALOG_BY_ID
-from budsim.core.deployment import Cluster, ConfigBatch, IntArray, ServingConfig, Workload
+from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.memory import memory_breakdown
 from budsim.core.perf.engines import engine_profile
 from budsim.core.perf.scheduler_sim import simulate
 from budsim.core.perf.serving import ServingMetrics, predict
 from budsim.core.perf.step import replica_cost
 from budsim.core.predictors import ResidualRegressor
-from budsim.core.types import Dtype, Engine
+from budsim.core.types import Dtype, Engine, IntArray
 
 LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
 

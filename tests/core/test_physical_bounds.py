@@ -17,7 +17,7 @@ it), and both methods broke Little's law by the clients sitting in the engine's 
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -33,13 +33,20 @@ from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.errors import CoreError
 from budsim.core.heuristic import PartialConfig, plan
 from budsim.core.memory import memory_breakdown, valid_tensor_parallel_sizes
-from budsim.core.optimization import Choice, Constraints, SearchSettings, heuristic_deployment, search_deployment
+from budsim.core.optimization import (
+    Choice,
+    Constraints,
+    OptimizationProblem,
+    SearchSettings,
+    heuristic_deployment,
+    search_deployment,
+)
 from budsim.core.perf.bounds import physical_limits
 from budsim.core.perf.serving import predict
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.search import ClusterOption, Targets
 from budsim.core.simulation import Interval, simulate
-from budsim.core.types import Dtype, Engine
+from budsim.core.types import Dtype, Engine, Method
 
 ARCHS = {m.hf_id: parse_hf_config(m.config) for m in CATALOG_MODELS}
 # Reported metrics are rounded to 4 decimals; closed-loop rates and latencies are checked to that precision.
@@ -180,11 +187,12 @@ def test_every_member_of_an_optimization_answer_stays_within_the_hardware(
     dtypes = [case.partial.weight_dtype or Dtype.BF16]
     constraints = Constraints(max_replicas=4)
     try:
-        searched = search_deployment(
-            case.arch, options, dtypes, case.workload, case.engine, Targets(), constraints,
-            SearchSettings(population=16, generations=4, timeout_s=60.0, seed=seed), regressor=regressor,
+        problem = OptimizationProblem(
+            case.arch, tuple(options), tuple(dtypes), case.workload, case.engine, Method.REGRESSOR, Targets(),
+            constraints, SearchSettings(population=16, generations=4, timeout_s=60.0, seed=seed),
         )  # fmt: skip
-        planned = heuristic_deployment(case.arch, options, dtypes, case.workload, case.engine, Targets(), constraints)
+        searched = search_deployment(problem, regressor=regressor)
+        planned = heuristic_deployment(replace(problem, method=Method.HEURISTIC))
     except CoreError:
         return  # no space to search (requests longer than the model's context)
     for outcome in (searched, planned):

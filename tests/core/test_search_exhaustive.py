@@ -7,17 +7,13 @@ from budsim.core.architecture import parse_hf_config
 from budsim.core.catalog.gpus import find_gpu
 from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Cluster, Workload
+from budsim.core.search.constraints import Targets
+from budsim.core.search.evaluators import analytical_evaluator
 from budsim.core.search.exhaustive import enumerate_genomes, exhaustive_search
 from budsim.core.search.nsga2 import optimize
 from budsim.core.search.operators import cost_per_million_tokens, dominance_matrix, minimization
-from budsim.core.search.space import (
-    ClusterOption,
-    SearchSpace,
-    Targets,
-    analytical_evaluator,
-    build_space,
-    score,
-)
+from budsim.core.search.scoring import score
+from budsim.core.search.space import ClusterOption, SearchSpace, build_space
 from budsim.core.types import Dtype, Engine, Interconnect
 
 ARCH = parse_hf_config(CATALOG_BY_ID["meta-llama/Llama-3.1-8B-Instruct"].config)

@@ -16,23 +16,16 @@ import pytest
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.gpus import find_gpu
 from budsim.core.catalog.models import CATALOG_BY_ID
-from budsim.core.deployment import Cluster, IntArray, Workload
+from budsim.core.deployment import Cluster, Workload
 from budsim.core.memory import memory_breakdown
+from budsim.core.search.constraints import Targets
+from budsim.core.search.evaluators import ServingEvaluator, analytical_evaluator
 from budsim.core.search.exhaustive import exhaustive_search
 from budsim.core.search.nsga2 import GenerationReport, SearchCancelled, StopReason, optimize
 from budsim.core.search.operators import hypervolume, minimization
-from budsim.core.search.space import (
-    ClusterOption,
-    Evaluation,
-    Gene,
-    SearchSpace,
-    ServingEvaluator,
-    Targets,
-    analytical_evaluator,
-    build_space,
-    decode,
-)
-from budsim.core.types import Dtype, Engine, Interconnect
+from budsim.core.search.scoring import Evaluation
+from budsim.core.search.space import ClusterOption, Gene, SearchSpace, build_space, decode
+from budsim.core.types import Dtype, Engine, IntArray, Interconnect
 
 CHAT = Workload(input_tokens=1024, output_tokens=256, concurrency=64)
 LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"

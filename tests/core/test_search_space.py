@@ -8,27 +8,20 @@ import pytest
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.gpus import find_gpu
 from budsim.core.catalog.models import CATALOG_BY_ID
-from budsim.core.deployment import Cluster, IntArray, ServingConfig, Workload
+from budsim.core.deployment import Cluster, ServingConfig, Workload
 from budsim.core.errors import InfeasibleConfigError
-from budsim.core.search.space import (
+from budsim.core.search.constraints import (
     FAILED,
     RUNNABLE_TIER,
     STRUCTURAL_RULES,
     STRUCTURAL_TIER,
-    ClusterOption,
-    Evaluation,
-    Gene,
-    SearchSpace,
     Targets,
-    analytical_evaluator,
-    build_space,
-    cost_per_hour,
-    decode,
-    encode,
-    score,
     structural_violations,
 )
-from budsim.core.types import Dtype, Engine, Interconnect
+from budsim.core.search.evaluators import analytical_evaluator
+from budsim.core.search.scoring import Evaluation, score
+from budsim.core.search.space import ClusterOption, Gene, SearchSpace, build_space, cost_per_hour, decode, encode
+from budsim.core.types import Dtype, Engine, IntArray, Interconnect
 
 CHAT = Workload(input_tokens=1024, output_tokens=256, concurrency=64)
 

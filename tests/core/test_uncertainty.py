@@ -2,7 +2,7 @@
 
 Every metric comes with a p10-p90 interval from the uncertainty of the service times behind it (`core.calibration`).
 Where confidence is low, targets are judged at the pessimistic end and throughput by its conservative end, so a pick
-never rests on an optimistic extrapolation (`search.space.ServingEvaluator`).
+never rests on an optimistic extrapolation (`search.evaluators.ServingEvaluator`).
 """
 
 import numpy as np
@@ -14,12 +14,13 @@ from budsim.core.catalog.gpus import GPUS
 from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Workload
 from budsim.core.heuristic import PartialConfig
-from budsim.core.optimization import Constraints, SearchSettings, search_deployment
+from budsim.core.optimization import Constraints, OptimizationProblem, SearchSettings, search_deployment
 from budsim.core.predictors import PHYSICS_LOG_SCALE_SD, ResidualRegressor
 from budsim.core.search import ClusterOption, Targets
-from budsim.core.search.space import ServingEvaluator, build_space, encode
+from budsim.core.search.evaluators import ServingEvaluator
+from budsim.core.search.space import build_space, encode
 from budsim.core.simulation import simulate
-from budsim.core.types import Dtype, Engine
+from budsim.core.types import Dtype, Engine, Method
 
 LLAMA_70B = "meta-llama/Llama-3.1-70B-Instruct"
 CHAT = Workload(1024, 256, concurrency=64)
@@ -96,7 +97,7 @@ def test_a_low_confidence_config_is_judged_at_the_pessimistic_end_of_its_interva
 
 def test_a_population_of_mixed_confidence_is_judged_in_one_vectorised_call(regressor: ResidualRegressor) -> None:
     """Only the low-confidence rows are re-predicted at their pessimistic end; the call must not fall back to scoring
-    row by row (`space.score` would hide a failure that way, at 50x the cost)."""
+    row by row (`scoring.score` would hide a failure that way, at 50x the cost)."""
     arch = _arch()
     options = [ClusterOption(catalog_cluster(GPUS[name], 8), name) for name in ("H100-SXM", "L40S")]
     space = build_space(arch, options, [Dtype.BF16, Dtype.FP8], max_model_len=4096)
@@ -115,9 +116,10 @@ def test_a_cautious_search_reports_the_target_as_judged_when_none_meets_it(regre
     """The binding target's `achieved` is the value the target was judged on, so the miss is explained."""
     arch = _arch()
     options = [ClusterOption(catalog_cluster(GPUS["L40S"], 8), "l40s")]  # unmeasured: low confidence
-    outcome = search_deployment(arch, options, [Dtype.BF16], CHAT, Engine.VLLM, Targets(max_ttft_ms=1.0),
-                                Constraints(), SearchSettings(population=16, generations=4, seed=0),
-                                regressor=regressor)  # fmt: skip
+    problem = OptimizationProblem(arch, tuple(options), (Dtype.BF16,), CHAT, Engine.VLLM, Method.REGRESSOR,
+                                  Targets(max_ttft_ms=1.0), Constraints(),
+                                  SearchSettings(population=16, generations=4, seed=0))  # fmt: skip
+    outcome = search_deployment(problem, regressor=regressor)
     assert not outcome.meets_targets
     assert outcome.best is not None
     assert outcome.best.interval is not None

@@ -32,11 +32,11 @@ import numpy as np
 
 from budsim.core.architecture import ModelArchitecture
 from budsim.core.catalog.gpus import GpuSpec
-from budsim.core.deployment import DTYPE_CODES, ConfigBatch, FloatArray, IntArray, Workload
+from budsim.core.deployment import DTYPE_CODES, ConfigBatch, Workload
 from budsim.core.perf.constants import LM_HEAD_BYTES_PER_PARAM
 from budsim.core.perf.engines import engine_profile
 from budsim.core.perf.roofline import GIGA, TERA, dtype_peak_tflops
-from budsim.core.types import Engine
+from budsim.core.types import Engine, FloatArray, IntArray
 
 if TYPE_CHECKING:  # serving imports step, which prices its floors here
     from budsim.core.perf.serving import ServingMetrics

@@ -7,7 +7,7 @@ cluster's bandwidths are bidirectional per GPU, as in the GPU catalog, so a ring
 
 import numpy as np
 
-from budsim.core.deployment import Cluster, FloatArray
+from budsim.core.deployment import Cluster
 from budsim.core.perf.constants import (
     ALLREDUCE_EFFICIENCY_HALF_BYTES,
     ALLREDUCE_EFFICIENCY_LARGE,
@@ -19,6 +19,7 @@ from budsim.core.perf.constants import (
     P2P_LATENCY_S,
 )
 from budsim.core.perf.roofline import GIGA
+from budsim.core.types import FloatArray
 
 
 def link_bytes_per_s(cluster: Cluster, group_gpus: FloatArray) -> FloatArray:

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from budsim.core.catalog.gpus import GpuSpec
-from budsim.core.deployment import DTYPE_CODES, FloatArray, IntArray
+from budsim.core.deployment import DTYPE_CODES
 from budsim.core.perf.constants import GEMM_BANDWIDTH_EFFICIENCY, GEMM_COMPUTE_EFFICIENCY
-from budsim.core.types import Dtype
+from budsim.core.types import Dtype, FloatArray, IntArray
 
 TERA = 1e12
 GIGA = 1e9

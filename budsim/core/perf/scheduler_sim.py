@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from budsim.core.deployment import FloatArray
 from budsim.core.perf.engines import EngineProfile
 from budsim.core.perf.step import ReplicaCost, StepLoad, chunk_pairs, step_time
+from budsim.core.types import FloatArray
 
 CLIENT_DELAY_S = 1e-6  # a closed-loop client resubmits just after its previous response, after the next step began
 

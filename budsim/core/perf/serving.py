@@ -28,10 +28,9 @@ from dataclasses import dataclass, fields, replace
 from typing import Self
 
 import numpy as np
-import numpy.typing as npt
 
 from budsim.core.architecture import ModelArchitecture
-from budsim.core.deployment import Cluster, ConfigBatch, FloatArray, IntArray, ServingConfig, Workload
+from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.errors import CoreError
 from budsim.core.perf.engines import EngineProfile, engine_profile
 from budsim.core.perf.step import (
@@ -43,10 +42,9 @@ from budsim.core.perf.step import (
     step_floor_s,
     step_time,
 )
-from budsim.core.types import Engine
+from budsim.core.types import BoolArray, Engine, FloatArray, IntArray
 
 Real = FloatArray | float
-BoolArray = npt.NDArray[np.bool_]
 
 Z_P99 = 2.3263  # standard normal 99th percentile
 # Iterations of the solvers: with 30 instead, the median candidate of bench/perf.py's 10,000 moves by < 0.5%; the
@@ -341,6 +339,112 @@ def _slot_wait_open(rate: FloatArray, cycle: FloatArray, limit: FloatArray) -> t
     return wait, np.minimum(prob, 1.0)
 
 
+@dataclass(frozen=True, slots=True)
+class _Loop:
+    """A replica's steady state under one kind of arrivals, and the waits those arrivals meet: everything in which a
+    closed loop and an open one differ, so that `predict` derives the rest once for both."""
+
+    state: _State
+    rate: FloatArray  # requests served per second per replica
+    capacity_rate: FloatArray  # per replica; open loop: with the batch at its limit, closed loop: what it serves
+    saturated: BoolArray
+    offered: FloatArray  # requests the load keeps in a replica, waiting or in service
+    slot_wait_s: FloatArray
+    queue_wait_s: FloatArray  # mean wait for a slot and for the prefill budget
+    ttft_mean_s: FloatArray  # the front end included
+    ttft_p50_s: FloatArray
+    ttft_p99_s: FloatArray
+    in_flight: FloatArray  # prompts that may reach the scheduler at once
+    batch_sd: FloatArray | float  # spread of the decode batch a request meets over its residence
+
+
+def _first_token(
+    fixed: FloatArray,
+    residual_mean: FloatArray,
+    residual_p50: FloatArray,
+    residual_p99: FloatArray,
+    random_mean: FloatArray,
+    random_prob: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """TTFT's mean, median and 99th percentile: a fixed part, the wait for the step in flight, and a random wait
+    (`_tail`'s atom at zero and exponential tail)."""
+    return (
+        fixed + residual_mean + random_mean,
+        fixed + residual_p50 + _tail(random_mean, random_prob, 0.50),
+        fixed + residual_p99 + _tail(random_mean, random_prob, 0.99),
+    )
+
+
+def _closed_loop(inp: _Inputs, clients: FloatArray, limit: FloatArray, frontend: Real, hardware_rate: Real) -> _Loop:
+    """`clients` per replica, each resubmitting as soon as its answer comes: the loop serves what they send."""
+    running = np.maximum(np.minimum(clients, limit), 1e-6)
+    state = _solve_closed(inp, running)
+    # A client's cycle includes the serving front end; clients queueing for a slot keep the batch full meanwhile.
+    rate = np.minimum(state.batch / state.cycle_s, clients / (state.cycle_s + frontend))
+    rate = np.minimum(rate, hardware_rate)
+    # Little's law over a client's whole cycle (front end, waiting, in service): what the cycle in service and the
+    # front end leave of clients / rate is the wait for a slot.
+    slot_wait = np.maximum(clients / rate - frontend - state.cycle_s, 0.0)
+    slot_prob = np.zeros_like(slot_wait)
+    queue_mean = slot_wait + state.prefill_wait_s
+    # A closed loop's arrivals are as regular as its request cycle (each client resubmits once per cycle), and a
+    # waiting client sees the same queue ahead of it every time: its waits are taken as deterministic.
+    random_mean = np.zeros_like(queue_mean)
+    random_prob = 1.0 - (1.0 - state.prefill_wait_prob) * (1.0 - slot_prob)
+    # The step in flight when a client resubmits carries prefill with its share of the time.
+    busy = state.share * state.mixed_step.total_s / state.step_s
+    residual_p50 = np.where(busy > 0.5, state.mixed_step.total_s, state.decode_step.total_s)
+    residual_p99 = np.where(busy > 0.01, state.mixed_step.total_s, state.decode_step.total_s)
+    fixed = state.prefill_service_s + queue_mean + frontend
+    ttft = _first_token(fixed, state.residual_s, residual_p50, residual_p99, random_mean, random_prob)
+    return _Loop(
+        state=state,
+        rate=rate,
+        capacity_rate=rate,  # a closed loop serves what its clients send; nothing is refused for capacity
+        saturated=np.zeros(clients.shape, dtype=bool),
+        offered=clients,
+        slot_wait_s=slot_wait,
+        queue_wait_s=queue_mean,
+        ttft_mean_s=ttft[0],
+        ttft_p50_s=ttft[1],
+        ttft_p99_s=ttft[2],
+        in_flight=np.minimum(clients, limit),
+        batch_sd=0.0,
+    )
+
+
+def _open_loop(inp: _Inputs, rate: FloatArray, limit: FloatArray, frontend: Real, hardware_rate: Real) -> _Loop:
+    """Poisson arrivals at `rate` per replica: served up to the capacity with the batch at its limit, and beyond it
+    saturated (queues that grow without bound)."""
+    at_limit = _solve_closed(replace(inp, closed=True), limit)
+    capacity_rate = np.minimum(at_limit.throughput, MAX_PREFILL_UTILISATION / at_limit.prefill_work_s)
+    capacity_rate = np.minimum(capacity_rate, hardware_rate)
+    saturated = rate >= capacity_rate * 0.999
+    state = _solve_open(inp, np.minimum(rate, capacity_rate * 0.999), limit)
+    slot_wait, slot_prob = _slot_wait_open(rate, state.cycle_s, limit)
+    served = np.minimum(rate, capacity_rate)
+    queue_mean = slot_wait + state.prefill_wait_s
+    # Poisson arrivals give the waits an exponential tail.
+    random_prob = 1.0 - (1.0 - state.prefill_wait_prob) * (1.0 - slot_prob)
+    longest = np.maximum(state.mixed_step.total_s, state.decode_step.total_s)
+    fixed = state.prefill_service_s + frontend
+    ttft = _first_token(fixed, state.residual_s, state.residual_s, 0.99 * longest, queue_mean, random_prob)
+    return _Loop(
+        state=state,
+        rate=served,
+        capacity_rate=capacity_rate,
+        saturated=saturated,
+        offered=served * state.cycle_s,
+        slot_wait_s=slot_wait,
+        queue_wait_s=queue_mean,
+        ttft_mean_s=ttft[0],
+        ttft_p50_s=ttft[1],
+        ttft_p99_s=ttft[2],
+        in_flight=np.minimum(state.batch, limit),
+        batch_sd=np.sqrt(2.0 * state.batch / 3.0),
+    )
+
+
 def predict(
     arch: ModelArchitecture,
     cluster: Cluster,
@@ -387,64 +491,24 @@ def predict(
         closed=closed,
     )
 
-    if closed:
-        clients = float(workload.concurrency) / replicas  # type: ignore[arg-type]
-        running = np.maximum(np.minimum(clients, limit), 1e-6)
-        state = _solve_closed(inp, running)
-        # A client's cycle includes the serving front end; clients queueing for a slot keep the batch full meanwhile.
-        rate = np.minimum(state.batch / state.cycle_s, clients / (state.cycle_s + frontend))
-        rate = np.minimum(rate, hardware_rate)
-        capacity_rate = rate  # a closed loop serves what its clients send; nothing is refused for capacity
-        # Little's law over a client's whole cycle (front end, waiting, in service): what the cycle in service and the
-        # front end leave of clients / rate is the wait for a slot.
-        slot_wait = np.maximum(clients / rate - frontend - state.cycle_s, 0.0)
-        slot_prob = np.zeros_like(slot_wait)
-        saturated = np.zeros(len(batch), dtype=bool)
-        offered = clients
+    if workload.concurrency is not None:
+        loop = _closed_loop(inp, float(workload.concurrency) / replicas, limit, frontend, hardware_rate)
     else:
-        rate = float(workload.request_rate) / replicas  # type: ignore[arg-type]
-        at_limit = _solve_closed(replace(inp, closed=True), limit)
-        capacity_rate = np.minimum(at_limit.throughput, MAX_PREFILL_UTILISATION / at_limit.prefill_work_s)
-        capacity_rate = np.minimum(capacity_rate, hardware_rate)
-        saturated = rate >= capacity_rate * 0.999
-        state = _solve_open(inp, np.minimum(rate, capacity_rate * 0.999), limit)
-        slot_wait, slot_prob = _slot_wait_open(rate, state.cycle_s, limit)
-        rate = np.minimum(rate, capacity_rate)
-        offered = rate * state.cycle_s
-
+        assert workload.request_rate is not None  # exactly one of the two, checked above
+        loop = _open_loop(inp, float(workload.request_rate) / replicas, limit, frontend, hardware_rate)
+    state = loop.state
     decode_tokens = output - 1.0
-    queue_mean = slot_wait + state.prefill_wait_s
-    # A closed loop's arrivals are as regular as its request cycle (each client resubmits once per cycle), and a
-    # waiting client sees the same queue ahead of it every time: its waits are taken as deterministic. Poisson
-    # arrivals give the waits an exponential tail.
-    random_mean = np.zeros_like(queue_mean) if closed else queue_mean
-    random_prob = 1.0 - (1.0 - state.prefill_wait_prob) * (1.0 - slot_prob)
-    fixed = state.prefill_service_s + (queue_mean if closed else 0.0)
-    if closed:  # the step in flight when a client resubmits carries prefill with its share of the time
-        busy = state.share * state.mixed_step.total_s / state.step_s
-        residual_p50 = np.where(busy > 0.5, state.mixed_step.total_s, state.decode_step.total_s)
-        residual_p99 = np.where(busy > 0.01, state.mixed_step.total_s, state.decode_step.total_s)
-    else:
-        longest = np.maximum(state.mixed_step.total_s, state.decode_step.total_s)
-        residual_p50 = state.residual_s
-        residual_p99 = 0.99 * longest
-    fixed = fixed + frontend
-    ttft_mean = fixed + state.residual_s + random_mean
-    ttft_p50 = fixed + residual_p50 + _tail(random_mean, random_prob, 0.50)
-    ttft_p99 = fixed + residual_p99 + _tail(random_mean, random_prob, 0.99)
     # Every admitted client's prompt at once (a benchmark's start; fixed-length closed loops keep such waves in step).
-    in_flight = np.minimum(offered if closed else state.batch, limit)
-    synchronized = frontend + _synchronized_prefill_s(inp, in_flight)
+    synchronized = frontend + _synchronized_prefill_s(inp, loop.in_flight)
 
     # Per-request mean TPOT varies with the steps it happens to share with prefills and, in an open loop, with the
     # batch it meets (number in an M/G/inf system, averaged over a residence: variance 2B/3).
     probe = step_time(cost, decode_load(state.decode_batch + 1.0, prompt + output / 2.0, cost.window or None))
     per_seq = probe.total_s - state.decode_step.total_s
-    batch_sd = 0.0 if closed else np.sqrt(2.0 * state.batch / 3.0)
-    decode_sd = np.sqrt(decode_tokens * state.tpot_var_per_token + (decode_tokens * per_seq * batch_sd) ** 2)
-    e2e_mean = ttft_mean + decode_tokens * state.tpot_s
-    e2e_p50 = e2e_mean + (ttft_p50 - ttft_mean)
-    excess = ttft_p99 - ttft_mean
+    decode_sd = np.sqrt(decode_tokens * state.tpot_var_per_token + (decode_tokens * per_seq * loop.batch_sd) ** 2)
+    e2e_mean = loop.ttft_mean_s + decode_tokens * state.tpot_s
+    e2e_p50 = e2e_mean + (loop.ttft_p50_s - loop.ttft_mean_s)
+    excess = loop.ttft_p99_s - loop.ttft_mean_s
     e2e_p99 = e2e_mean + np.sqrt(excess**2 + (Z_P99 * decode_sd) ** 2)
 
     alone = step_time(
@@ -459,17 +523,17 @@ def predict(
     )
     gpus = batch.tensor_parallel * batch.pipeline_parallel * replicas
     cost_per_hour = gpus * cluster.cost_per_gpu_hour
-    served = np.where(fits, rate * replicas, 0.0)
+    served = np.where(fits, loop.rate * replicas, 0.0)
     output_rate = served * output
-    unusable = ~fits | saturated
+    unusable = ~fits | loop.saturated
 
     def latency(seconds: FloatArray) -> FloatArray:
         return np.where(unusable, np.inf, seconds * 1e3)
 
     return ServingMetrics(
-        ttft_mean_ms=latency(ttft_mean),
-        ttft_p50_ms=latency(ttft_p50),
-        ttft_p99_ms=latency(ttft_p99),
+        ttft_mean_ms=latency(loop.ttft_mean_s),
+        ttft_p50_ms=latency(loop.ttft_p50_s),
+        ttft_p99_ms=latency(loop.ttft_p99_s),
         tpot_ms=latency(state.tpot_s),
         e2e_mean_ms=latency(e2e_mean),
         e2e_p50_ms=latency(e2e_p50),
@@ -495,12 +559,12 @@ def predict(
         running_batch=np.minimum(state.batch, limit),  # in service; an open loop's prompt queue holds no KV yet
         decode_batch=state.decode_batch,
         batch_limit=limit,
-        kv_pressure=np.minimum(offered, batch.max_num_seqs) * held / np.maximum(capacity, 1.0),
-        queue_wait_ms=queue_mean * 1e3,
-        slot_wait_ms=slot_wait * 1e3,
+        kv_pressure=np.minimum(loop.offered, batch.max_num_seqs) * held / np.maximum(capacity, 1.0),
+        queue_wait_ms=loop.queue_wait_s * 1e3,
+        slot_wait_ms=loop.slot_wait_s * 1e3,
         synchronized_ttft_ms=synchronized * 1e3,
-        capacity_requests_per_s=np.where(fits, capacity_rate * replicas, 0.0),
-        saturated=saturated & fits,
+        capacity_requests_per_s=np.where(fits, loop.capacity_rate * replicas, 0.0),
+        saturated=loop.saturated & fits,
         fits=fits,
     )
 

@@ -37,7 +37,7 @@ from typing import Any, Self
 import numpy as np
 
 from budsim.core.architecture import ModelArchitecture
-from budsim.core.deployment import DTYPE_CODES, Cluster, ConfigBatch, FloatArray
+from budsim.core.deployment import DTYPE_CODES, Cluster, ConfigBatch
 from budsim.core.perf.bounds import min_seconds_per_token, min_weight_pass_s
 from budsim.core.perf.comm import (
     allreduce_latency_s,
@@ -65,7 +65,7 @@ from budsim.core.perf.constants import (
 )
 from budsim.core.perf.engines import EngineProfile
 from budsim.core.perf.roofline import GIGA, TERA, gemm_byte_rate, gemm_flop_rate
-from budsim.core.types import Dtype
+from budsim.core.types import Dtype, FloatArray
 
 Real = FloatArray | float  # a per-candidate array in the vectorised model, a float in the simulation
 

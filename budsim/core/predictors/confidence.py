@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+from budsim.core.types import FloatArray
 
 PRODUCTION_READY = 0.9
 VALIDATE_IN_STAGING = 0.7

@@ -22,15 +22,13 @@ TTFTs ten times longer than any they saw.
 """
 
 import numpy as np
-import numpy.typing as npt
 
 from budsim.core.architecture import ModelArchitecture
 from budsim.core.deployment import Cluster, ConfigBatch, Workload
 from budsim.core.perf.engines import engine_profile
 from budsim.core.perf.serving import ServingMetrics
-from budsim.core.types import Engine
+from budsim.core.types import Engine, FloatArray
 
-FloatArray = npt.NDArray[np.float64]
 ENGINES: tuple[Engine, ...] = tuple(Engine)
 _EPS = 1e-9
 

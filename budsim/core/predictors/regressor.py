@@ -31,8 +31,7 @@ import xgboost as xgb
 from budsim.core.predictors.confidence import Coverage
 from budsim.core.predictors.features import FEATURE_NAMES
 from budsim.core.predictors.forest import Forest
-
-FloatArray = npt.NDArray[np.float64]
+from budsim.core.types import FloatArray
 
 Z_P90 = 1.2816  # the standard normal's 90th percentile: intervals are p10-p90
 # The log service-time scales the ensembles learn, in the column order of a dataset's targets.

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from budsim.core.deployment import IntArray
+from budsim.core.search.constraints import structural_violations
 from budsim.core.search.operators import distinct_in_pick_order, minimization, pareto_mask
-from budsim.core.search.space import Candidate, Evaluator, SearchSpace, candidate, score, structural_violations
+from budsim.core.search.scoring import Candidate, Evaluator, candidate, score
+from budsim.core.search.space import SearchSpace
+from budsim.core.types import IntArray
 
 DEFAULT_CHUNK = 20_000
 LEAST_VIOLATING = 5

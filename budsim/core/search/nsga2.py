@@ -23,7 +23,7 @@ from enum import StrEnum
 import numpy as np
 from deap import base
 
-from budsim.core.deployment import FloatArray, IntArray
+from budsim.core.search.constraints import structural_violations
 from budsim.core.search.operators import (
     Individual,
     clone,
@@ -39,16 +39,9 @@ from budsim.core.search.operators import (
     select_nsga2,
     select_tournament,
 )
-from budsim.core.search.space import (
-    Candidate,
-    Evaluation,
-    Evaluator,
-    Gene,
-    SearchSpace,
-    candidate,
-    score,
-    structural_violations,
-)
+from budsim.core.search.scoring import Candidate, Evaluation, Evaluator, candidate, score
+from budsim.core.search.space import Gene, SearchSpace
+from budsim.core.types import FloatArray, IntArray
 
 # Defaults tuned on bench/search.py over 38 scenarios x 10 seeds (its docstring has the figures).
 DEFAULT_POPULATION = 50
@@ -264,8 +257,8 @@ def seed_genomes(space: SearchSpace) -> IntArray:
     precision, three genes away from anything that fits on a bigger GPU.
     """
 
-    def nearest(options: tuple[object, ...], value: float) -> int:
-        return int(np.argmin([abs(float(o) - value) for o in options]))  # type: ignore[arg-type]
+    def nearest(options: tuple[float, ...], value: float) -> int:
+        return int(np.argmin([abs(float(o) - value) for o in options]))
 
     seqs = nearest(space.max_num_seqs, SEED_MAX_NUM_SEQS)
     tokens = nearest(space.max_num_batched_tokens, SEED_MAX_NUM_BATCHED_TOKENS)

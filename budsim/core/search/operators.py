@@ -16,13 +16,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from deap import base
 
-from budsim.core.deployment import FloatArray, IntArray
-from budsim.core.search.space import OBJECTIVE_SENSE
-
-BoolArray = npt.NDArray[np.bool_]
+from budsim.core.search.scoring import OBJECTIVE_SENSE
+from budsim.core.types import BoolArray, FloatArray, IntArray
 
 # Two numbers that differ only in their 10th significant digit are the same for the pick rule: throughput computed as
 # (rate / replicas) x replicas differs from the rate in its last bit, and that must not decide between two configs.
