@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from budsim.core.types import Engine, Interconnect, Method
 from budsim.settings import Settings
 
 if TYPE_CHECKING:
@@ -323,8 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("gpu", help="catalog GPU (e.g. H100-SXM)")
     sim.add_argument("--gpus", type=int, default=8, help="GPUs per node (default 8)")
     sim.add_argument("--nodes", type=int, default=1)
-    sim.add_argument("--interconnect", choices=["NVLINK", "PCIE", "INFINIBAND", "ETHERNET"])
-    sim.add_argument("--engine", choices=["VLLM", "SGLANG", "TRTLLM"], default="VLLM")
+    sim.add_argument("--interconnect", choices=list(Interconnect))
+    sim.add_argument("--engine", choices=list(Engine), default="VLLM")
     sim.add_argument("--input-tokens", type=int, default=1000)
     sim.add_argument("--output-tokens", type=int, default=200)
     sim.add_argument("--concurrency", type=float)
@@ -336,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--weight-dtype", choices=["BF16", "FP16", "FP8", "INT8", "INT4"])
     sim.add_argument("--kv-cache-dtype", choices=["BF16", "FP16", "FP8"])
     sim.add_argument(
-        "--method", choices=["HEURISTIC", "REGRESSOR"], default="HEURISTIC", help="REGRESSOR corrects with MODEL_PATH"
+        "--method", choices=list(Method), default="HEURISTIC", help="REGRESSOR corrects with MODEL_PATH"
     )
     sim.set_defaults(run=_simulate)
 
@@ -345,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--gpu", action="append", required=True, help="catalog GPU; repeat to let the search choose")
     opt.add_argument("--gpus", type=int, default=8, help="GPUs per node (default 8)")
     opt.add_argument("--nodes", type=int, default=1)
-    opt.add_argument("--engine", choices=["VLLM", "SGLANG", "TRTLLM"], default="VLLM")
+    opt.add_argument("--engine", choices=list(Engine), default="VLLM")
     opt.add_argument("--precision", action="append", default=[], choices=["BF16", "FP16", "FP8", "INT8", "INT4"])
     opt.add_argument("--input-tokens", type=int, default=1024)
     opt.add_argument("--output-tokens", type=int, default=256)
@@ -360,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--high-availability", action="store_true")
     opt.add_argument("--seed", type=int, default=0)
     opt.add_argument(
-        "--method", choices=["HEURISTIC", "REGRESSOR"], default="REGRESSOR", help="HEURISTIC plans without searching"
+        "--method", choices=list(Method), default="REGRESSOR", help="HEURISTIC plans without searching"
     )
     opt.set_defaults(run=_optimize)
 

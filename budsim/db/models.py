@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from budsim.core.types import Dtype, Engine, JobStatus
+from budsim.core.types import Dtype, Engine, JobStatus, Method
 from budsim.db.base import Base, HasCreatedAt, HasId, utcnow
 
 INTERCONNECTS = ("NVLINK", "PCIE", "INFINIBAND", "ETHERNET")
-METHODS = ("REGRESSOR", "HEURISTIC")
+METHODS = tuple(m.value for m in Method)
 DTYPES = tuple(d.value for d in Dtype)
 ENGINES = tuple(e.value for e in Engine)
 JOB_STATUSES = tuple(s.value for s in JobStatus)
