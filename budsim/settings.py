@@ -46,8 +46,7 @@ class Settings(BaseSettings):
         ge=1,
         le=64,
         description="Processes `budsim serve` runs on one port, each with its own event loop, prediction process "
-        "and worker; more than 1 needs PostgreSQL. One event loop is one core: a second one took the 200 "
-        "subscribers' work off the first (bench/load.py).",
+        "and worker; more than 1 needs PostgreSQL. One event loop is one core: one per core is the usual choice.",
     )
     bulk_concurrency: int = Field(
         2,

@@ -336,9 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--max-num-seqs", type=int)
     sim.add_argument("--weight-dtype", choices=["BF16", "FP16", "FP8", "INT8", "INT4"])
     sim.add_argument("--kv-cache-dtype", choices=["BF16", "FP16", "FP8"])
-    sim.add_argument(
-        "--method", choices=list(Method), default="HEURISTIC", help="REGRESSOR corrects with MODEL_PATH"
-    )
+    sim.add_argument("--method", choices=list(Method), default="HEURISTIC", help="REGRESSOR corrects with MODEL_PATH")
     sim.set_defaults(run=_simulate)
 
     opt = commands.add_parser("optimize", help="search the best deployment in-process and print the Pareto front")
@@ -360,9 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--max-gpus-per-replica", type=int, default=8)
     opt.add_argument("--high-availability", action="store_true")
     opt.add_argument("--seed", type=int, default=0)
-    opt.add_argument(
-        "--method", choices=list(Method), default="REGRESSOR", help="HEURISTIC plans without searching"
-    )
+    opt.add_argument("--method", choices=list(Method), default="REGRESSOR", help="HEURISTIC plans without searching")
     opt.set_defaults(run=_optimize)
 
     train = commands.add_parser("train", help="train the XGBoost residual regressor and print held-out accuracy")

@@ -132,8 +132,8 @@ async def follow(ctx: Context, id: strawberry.ID) -> AsyncGenerator[Optimization
         if queue.empty():  # nothing retained here (yet): the row is the latest state this process knows
             yield OptimizationProgress.from_row(row)
             seen = _key({"progress": row.progress})
-        # A subscription lives as long as its job: the row (its JSON documents; once an ORM instance) held meanwhile was
-        # more for every full garbage collection to scan, 200 subscriptions over (bench/load.py: 65k -> 58k objects).
+        # A subscription lives as long as its job: the row (its JSON documents; once an ORM instance) held meanwhile
+        # would be more for every full garbage collection to scan, once per subscription.
         del row
         while True:
             try:

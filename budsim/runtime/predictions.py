@@ -8,7 +8,7 @@ interpreter lock. A child process runs it on another core at normal priority, ah
 The loop talks to each child over a pipe it watches itself (`add_reader`): a request is written and its answer read
 on the loop thread, with no helper thread in between. A `concurrent.futures` process pool hands each call through
 two threads of its own, and under load each hand-off waited for the busy loop to let go of the interpreter lock
-(bench/load.py: simulate p50 62 ms against 43 ms inline). Answers come back in request order, so each child keeps a
+(slower than computing inline; bench/load.py measures it). Answers come back in request order, so each child keeps a
 FIFO of the futures it owes.
 
 With `processes=0` predictions run inline on the loop: for tools and tests that want no child.

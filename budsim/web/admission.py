@@ -5,9 +5,8 @@ within half a second, each opening is a dozen steps on the loop (accepting the h
 `connection_init`, starting the subscription: parsing, the job's row, the first event); interleaved, they put each
 step of a `simulate` behind hundreds of theirs. Here a process works on at most `places` openings at once, and the
 rest wait for a turn, which costs nothing while they wait: a `simulate` sent during the burst then waits behind a
-couple of openings, not all of them. In bench/load.py (3 interleaved pairs) the p99 of all
-`simulate`s went from 65-99 to 45-51 ms, the burst's slowest from 68-116 to 44-53 ms, and the openings' own p99
-(connect to acknowledgement) from 140-166 to 160-297 ms.
+couple of openings, not all of them. The price is the openings' own latency, which bench/load.py reports beside the
+`simulate`s'.
 
 A turn spans the server's work on one client message, from its arrival to the server's next message on that
 socket: the handshake to the accept, `connection_init` to the acknowledgement, a `subscribe` (`start` in the older
