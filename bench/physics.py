@@ -118,7 +118,7 @@ def _as_metrics(choice: Choice) -> SimpleNamespace:
     """A front member's reported metrics under `bound_ratios`' names (requests in service are not reported)."""
 
     def value(name: str) -> float:
-        reported = choice.metrics.get(name)
+        reported = getattr(choice.metrics, name)
         return np.inf if reported is None else float(reported)
 
     return SimpleNamespace(
@@ -127,8 +127,8 @@ def _as_metrics(choice: Choice) -> SimpleNamespace:
         ttft_p99_ms=value("ttft_p99_ms"),
         tpot_ms=value("tpot_ms"),
         e2e_mean_ms=value("e2e_latency_mean_ms"),
-        total_tokens_per_s=choice.metrics.get("total_tokens_per_s") or 0.0,
-        requests_per_s=choice.metrics.get("requests_per_s") or 0.0,
+        total_tokens_per_s=choice.metrics.total_tokens_per_s or 0.0,
+        requests_per_s=choice.metrics.requests_per_s or 0.0,
         running_batch=0.0,
     )
 

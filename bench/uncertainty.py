@@ -85,7 +85,9 @@ def _describe(choice: Choice | None) -> str:
 def _interval(choice: Choice | None, name: str) -> str:
     if choice is None or choice.interval is None:
         return "-"
-    low, point, high = choice.interval.p10[name], choice.metrics[name], choice.interval.p90[name]
+    low, point, high = (
+        getattr(metrics, name) for metrics in (choice.interval.p10, choice.metrics, choice.interval.p90)
+    )
     return f"{low or 0:,.0f} / {point or 0:,.0f} / {high or 0:,.0f}" if high is not None else f"{point or 0:,.0f} / inf"
 
 

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -123,6 +124,7 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     from budsim.core.heuristic import PartialConfig
     from budsim.core.simulation import simulate
     from budsim.core.types import Dtype, Engine, Interconnect
+    from budsim.jobs.api_fields import input_field
 
     name, arch = _load_architecture(args.model)
     gpu = find_gpu(args.gpu)
@@ -146,7 +148,7 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     try:
         prediction = simulate(arch, cluster, workload, partial, Engine(args.engine), _regressor(settings, args.method))
     except CoreError as error:
-        raise SystemExit(f"{error.field}: {error.message}") from None
+        raise SystemExit(f"{input_field(error.field)}: {error.message}") from None
     c = prediction.config
     print(f"{name} on {args.nodes} x {args.gpus} {gpu.name} ({interconnect.value}), {args.engine}, {args.method}")
     print(
@@ -165,9 +167,9 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
         )
     )
     print()
-    print(table(["memory per GPU", "value"], list(prediction.memory.items())))
+    print(table(["memory per GPU", "value"], list(asdict(prediction.memory).items())))
     print()
-    print(table(["metric", "value"], list(prediction.metrics.items())))
+    print(table(["metric", "value"], list(asdict(prediction.metrics).items())))
     print(f"\nconfidence {prediction.confidence:.2f}")
     for warning in prediction.warnings:
         print(f"warning: {warning}")
@@ -185,6 +187,7 @@ def _optimize(settings: Settings, args: argparse.Namespace) -> int:
     from budsim.core.optimization import DEFAULT_WORKLOAD, Constraints, OptimizationProblem, SearchSettings
     from budsim.core.search import ClusterOption, Targets
     from budsim.core.types import Dtype, Engine, Method
+    from budsim.jobs.api_fields import input_field
 
     name, arch = _load_architecture(args.model)
     clusters = []
@@ -215,7 +218,7 @@ def _optimize(settings: Settings, args: argparse.Namespace) -> int:
         )
         outcome = optimize_deployment(problem, _regressor(settings, args.method))
     except CoreError as error:
-        raise SystemExit(f"{error.field}: {error.message}") from None
+        raise SystemExit(f"{input_field(error.field)}: {error.message}") from None
     rows = [
         (
             c.cluster_label,
@@ -224,11 +227,11 @@ def _optimize(settings: Settings, args: argparse.Namespace) -> int:
             c.config.replicas,
             c.config.max_num_seqs,
             c.config.weight_dtype.value,
-            c.metrics["output_tokens_per_s"],
-            c.metrics["ttft_p99_ms"],
-            c.metrics["e2e_latency_p99_ms"],
-            c.metrics["cost_per_hour"],
-            c.metrics["cost_per_million_tokens"],
+            c.metrics.output_tokens_per_s,
+            c.metrics.ttft_p99_ms,
+            c.metrics.e2e_latency_p99_ms,
+            c.metrics.cost_per_hour,
+            c.metrics.cost_per_million_tokens,
         )
         for c in outcome.pareto
     ]

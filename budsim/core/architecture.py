@@ -142,11 +142,11 @@ def _int(config: Mapping[str, Any], keys: tuple[str, ...], default: int | None =
     if value is None:
         if default is not None:
             return default
-        raise ConfigError(f"config.{keys[0]}", f"is required (also accepted as: {', '.join(keys[1:]) or 'nothing'})")
+        raise ConfigError(keys[0], f"is required (also accepted as: {', '.join(keys[1:]) or 'nothing'})")
     if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        raise ConfigError(f"config.{keys[0]}", f"must be an integer, got {value!r}")
+        raise ConfigError(keys[0], f"must be an integer, got {value!r}")
     if int(value) < minimum:
-        raise ConfigError(f"config.{keys[0]}", f"must be at least {minimum}, got {value}")
+        raise ConfigError(keys[0], f"must be at least {minimum}, got {value}")
     return int(value)
 
 
@@ -184,7 +184,7 @@ def _moe(config: Mapping[str, Any], num_layers: int, hidden: int) -> MoeDims | N
     experts = _int(config, ("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts"))
     top_k = _int(config, ("num_experts_per_tok", "experts_per_token", "moe_top_k", "num_experts_per_token"))
     if top_k > experts:
-        raise ConfigError("config.num_experts_per_tok", f"routes to {top_k} experts but the model has {experts}")
+        raise ConfigError("num_experts_per_tok", f"routes to {top_k} experts but the model has {experts}")
     width = _int(config, ("moe_intermediate_size", "intermediate_size", "ffn_hidden_size"))
     shared_width = _int(config, ("shared_expert_intermediate_size",), default=0, minimum=0)
     n_shared = _int(config, ("n_shared_experts", "num_shared_experts"), default=0, minimum=0)
@@ -228,7 +228,7 @@ def _kv_heads(config: Mapping[str, Any], model_type: str, heads: int) -> int:
 def parse_hf_config(raw: Mapping[str, Any]) -> ModelArchitecture:
     """Normalise a Hugging Face config.json; raises `ConfigError` naming the first field that is missing or wrong."""
     if not isinstance(raw, Mapping):
-        raise ConfigError("config", f"must be a JSON object (a Hugging Face config.json), got {type(raw).__name__}")
+        raise ConfigError("", f"must be a JSON object (a Hugging Face config.json), got {type(raw).__name__}")
     config = _text_config(raw)
     model_type = str(config.get("model_type") or "").lower()
     config = _FAMILY_DEFAULTS.get(model_type, {}) | dict(config)
@@ -237,10 +237,10 @@ def parse_hf_config(raw: Mapping[str, Any]) -> ModelArchitecture:
     heads = _int(config, ("num_attention_heads", "n_head", "n_heads", "num_heads"))
     kv_heads = _kv_heads(config, model_type, heads)
     if heads % kv_heads:
-        raise ConfigError("config.num_key_value_heads", f"{kv_heads} does not divide num_attention_heads={heads}")
+        raise ConfigError("num_key_value_heads", f"{kv_heads} does not divide num_attention_heads={heads}")
     head_dim = _int(config, ("head_dim",), default=hidden // heads)
     if config.get("head_dim") is None and hidden % heads:
-        raise ConfigError("config.num_attention_heads", f"{heads} does not divide hidden_size={hidden}")
+        raise ConfigError("num_attention_heads", f"{heads} does not divide hidden_size={hidden}")
     intermediate = _int(config, ("intermediate_size", "ffn_hidden_size", "n_inner", "ffn_dim"), default=4 * hidden)
     vocab = _int(config, ("vocab_size", "padded_vocab_size", "n_vocab"))
     window = _get(config, "sliding_window", "attention_window_size")

@@ -112,26 +112,26 @@ def _round_max_num_seqs(allowed: int, cap: int) -> int:
 
 def _validate_partial(arch: ModelArchitecture, partial: PartialConfig) -> None:
     positive = {
-        "config.maxNumSeqs": partial.max_num_seqs,
-        "config.maxNumBatchedTokens": partial.max_num_batched_tokens,
-        "config.maxModelLen": partial.max_model_len,
-        "config.replicas": partial.replicas,
+        "max_num_seqs": partial.max_num_seqs,
+        "max_num_batched_tokens": partial.max_num_batched_tokens,
+        "max_model_len": partial.max_model_len,
+        "replicas": partial.replicas,
     }
     for field, value in positive.items():
         if value is not None and value < 1:
             raise InfeasibleConfigError(field, f"must be at least 1, got {value}")
     util = partial.gpu_memory_utilization
     if util is not None and not 0.0 < util <= 1.0:
-        raise InfeasibleConfigError("config.gpuMemoryUtilization", f"must be in (0, 1], got {util}")
+        raise InfeasibleConfigError("gpu_memory_utilization", f"must be in (0, 1], got {util}")
     if partial.max_model_len is not None and partial.max_model_len > arch.max_context:
         raise InfeasibleConfigError(
-            "config.maxModelLen", f"{partial.max_model_len} exceeds the model's context of {arch.max_context} tokens"
+            "max_model_len", f"{partial.max_model_len} exceeds the model's context of {arch.max_context} tokens"
         )
     seqs, tokens = partial.max_num_seqs, partial.max_num_batched_tokens
     if seqs is not None and tokens is not None and tokens < seqs:
         # vLLM's SchedulerConfig rejects this: a step could not give every running sequence one token.
         raise InfeasibleConfigError(
-            "config.maxNumBatchedTokens", f"{tokens} is below max_num_seqs={seqs}; each step must fit one per sequence"
+            "max_num_batched_tokens", f"{tokens} is below max_num_seqs={seqs}; each step must fit one per sequence"
         )
 
 
@@ -147,7 +147,7 @@ def _candidates(arch: ModelArchitecture, cluster: Cluster, partial: PartialConfi
     else:
         tps = valid_tensor_parallel_sizes(arch, cluster.gpus_per_node)
         if not tps:
-            raise InfeasibleConfigError("config.tensorParallelSize", "the cluster has no GPU per node")
+            raise InfeasibleConfigError("tensor_parallel", "the cluster has no GPU per node")
     if pp_fixed is not None:
         check_parallelism(arch, cluster, 1, pp_fixed)
         pairs = [(tp, pp_fixed) for tp in tps]
@@ -157,7 +157,7 @@ def _candidates(arch: ModelArchitecture, cluster: Cluster, partial: PartialConfi
         pairs = [(tp, 1) for tp in tps] + [(widest, pp) for pp in range(2, deepest + 1)]
     pairs = [(tp, pp) for tp, pp in pairs if tp * pp * (replicas or 1) <= cluster.total_gpus]
     if not pairs:
-        field = "config.replicas" if replicas else "config.pipelineParallelSize"
+        field = "replicas" if replicas else "pipeline_parallel"
         raise InfeasibleConfigError(field, f"no TP x PP layout fits {cluster.total_gpus} GPUs with these fixed values")
     return pairs
 

@@ -265,12 +265,12 @@ def _validate(arch: ModelArchitecture, batch: ConfigBatch) -> None:
     if not len(batch):
         return
     if batch.tensor_parallel.min() < 1:
-        raise InfeasibleConfigError("config.tensorParallelSize", "must be at least 1")
+        raise InfeasibleConfigError("tensor_parallel", "must be at least 1")
     if batch.pipeline_parallel.min() < 1:
-        raise InfeasibleConfigError("config.pipelineParallelSize", "must be at least 1")
+        raise InfeasibleConfigError("pipeline_parallel", "must be at least 1")
     if batch.pipeline_parallel.max() > arch.num_layers:
         raise InfeasibleConfigError(
-            "config.pipelineParallelSize",
+            "pipeline_parallel",
             f"{batch.pipeline_parallel.max()} stages exceed the model's {arch.num_layers} layers",
         )
 
@@ -400,38 +400,36 @@ def valid_tensor_parallel_sizes(arch: ModelArchitecture, gpus_per_node: int) -> 
 def check_parallelism(arch: ModelArchitecture, cluster: Cluster, tp: int, pp: int, replicas: int = 1) -> None:
     """Raise InfeasibleConfigError, naming the field to fix, when no vLLM deployment could use these sizes."""
     if tp < 1:
-        raise InfeasibleConfigError("config.tensorParallelSize", f"must be at least 1, got {tp}")
+        raise InfeasibleConfigError("tensor_parallel", f"must be at least 1, got {tp}")
     if pp < 1:
-        raise InfeasibleConfigError("config.pipelineParallelSize", f"must be at least 1, got {pp}")
+        raise InfeasibleConfigError("pipeline_parallel", f"must be at least 1, got {pp}")
     if replicas < 1:
-        raise InfeasibleConfigError("config.replicas", f"must be at least 1, got {replicas}")
+        raise InfeasibleConfigError("replicas", f"must be at least 1, got {replicas}")
     if arch.num_heads % tp:
         raise InfeasibleConfigError(
-            "config.tensorParallelSize", f"{tp} does not divide the model's {arch.num_heads} attention heads"
+            "tensor_parallel", f"{tp} does not divide the model's {arch.num_heads} attention heads"
         )
     kv = arch.num_kv_heads
     if not arch.mla and kv % tp and tp % kv:
         raise InfeasibleConfigError(
-            "config.tensorParallelSize",
+            "tensor_parallel",
             f"{tp} neither divides the model's {kv} KV heads nor is a multiple of them",
         )
     if tp > cluster.gpus_per_node:
         raise InfeasibleConfigError(
-            "config.tensorParallelSize",
+            "tensor_parallel",
             f"{tp} exceeds the {cluster.gpus_per_node} GPUs of one node; span nodes with pipeline parallelism",
         )
     if pp > arch.num_layers:
-        raise InfeasibleConfigError(
-            "config.pipelineParallelSize", f"{pp} stages exceed the model's {arch.num_layers} layers"
-        )
+        raise InfeasibleConfigError("pipeline_parallel", f"{pp} stages exceed the model's {arch.num_layers} layers")
     if tp * pp > cluster.total_gpus:
         raise InfeasibleConfigError(
-            "config.pipelineParallelSize",
+            "pipeline_parallel",
             f"TP {tp} x PP {pp} needs {tp * pp} GPUs per replica; the cluster has {cluster.total_gpus}",
         )
     if tp * pp * replicas > cluster.total_gpus:
         raise InfeasibleConfigError(
-            "config.replicas",
+            "replicas",
             f"{replicas} replicas of {tp * pp} GPUs need {tp * pp * replicas}; the cluster has {cluster.total_gpus}",
         )
 

@@ -16,6 +16,7 @@ from budsim.core.deployment import ConfigBatch, ServingConfig, Workload
 from budsim.core.errors import InfeasibleConfigError
 from budsim.core.heuristic import PartialConfig, plan
 from budsim.core.predictors import ResidualRegressor
+from budsim.core.results import Interval, Metrics
 from budsim.core.search import (
     ClusterOption,
     SearchResult,
@@ -30,7 +31,7 @@ from budsim.core.search.evaluators import ServingEvaluator
 from budsim.core.search.nsga2 import GenerationCallback
 from budsim.core.search.scoring import Candidate, Evaluator, candidate, score
 from budsim.core.search.space import SearchSpace, encode
-from budsim.core.simulation import METRIC_FIELDS, Interval, MetricsDocument, interval, metrics_document
+from budsim.core.simulation import METRIC_FIELDS, interval, metrics_of
 from budsim.core.types import Dtype, Engine, Method
 
 # The REST seed had no workload in its body; a chat-like mix is what users ask about most: 1k-token prompts, 256-token
@@ -91,12 +92,12 @@ class BindingTarget:
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """One recommended config with its cluster and predicted metrics (names as in `simulation.METRIC_FIELDS`) and
-    their p10-p90 interval (None where a custom evaluator cannot say)."""
+    """One recommended config with its cluster and predicted metrics, and their p10-p90 interval (None where a custom
+    evaluator cannot say)."""
 
     config: ServingConfig
     cluster_label: str
-    metrics: MetricsDocument
+    metrics: Metrics
     memory_fits: bool
     interval: Interval | None = None
 
@@ -120,10 +121,10 @@ def _finite(value: float | None) -> float | None:
     return round(float(value), 4) if value is not None and math.isfinite(value) else None
 
 
-def _metrics(candidate: Candidate) -> MetricsDocument:
+def _metrics(candidate: Candidate) -> Metrics:
     metrics = {name: _finite(candidate.metrics.get(source)) for name, source in METRIC_FIELDS.items()}
     metrics["cost_per_hour"] = _finite(candidate.cost_per_hour)
-    return metrics
+    return Metrics(**metrics)
 
 
 def _choices(candidates: Sequence[Candidate], evaluator: Evaluator, clusters: Sequence[ClusterOption]) -> list[Choice]:
@@ -136,7 +137,7 @@ def _choices(candidates: Sequence[Candidate], evaluator: Evaluator, clusters: Se
             batch = ConfigBatch.from_configs([candidates[i].config for i in rows])
             optimistic, pessimistic = evaluator.sides(clusters[index].cluster, batch)
             for position, i in enumerate(rows):
-                ends = (metrics_document(side.at(position)) for side in (optimistic, pessimistic))
+                ends = (metrics_of(side.at(position)) for side in (optimistic, pessimistic))
                 intervals[i] = interval(metrics[i], *ends)
     return [
         Choice(c.config, c.cluster_label, m, bool(c.metrics.get("memory_fits", 1.0)), spread)

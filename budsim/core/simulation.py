@@ -14,8 +14,10 @@ from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.heuristic import PartialConfig, plan
 from budsim.core.perf.serving import ServingMetrics
 from budsim.core.predictors import Z_P90, ResidualRegressor
+from budsim.core.results import METRIC_NAMES, Interval, MemoryFootprint, Metrics
 from budsim.core.types import Engine
 
+# `Metrics` field -> the `ServingMetrics` array it reports
 METRIC_FIELDS = {
     "ttft_mean_ms": "ttft_mean_ms",
     "ttft_p50_ms": "ttft_p50_ms",
@@ -32,27 +34,12 @@ METRIC_FIELDS = {
 }
 
 
-MetricsDocument = dict[str, float | None]  # METRIC_FIELDS' names; None where infinite (the load cannot be served)
-
-
-@dataclass(frozen=True, slots=True)
-class Interval:
-    """Each metric's 10th and 90th percentile: where its service times' uncertainty puts it (`core.calibration`).
-
-    p10 is the low end of every metric (the optimistic latency, the pessimistic throughput), p90 the high end; None
-    where that end is unbounded (a queue that would grow without limit).
-    """
-
-    p10: MetricsDocument
-    p90: MetricsDocument
-
-
 @dataclass(frozen=True, slots=True)
 class Prediction:
     config: ServingConfig
-    metrics: MetricsDocument
+    metrics: Metrics
     interval: Interval
-    memory: dict[str, float | int | bool]
+    memory: MemoryFootprint
     confidence: float
     warnings: tuple[str, ...]
 
@@ -61,25 +48,27 @@ def _finite(value: float) -> float | None:
     return round(float(value), 4) if math.isfinite(value) else None
 
 
-def metrics_document(metrics: ServingMetrics) -> MetricsDocument:
-    return {name: _finite(getattr(metrics, source)) for name, source in METRIC_FIELDS.items()}
+def metrics_of(metrics: ServingMetrics) -> Metrics:
+    """One config's metrics (`metrics` holds exactly one) as reported: rounded, None where infinite."""
+    return Metrics(**{name: _finite(getattr(metrics, source)) for name, source in METRIC_FIELDS.items()})
 
 
-def interval(point: MetricsDocument, optimistic: MetricsDocument, pessimistic: MetricsDocument) -> Interval:
+def interval(point: Metrics, optimistic: Metrics, pessimistic: Metrics) -> Interval:
     """Each metric's interval between its values at the two ends of the service times' spread. A tail latency can
     switch regime between them (the step a request waits behind changes kind), so the point itself bounds the
     interval too: it always lies inside."""
 
     def ordered(name: str) -> tuple[float, float]:
         values = [
-            math.inf if side[name] is None else float(side[name] or 0.0) for side in (point, optimistic, pessimistic)
+            math.inf if (value := getattr(side, name)) is None else float(value)
+            for side in (point, optimistic, pessimistic)
         ]
         return min(values), max(values)
 
-    bounds = {name: ordered(name) for name in METRIC_FIELDS}
+    bounds = {name: ordered(name) for name in METRIC_NAMES}
     return Interval(
-        p10={name: _finite(low) for name, (low, _) in bounds.items()},
-        p90={name: _finite(high) for name, (_, high) in bounds.items()},
+        p10=Metrics(**{name: _finite(low) for name, (low, _) in bounds.items()}),
+        p90=Metrics(**{name: _finite(high) for name, (_, high) in bounds.items()}),
     )
 
 
@@ -99,8 +88,8 @@ def simulate(
     sides = [(None, 0.0), (None, -Z_P90), (None, Z_P90)]
     point, *ends = metrics_at(arch, cluster, batch, workload, engine, memory.kv_tokens, spread, sides)
     metrics = point.at(0)
-    optimistic, pessimistic = (metrics_document(side.at(0)) for side in ends)
-    reported = metrics_document(metrics)
+    optimistic, pessimistic = (metrics_of(side.at(0)) for side in ends)
+    reported = metrics_of(metrics)
     warnings = list(chosen.warnings)
     fits = bool(memory.fits[0])
     if fits and not bool(metrics.fits):
@@ -117,16 +106,16 @@ def simulate(
         config=chosen.config,
         metrics=reported,
         interval=interval(reported, optimistic, pessimistic),
-        memory={
-            "weights_gb_per_gpu": round(float(memory.weights_gb[0]), 3),
-            "kv_cache_gb_per_gpu": round(float(memory.kv_cache_gb[0]), 3),
-            "activation_gb_per_gpu": round(float(memory.activation_gb[0]), 3),
-            "overhead_gb_per_gpu": round(float(memory.overhead_gb[0]), 3),
-            "total_gb_per_gpu": round(float(memory.total_gb[0]), 3),
-            "kv_cache_tokens": int(memory.kv_tokens[0]),
-            "max_num_seqs_at_max_model_len": int(memory.max_num_seqs_allowed[0]),
-            "fits": fits,
-        },
+        memory=MemoryFootprint(
+            weights_gb_per_gpu=round(float(memory.weights_gb[0]), 3),
+            kv_cache_gb_per_gpu=round(float(memory.kv_cache_gb[0]), 3),
+            activation_gb_per_gpu=round(float(memory.activation_gb[0]), 3),
+            overhead_gb_per_gpu=round(float(memory.overhead_gb[0]), 3),
+            total_gb_per_gpu=round(float(memory.total_gb[0]), 3),
+            kv_cache_tokens=int(memory.kv_tokens[0]),
+            max_num_seqs_at_max_model_len=int(memory.max_num_seqs_allowed[0]),
+            fits=fits,
+        ),
         confidence=round(confidence, 4) if fits and bool(metrics.fits) else 0.0,
         warnings=tuple(warnings),
     )

@@ -155,7 +155,7 @@ class OptimizationJobRow(HasId, HasCreatedAt, Base):
 
     model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("models.id", ondelete="RESTRICT"))
     method: Mapped[str] = mapped_column(String(16))
-    request: Mapped[dict[str, Any]]  # the validated request (`budsim.jobs.request.JobRequest`), ids resolved
+    request: Mapped[dict[str, Any]]  # the validated request (`budsim.db.documents.JobRequest`), ids resolved
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED.value)
     attempts: Mapped[int] = mapped_column(default=0)
     max_attempts: Mapped[int]

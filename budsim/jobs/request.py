@@ -1,8 +1,9 @@
 """An optimize request as a job carries it: validated, stored as JSON, solved by whichever worker claims it.
 
-The API process validates and stores a `JobRequest`; a worker (maybe in another process, on another machine) reads
-it back, loads the model and profiles it names, runs the search and stores the answer as a Simulation. Nothing here
-touches the event loop or the database session: `solve` runs in a search process (`budsim.jobs.search_process`).
+The API process validates and stores a `JobRequest` (`budsim.db.documents`); a worker (maybe in another process, on
+another machine) reads it back, loads the model and profiles it names, runs the search and stores the answer as a
+Simulation. Nothing here touches the event loop or the database session: `solve` runs in a search process
+(`budsim.jobs.search_process`).
 """
 
 import uuid
@@ -11,70 +12,33 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
-from budsim.core.deployment import ServingConfig, Workload
+from budsim.core.deployment import ServingConfig
 from budsim.core.launch import launch_command, vllm_args
 from budsim.core.methods import optimize_deployment
 from budsim.core.optimization import (
     Choice,
-    Constraints,
     OptimizationOutcome,
     OptimizationProblem,
     SearchSettings,
     search_space,
 )
 from budsim.core.predictors import ResidualRegressor
-from budsim.core.search import ClusterOption, Targets
+from budsim.core.search import ClusterOption
 from budsim.core.search.nsga2 import GenerationCallback, GenerationReport
-from budsim.core.types import Dtype, Engine, Method
+from budsim.core.types import Engine, JobStatus
 from budsim.db.converters import cluster_from_profile
-from budsim.db.documents import config_document, metrics_document, workload_document, workload_from_document
+from budsim.db.documents import (
+    JobRequest,
+    OptimizationAnswer,
+    ParetoEntry,
+    PlacedConfig,
+    Progress,
+    optimal_config_document,
+    optimization_result_document,
+    progress_document,
+    read_progress,
+)
 from budsim.db.models import HardwareProfileRow, ModelRow, SimulationRow
-
-TARGET_FIELDS = ("max_latency_ms", "min_throughput_tps", "max_ttft_ms", "max_cost_per_hour")
-
-
-@dataclass(frozen=True, slots=True)
-class JobRequest:
-    model_id: uuid.UUID
-    hardware_profile_ids: tuple[uuid.UUID, ...]  # distinct, already narrowed to the allowed GPU types
-    method: Method
-    engine: Engine
-    precisions: tuple[Dtype, ...]
-    workload: Workload
-    targets: Targets
-    constraints: Constraints
-    seed: int
-
-    def document(self) -> dict[str, Any]:
-        return {
-            "model_id": str(self.model_id),
-            "hardware_profile_ids": [str(i) for i in self.hardware_profile_ids],
-            "method": self.method.value,
-            "engine": self.engine.value,
-            "precisions": [p.value for p in self.precisions],
-            "workload": workload_document(self.workload),
-            "targets": {name: getattr(self.targets, name) for name in TARGET_FIELDS},
-            "constraints": {
-                "max_replicas": self.constraints.max_replicas,
-                "max_gpus_per_replica": self.constraints.max_gpus_per_replica,
-                "require_high_availability": self.constraints.require_high_availability,
-            },
-            "seed": self.seed,
-        }
-
-    @classmethod
-    def from_document(cls, document: dict[str, Any]) -> "JobRequest":
-        return cls(
-            model_id=uuid.UUID(document["model_id"]),
-            hardware_profile_ids=tuple(uuid.UUID(i) for i in document["hardware_profile_ids"]),
-            method=Method(document["method"]),
-            engine=Engine(document["engine"]),
-            precisions=tuple(Dtype(p) for p in document["precisions"]),
-            workload=workload_from_document(document["workload"]),
-            targets=Targets(**{k: v for k, v in document["targets"].items() if v is not None}),
-            constraints=Constraints(**document["constraints"]),
-            seed=int(document["seed"]),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,56 +101,77 @@ def solve(
     return optimize_deployment(task.optimization(search), regressor, on_generation)
 
 
-def choice_document(task: Problem, config: ServingConfig, cluster_label: str) -> dict[str, Any]:
-    """A pick as stored: its config, where it runs, and the command that starts it in the request's engine."""
+def placed(task: Problem, config: ServingConfig, cluster_label: str) -> PlacedConfig:
+    """A pick with where it runs and the command that starts it in the request's engine."""
     place = task.places[cluster_label]
     engine = task.request.engine
     gpu = next(option.cluster.gpu for option in task.clusters if option.label == cluster_label)
-    return {
-        **config_document(config),
-        "gpu_type": place.gpu_type,
-        "hardware_profile_id": str(place.hardware_profile_id),
-        "launch_command": launch_command(engine, task.model_name, task.arch, gpu, config),
-        "vllm_args": vllm_args(task.model_name, config) if engine == Engine.VLLM else None,
-    }
+    return PlacedConfig(
+        config=config,
+        gpu_type=place.gpu_type,
+        hardware_profile_id=place.hardware_profile_id,
+        launch_command=launch_command(engine, task.model_name, task.arch, gpu, config),
+        vllm_args=vllm_args(task.model_name, config) if engine == Engine.VLLM else None,
+    )
 
 
-def progress_document(task: Problem, report: GenerationReport, attempt: int) -> dict[str, Any]:
-    """One generation's report, as pushed to subscribers and kept on the job row (JSON, well under NOTIFY's 8 kB)."""
+def generation_progress(task: Problem, report: GenerationReport, attempt: int) -> dict[str, Any]:
+    """One generation's report as pushed to subscribers and kept on the job row."""
     best = report.best
-    return {
-        "attempt": attempt,
-        "generation": report.generation,
-        "evaluations": report.evaluations,
-        "elapsed_ms": round(report.elapsed_ms, 1),
-        "best_output_tokens_per_s": report.best_output_tokens_per_s,
-        "best_e2e_latency_p99_ms": report.best_e2e_p99_ms,
-        "best_cost_per_hour": report.best_cost_per_hour,
-        "pareto_front_size": report.front_size,
-        "min_violation": round(report.min_violation, 6),
-        "best_config": choice_document(task, best.config, best.cluster_label) if best is not None else None,
-    }
+    return progress_document(
+        Progress(
+            attempt=attempt,
+            generation=report.generation,
+            evaluations=report.evaluations,
+            elapsed_ms=round(report.elapsed_ms, 1),
+            best_output_tokens_per_s=report.best_output_tokens_per_s,
+            best_e2e_latency_p99_ms=report.best_e2e_p99_ms,
+            best_cost_per_hour=report.best_cost_per_hour,
+            pareto_front_size=report.front_size,
+            min_violation=round(report.min_violation, 6),
+            best_config=placed(task, best.config, best.cluster_label) if best is not None else None,
+        )
+    )
 
 
 def final_progress(outcome: OptimizationOutcome, attempt: int, previous: dict[str, Any] | None) -> dict[str, Any]:
     """The progress a job ends with: the last generation's, with the outcome's totals."""
-    return {
-        **(previous or {}),
-        "attempt": attempt,
-        "generation": outcome.generations,
-        "evaluations": outcome.evaluations,
-        "elapsed_ms": round(outcome.elapsed_ms, 1),
-    }
+    last = read_progress(previous) if previous else Progress()
+    return progress_document(
+        replace(
+            last,
+            attempt=attempt,
+            generation=outcome.generations,
+            evaluations=outcome.evaluations,
+            elapsed_ms=round(outcome.elapsed_ms, 1),
+        )
+    )
 
 
-def _choice(task: Problem, choice: Choice) -> dict[str, Any]:
-    return choice_document(task, choice.config, choice.cluster_label)
+def _placed(task: Problem, choice: Choice) -> PlacedConfig:
+    return placed(task, choice.config, choice.cluster_label)
 
 
-def simulation_row(task: Problem, outcome: OptimizationOutcome, status: str) -> SimulationRow:
+def simulation_row(task: Problem, outcome: OptimizationOutcome, status: JobStatus) -> SimulationRow:
     """The answer stored as a Simulation, so `simulations` lists optimizations beside single predictions."""
     r = task.request
-    chosen = outcome.best.cluster_label if outcome.best else next(iter(task.places))
+    best = outcome.best
+    chosen = best.cluster_label if best else next(iter(task.places))
+    answer = OptimizationAnswer(
+        status=status,
+        engine=r.engine,
+        workload=r.workload,
+        targets=r.targets,
+        metrics=best.metrics if best else None,
+        interval=best.interval if best else None,
+        pareto_front=tuple(ParetoEntry(_placed(task, c), c.metrics, c.interval) for c in outcome.pareto),
+        meets_targets=outcome.meets_targets,
+        binding_targets=outcome.binding,
+        evaluations=outcome.evaluations,
+        generations=outcome.generations,
+        elapsed_ms=round(outcome.elapsed_ms, 1),
+        warnings=outcome.warnings,
+    )
     return SimulationRow(
         id=uuid.uuid4(),
         model_id=r.model_id,
@@ -198,26 +183,7 @@ def simulation_row(task: Problem, outcome: OptimizationOutcome, status: str) -> 
             "precisions": [p.value for p in r.precisions],
             "seed": r.seed,
         },
-        result={
-            "kind": "optimization",
-            "status": status,
-            "engine": r.engine.value,
-            "workload": workload_document(r.workload),
-            "targets": {name: getattr(r.targets, name) for name in TARGET_FIELDS},
-            "metrics": metrics_document(outcome.best.metrics, outcome.best.interval) if outcome.best else None,
-            "pareto_front": [
-                {"config": _choice(task, choice), "metrics": metrics_document(choice.metrics, choice.interval)}
-                for choice in outcome.pareto
-            ],
-            "meets_targets": outcome.meets_targets,
-            "binding_targets": [
-                {"target": b.target, "required": b.required, "achieved": b.achieved} for b in outcome.binding
-            ],
-            "evaluations": outcome.evaluations,
-            "generations": outcome.generations,
-            "elapsed_ms": round(outcome.elapsed_ms, 1),
-            "warnings": list(outcome.warnings),
-        },
-        optimal_config=_choice(task, outcome.best) if outcome.best else None,
+        result=optimization_result_document(answer),
+        optimal_config=optimal_config_document(_placed(task, best)) if best else None,
         confidence=outcome.confidence,
     )

@@ -24,7 +24,7 @@ from budsim.core.errors import CoreError, describe
 from budsim.core.optimization import OptimizationOutcome, SearchSettings
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.search.nsga2 import GenerationReport
-from budsim.jobs.request import Problem, progress_document, solve
+from budsim.jobs.request import Problem, generation_progress, solve
 from budsim.runtime.pipes import received
 
 log = logging.getLogger("budsim.jobs")
@@ -65,7 +65,7 @@ def _child(connection: Connection) -> None:
 
         def on_generation(report: GenerationReport, task: Problem = task, attempt: int = attempt) -> bool:
             nonlocal stopped
-            connection.send(("progress", progress_document(task, report, attempt)))
+            connection.send(("progress", generation_progress(task, report, attempt)))
             while connection.poll():
                 stopped = stopped or connection.recv()[0] == "stop"
             return not stopped

@@ -29,9 +29,11 @@ from budsim.core.predictors import ResidualRegressor
 from budsim.core.types import JobStatus
 from budsim.db import jobs as store
 from budsim.db import queries
+from budsim.db.documents import JobRequest, read_request
 from budsim.db.models import OptimizationJobRow
+from budsim.jobs.api_fields import input_field
 from budsim.jobs.news import JobNews
-from budsim.jobs.request import JobRequest, Problem, final_progress, problem, simulation_row
+from budsim.jobs.request import Problem, final_progress, problem, simulation_row
 from budsim.jobs.search_process import SearchFailed, SearchProcess
 from budsim.settings import Settings
 
@@ -193,7 +195,7 @@ class Worker:
             self._running.pop(job.id, None)
 
     async def _run(self, job: OptimizationJobRow, running: Running) -> None:
-        request = JobRequest.from_document(job.request)
+        request = read_request(job.request)
         task = await self._problem(request)
         if isinstance(task, str):
             await self._end(job.id, running, JobStatus.FAILED, error=task)
@@ -211,7 +213,7 @@ class Worker:
         try:
             outcome = await asyncio.to_thread(process.solve, task, search, running.attempt, emit, running.stop)
         except SearchFailed as error:
-            reason = f"input.{error.field}: {error}" if error.field else str(error)
+            reason = f"input.{input_field(error.field)}: {error}" if error.field else str(error)
             await self._end(job.id, running, JobStatus.FAILED, error=reason)
             return
         finally:
@@ -268,7 +270,7 @@ class Worker:
             status = JobStatus.TIMED_OUT
         else:
             status = JobStatus.SUCCEEDED
-        row = simulation_row(task, outcome, status.value)
+        row = simulation_row(task, outcome, status)
         await self._end(
             job_id, running, status, simulation=row, progress=final_progress(outcome, running.attempt, last)
         )

@@ -2,6 +2,9 @@
 
 from graphql import GraphQLError
 
+from budsim.core.errors import ConfigError, CoreError
+from budsim.jobs.api_fields import input_field, model_config_field
+
 
 class Invalid(Exception):
     def __init__(self, field: str, message: str) -> None:
@@ -30,3 +33,13 @@ class BadUserInput(GraphQLError):
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}", extensions={"code": "BAD_USER_INPUT", "field": field})
+
+
+def invalid_input(error: CoreError) -> Invalid:
+    """A core error about a simulate or optimize request, naming the input to fix rather than core's field."""
+    return Invalid(f"input.{input_field(error.field)}", error.message)
+
+
+def invalid_model_config(error: ConfigError) -> Invalid:
+    """A config.json that core cannot read, naming the key under registerModel's `config` argument."""
+    return Invalid(model_config_field(error.field), error.message)

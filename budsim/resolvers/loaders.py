@@ -9,6 +9,8 @@ from strawberry.dataloader import DataLoader
 
 from budsim.db import queries
 from budsim.db.models import HardwareProfileRow, ModelRow, SimulationRow
+from budsim.resolvers import answers
+from budsim.schema.types.optimization import OptimizationResult
 
 Row = TypeVar("Row")
 BatchQuery = Callable[[AsyncSession, Sequence[uuid.UUID]], Awaitable[dict[uuid.UUID, Row]]]
@@ -32,3 +34,11 @@ class Loaders:
             sessionmaker, queries.hardware_profiles_by_ids
         )
         self.simulation: DataLoader[uuid.UUID, SimulationRow | None] = _loader(sessionmaker, queries.simulations_by_ids)
+        self.optimization_result: DataLoader[uuid.UUID, OptimizationResult | None] = DataLoader(
+            load_fn=self._optimization_results
+        )
+
+    async def _optimization_results(self, ids: list[uuid.UUID]) -> list[OptimizationResult | None]:
+        """The answers of the optimizations whose Simulations these are, read through the simulation loader."""
+        rows = await self.simulation.load_many(ids)
+        return [answers.optimization_result(row) if row is not None else None for row in rows]

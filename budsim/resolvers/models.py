@@ -9,7 +9,7 @@ from budsim.db import queries
 from budsim.db.models import ModelRow
 from budsim.resolvers import validation as check
 from budsim.resolvers.context import Context
-from budsim.resolvers.errors import Conflict, Invalid
+from budsim.resolvers.errors import Conflict, Invalid, invalid_model_config
 from budsim.resolvers.pagination import query_id
 from budsim.resolvers.writes import commit_or_conflict
 from budsim.schema.types.model import Model
@@ -38,7 +38,7 @@ async def register(ctx: Context, name: str, config: Any, source: str | None) -> 
     try:
         arch = parse_hf_config(config)
     except ConfigError as error:
-        raise Invalid(error.field, error.message) from None
+        raise invalid_model_config(error) from None
     row = ModelRow(
         name=name,
         architecture=config,

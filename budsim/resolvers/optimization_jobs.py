@@ -12,8 +12,10 @@ from sqlalchemy import Row
 from budsim.core.types import JobStatus
 from budsim.db import jobs as store
 from budsim.db import queries
+from budsim.db.documents import Progress
 from budsim.db.models import OptimizationJobRow
 from budsim.jobs.news import topic
+from budsim.resolvers import answers
 from budsim.resolvers.context import Context
 from budsim.resolvers.errors import NotFound
 from budsim.resolvers.pagination import check_first, decode_time_id_cursor, encode_cursor, page_info, query_id
@@ -41,7 +43,7 @@ async def standing(ctx: Context, job_id: uuid.UUID) -> Row[Any] | None:
 
 async def get_job(ctx: Context, id: str) -> OptimizationJob | None:
     row = await load(ctx, query_id(id))
-    return OptimizationJob.from_row(row) if row else None
+    return answers.job(row) if row else None
 
 
 async def list_jobs(ctx: Context, first: int, after: str | None, status: JobStatus | None) -> OptimizationJobConnection:
@@ -53,7 +55,7 @@ async def list_jobs(ctx: Context, first: int, after: str | None, status: JobStat
             status=status.value if status else None,
         )
     edges = [
-        OptimizationJobEdge(cursor=encode_cursor(r.created_at.isoformat(), r.id), node=OptimizationJob.from_row(r))
+        OptimizationJobEdge(cursor=encode_cursor(r.created_at.isoformat(), r.id), node=answers.job(r))
         for r in page.rows
     ]
     return OptimizationJobConnection(
@@ -103,7 +105,7 @@ async def cancel(ctx: Context, id: strawberry.ID) -> OptimizationJob:
         row = await wait_for_end(ctx, job_id, ctx.settings.job_lease_seconds)
     elif row.status == JobStatus.CANCELLED.value and row.started_at is None:
         await ctx.news.ended(job_id, row.status)  # cancelled while queued: tell its followers
-    return OptimizationJob.from_row(row)
+    return answers.job(row)
 
 
 async def _running(ctx: Context, job_id: uuid.UUID) -> bool:
@@ -111,9 +113,8 @@ async def _running(ctx: Context, job_id: uuid.UUID) -> bool:
     return row is not None and not JobStatus(row.status).terminal
 
 
-def _key(message: dict[str, Any]) -> tuple[int, int]:
-    progress = message.get("progress") or {}
-    return int(progress.get("attempt") or 0), int(progress.get("generation") or -1)
+def _key(progress: Progress) -> tuple[int, int]:
+    return int(progress.attempt or 0), int(progress.generation or -1)
 
 
 async def follow(ctx: Context, id: strawberry.ID) -> AsyncGenerator[OptimizationProgress, None]:
@@ -126,12 +127,12 @@ async def follow(ctx: Context, id: strawberry.ID) -> AsyncGenerator[Optimization
                 f"OptimizationJob {id} does not exist", extensions={"code": "NOT_FOUND", "field": "jobId"}
             )
         if JobStatus(row.status).terminal:
-            yield OptimizationProgress.from_row(row)
+            yield answers.job_progress(row)
             return
         seen = (0, -1)
         if queue.empty():  # nothing retained here (yet): the row is the latest state this process knows
-            yield OptimizationProgress.from_row(row)
-            seen = _key({"progress": row.progress})
+            yield answers.job_progress(row)
+            seen = _key(answers.stored_progress(row.progress))
         # A subscription lives as long as its job: the row (its JSON documents; once an ORM instance) held meanwhile
         # would be more for every full garbage collection to scan, once per subscription.
         del row
@@ -145,10 +146,11 @@ async def follow(ctx: Context, id: strawberry.ID) -> AsyncGenerator[Optimization
                 continue
             if message["kind"] == "ended":
                 break
-            if _key(message) <= seen:  # the row already said this much
+            progress = answers.stored_progress(message.get("progress"))
+            if _key(progress) <= seen:  # the row already said this much
                 continue
-            seen = _key(message)
-            yield OptimizationProgress.from_document(job_id, message["status"], message["progress"])
+            seen = _key(progress)
+            yield answers.progress(job_id, message["status"], progress)
         row = await standing(ctx, job_id)
         if row is not None:
-            yield OptimizationProgress.from_row(row)
+            yield answers.job_progress(row)

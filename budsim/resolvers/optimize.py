@@ -8,11 +8,13 @@ from budsim.core.search import Targets
 from budsim.core.types import Dtype
 from budsim.db import jobs as store
 from budsim.db import queries
+from budsim.db.documents import JobRequest, request_document
 from budsim.db.models import HardwareProfileRow
-from budsim.jobs.request import JobRequest, preflight, problem
+from budsim.jobs.request import preflight, problem
+from budsim.resolvers import answers
 from budsim.resolvers import validation as check
 from budsim.resolvers.context import Context
-from budsim.resolvers.errors import Invalid, NotFound
+from budsim.resolvers.errors import Invalid, NotFound, invalid_input
 from budsim.resolvers.optimization_jobs import wait_for_end
 from budsim.resolvers.simulate import workload_from_input
 from budsim.schema.inputs import ConstraintsInput, OptimizeInput, TargetsInput
@@ -70,7 +72,7 @@ async def run_optimization(ctx: Context, data: OptimizeInput, wait: bool = True)
         job = await _queue(ctx, data)
     if wait:
         job = await wait_for_end(ctx, job.id, wait_limit_s(ctx.settings))
-    return OptimizationJob.from_row(job)
+    return answers.job(job)
 
 
 async def _queue(ctx: Context, data: OptimizeInput) -> store.Job:
@@ -113,13 +115,13 @@ async def _queue(ctx: Context, data: OptimizeInput) -> store.Job:
     try:
         preflight(problem(request, model, rows))
     except CoreError as error:
-        raise Invalid(f"input.{error.field}", error.message) from None
+        raise invalid_input(error) from None
     async with ctx.reader() as session:  # one INSERT is atomic by itself: no BEGIN and COMMIT round trips around it
         job = await store.insert(
             session,
             model_id=model.id,
             method=data.method.value,
-            request=request.document(),
+            request=request_document(request),
             max_attempts=ctx.settings.job_max_attempts,
         )
     await ctx.news.queued()

@@ -8,14 +8,15 @@ from budsim.core.deployment import Workload
 from budsim.core.errors import CoreError
 from budsim.core.heuristic import PartialConfig
 from budsim.core.methods import STRATEGIES
-from budsim.core.simulation import Prediction
 from budsim.db import queries
 from budsim.db.converters import cluster_from_profile
-from budsim.db.documents import config_document, metrics_document, workload_document
+from budsim.db.documents import optimal_config_document, prediction_result_document
 from budsim.db.models import SimulationRow
+from budsim.jobs.api_fields import input_field
+from budsim.resolvers import answers
 from budsim.resolvers import validation as check
 from budsim.resolvers.context import Context
-from budsim.resolvers.errors import Invalid, NotFound
+from budsim.resolvers.errors import Invalid, NotFound, invalid_input
 from budsim.schema.inputs import DeploymentConfigInput, SimulateInput, WorkloadInput
 from budsim.schema.types.simulation import Simulation
 
@@ -41,41 +42,30 @@ def workload_from_input(data: WorkloadInput, field: str = "input.workload") -> W
 def partial_from_input(data: DeploymentConfigInput | None, max_context: int) -> PartialConfig:
     if data is None:
         return PartialConfig()
-    field = "input.config"
+
+    def path(name: str) -> str:  # a PartialConfig field's input path
+        return f"input.{input_field(name)}"
 
     def bounded(value: int | None, name: str, maximum: int) -> int | None:
-        return None if value is None else check.integer(value, f"{field}.{name}", minimum=1, maximum=maximum)
+        return None if value is None else check.integer(value, path(name), minimum=1, maximum=maximum)
 
     if data.gpu_memory_utilization is not None:
         check.number(
-            data.gpu_memory_utilization, f"{field}.gpuMemoryUtilization", minimum=0, maximum=1, exclusive_minimum=True
+            data.gpu_memory_utilization, path("gpu_memory_utilization"), minimum=0, maximum=1, exclusive_minimum=True
         )
     if data.max_model_len is not None and data.max_model_len > max_context:
-        raise Invalid(f"{field}.maxModelLen", f"exceeds the model's context of {max_context} tokens")
+        raise Invalid(path("max_model_len"), f"exceeds the model's context of {max_context} tokens")
     return PartialConfig(
-        tensor_parallel=bounded(data.tensor_parallel_size, "tensorParallelSize", 1024),
-        pipeline_parallel=bounded(data.pipeline_parallel_size, "pipelineParallelSize", 1024),
-        max_num_seqs=bounded(data.max_num_seqs, "maxNumSeqs", 65_536),
-        max_num_batched_tokens=bounded(data.max_num_batched_tokens, "maxNumBatchedTokens", MAX_TOKENS),
+        tensor_parallel=bounded(data.tensor_parallel_size, "tensor_parallel", 1024),
+        pipeline_parallel=bounded(data.pipeline_parallel_size, "pipeline_parallel", 1024),
+        max_num_seqs=bounded(data.max_num_seqs, "max_num_seqs", 65_536),
+        max_num_batched_tokens=bounded(data.max_num_batched_tokens, "max_num_batched_tokens", MAX_TOKENS),
         gpu_memory_utilization=data.gpu_memory_utilization,
-        max_model_len=bounded(data.max_model_len, "maxModelLen", max_context),
+        max_model_len=bounded(data.max_model_len, "max_model_len", max_context),
         replicas=bounded(data.replicas, "replicas", 1024),
         weight_dtype=data.weight_dtype,
         kv_cache_dtype=data.kv_cache_dtype,
     )
-
-
-def _documents(prediction: Prediction, data: SimulateInput, workload: Workload) -> dict[str, Any]:
-    return {
-        "optimal_config": config_document(prediction.config),
-        "result": {
-            "engine": data.engine.value,
-            "workload": workload_document(workload),
-            "metrics": metrics_document(prediction.metrics, prediction.interval),
-            "memory": prediction.memory,
-            "warnings": list(prediction.warnings),
-        },
-    }
 
 
 def _input_document(data: SimulateInput) -> dict[str, Any]:
@@ -107,7 +97,7 @@ async def run_simulation(ctx: Context, data: SimulateInput) -> Simulation:
             arch, cluster_from_profile(profile), workload, partial, data.engine, strategy.uses_regressor
         )
     except CoreError as error:
-        raise Invalid(f"input.{error.field}", error.message) from None
+        raise invalid_input(error) from None
     if missing := strategy.warnings(ctx.regressor):
         prediction = replace(prediction, warnings=(*prediction.warnings, *missing))
     row = SimulationRow(
@@ -116,9 +106,10 @@ async def run_simulation(ctx: Context, data: SimulateInput) -> Simulation:
         method=data.method.value,
         input_config=_input_document(data),
         confidence=prediction.confidence,
-        **_documents(prediction, data, workload),
+        result=prediction_result_document(prediction, data.engine, workload),
+        optimal_config=optimal_config_document(prediction.config),
     )
     async with ctx.reader() as session:  # one INSERT is atomic by itself: no BEGIN and COMMIT round trips around it
         session.add(row)
         await session.commit()
-    return Simulation.from_row(row)
+    return answers.simulation(row)

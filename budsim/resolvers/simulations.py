@@ -4,6 +4,7 @@ import strawberry
 
 from budsim.db import queries
 from budsim.db.models import SimulationRow
+from budsim.resolvers import answers
 from budsim.resolvers.context import Context
 from budsim.resolvers.pagination import check_first, decode_time_id_cursor, encode_cursor, page_info, query_id
 from budsim.schema.types.simulation import Method, Simulation, SimulationConnection, SimulationEdge
@@ -30,7 +31,7 @@ async def list_simulations(
             hardware_profile_id=query_id(hardware_profile_id, "hardwareProfileId") if hardware_profile_id else None,
             method=method.value if method else None,
         )
-    edges = [SimulationEdge(cursor=_cursor(r), node=Simulation.from_row(r)) for r in page.rows]
+    edges = [SimulationEdge(cursor=_cursor(r), node=answers.simulation(r)) for r in page.rows]
     return SimulationConnection(
         edges=edges,
         page_info=page_info([edge.cursor for edge in edges], page.has_next_page, after),
@@ -41,4 +42,4 @@ async def list_simulations(
 async def get_simulation(ctx: Context, id: str) -> Simulation | None:
     async with ctx.reader() as session:
         row = await session.get(SimulationRow, query_id(id))
-    return Simulation.from_row(row) if row else None
+    return answers.simulation(row) if row else None

@@ -220,16 +220,16 @@ def test_a_model_too_big_for_the_cluster_returns_its_largest_config_unfit_with_t
 @pytest.mark.parametrize(
     ("partial", "field"),
     [
-        (PartialConfig(tensor_parallel=3), "config.tensorParallelSize"),  # 3 does not divide 64 heads
-        (PartialConfig(tensor_parallel=16), "config.tensorParallelSize"),  # one node has 8 GPUs
-        (PartialConfig(pipeline_parallel=81), "config.pipelineParallelSize"),  # 80 layers
-        (PartialConfig(tensor_parallel=8, pipeline_parallel=2), "config.pipelineParallelSize"),  # 16 GPUs on 8
-        (PartialConfig(tensor_parallel=4, replicas=3), "config.replicas"),  # 12 GPUs on 8
-        (PartialConfig(replicas=9), "config.replicas"),
-        (PartialConfig(replicas=0), "config.replicas"),
-        (PartialConfig(gpu_memory_utilization=1.2), "config.gpuMemoryUtilization"),
-        (PartialConfig(max_model_len=200_000), "config.maxModelLen"),  # context is 131,072
-        (PartialConfig(max_num_seqs=512, max_num_batched_tokens=256), "config.maxNumBatchedTokens"),
+        (PartialConfig(tensor_parallel=3), "tensor_parallel"),  # 3 does not divide 64 heads
+        (PartialConfig(tensor_parallel=16), "tensor_parallel"),  # one node has 8 GPUs
+        (PartialConfig(pipeline_parallel=81), "pipeline_parallel"),  # 80 layers
+        (PartialConfig(tensor_parallel=8, pipeline_parallel=2), "pipeline_parallel"),  # 16 GPUs on 8
+        (PartialConfig(tensor_parallel=4, replicas=3), "replicas"),  # 12 GPUs on 8
+        (PartialConfig(replicas=9), "replicas"),
+        (PartialConfig(replicas=0), "replicas"),
+        (PartialConfig(gpu_memory_utilization=1.2), "gpu_memory_utilization"),
+        (PartialConfig(max_model_len=200_000), "max_model_len"),  # context is 131,072
+        (PartialConfig(max_num_seqs=512, max_num_batched_tokens=256), "max_num_batched_tokens"),
     ],
 )
 def test_impossible_fixed_fields_raise_naming_the_field(partial: PartialConfig, field: str) -> None:

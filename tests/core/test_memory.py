@@ -378,12 +378,12 @@ def test_check_parallelism_accepts_a_deployable_layout() -> None:
 @pytest.mark.parametrize(
     ("tp", "pp", "replicas", "nodes", "field"),
     [
-        (3, 1, 1, 1, "config.tensorParallelSize"),  # 3 does not divide 64 heads
-        (16, 1, 1, 2, "config.tensorParallelSize"),  # beyond one 8-GPU node
-        (0, 1, 1, 1, "config.tensorParallelSize"),
-        (8, 81, 1, 11, "config.pipelineParallelSize"),  # 80 layers
-        (8, 2, 1, 1, "config.pipelineParallelSize"),  # 16 GPUs per replica on an 8-GPU cluster
-        (4, 1, 3, 1, "config.replicas"),  # 3 x 4 GPUs on 8
+        (3, 1, 1, 1, "tensor_parallel"),  # 3 does not divide 64 heads
+        (16, 1, 1, 2, "tensor_parallel"),  # beyond one 8-GPU node
+        (0, 1, 1, 1, "tensor_parallel"),
+        (8, 81, 1, 11, "pipeline_parallel"),  # 80 layers
+        (8, 2, 1, 1, "pipeline_parallel"),  # 16 GPUs per replica on an 8-GPU cluster
+        (4, 1, 3, 1, "replicas"),  # 3 x 4 GPUs on 8
     ],
 )
 def test_check_parallelism_names_the_field_that_makes_a_layout_impossible(
@@ -401,10 +401,10 @@ def test_kv_heads_neither_divided_nor_replicated_evenly_are_rejected() -> None:
     assert valid_tensor_parallel_sizes(model, 8) == [1, 2, 4]
     with pytest.raises(InfeasibleConfigError) as error:
         check_parallelism(model, h100_cluster(), 8, 1)
-    assert error.value.field == "config.tensorParallelSize"
+    assert error.value.field == "tensor_parallel"
 
 
 def test_memory_breakdown_rejects_more_stages_than_layers() -> None:
     with pytest.raises(InfeasibleConfigError) as error:
         one(arch("meta-llama/Llama-3.2-1B-Instruct"), H100_GB, config(pp=17))
-    assert error.value.field == "config.pipelineParallelSize"
+    assert error.value.field == "pipeline_parallel"

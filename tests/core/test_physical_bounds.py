@@ -17,7 +17,7 @@ it), and both methods broke Little's law by the clients sitting in the engine's 
 """
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pytest
@@ -44,8 +44,9 @@ from budsim.core.optimization import (
 from budsim.core.perf.bounds import physical_limits
 from budsim.core.perf.serving import predict
 from budsim.core.predictors import ResidualRegressor
+from budsim.core.results import Interval, Metrics
 from budsim.core.search import ClusterOption, Targets
-from budsim.core.simulation import Interval, simulate
+from budsim.core.simulation import simulate
 from budsim.core.types import Dtype, Engine, Method
 
 ARCHS = {m.hf_id: parse_hf_config(m.config) for m in CATALOG_MODELS}
@@ -91,35 +92,33 @@ def cases(draw: st.DrawFn) -> Case:
     return Case(arch, cluster, workload, draw(st.sampled_from(list(Engine))), partial)
 
 
-def assert_physical(
-    case: Case, config: ServingConfig, metrics: dict[str, float | None], interval: Interval | None = None
-) -> None:
-    """Every limit on one reported answer (`metrics` as `simulation.metrics_document` names them) and on both ends of
-    its interval (Little's law relates one prediction's rate and latency, not an interval's ends)."""
+def assert_physical(case: Case, config: ServingConfig, metrics: Metrics, interval: Interval | None = None) -> None:
+    """Every limit on one reported answer and on both ends of its interval (Little's law relates one prediction's
+    rate and latency, not an interval's ends)."""
     for end in (interval.p10, interval.p90) if interval else ():
         assert_limits(case, config, end)
     assert_limits(case, config, metrics)
-    rate = metrics["requests_per_s"] or 0.0
-    if case.workload.concurrency is not None and metrics["e2e_latency_mean_ms"] is not None:
+    rate = metrics.requests_per_s or 0.0
+    if case.workload.concurrency is not None and metrics.e2e_latency_mean_ms is not None:
         clients = float(case.workload.concurrency)
-        cycle_s = metrics["e2e_latency_mean_ms"] / 1e3
+        cycle_s = metrics.e2e_latency_mean_ms / 1e3
         assert rate * cycle_s == pytest.approx(clients, rel=1e-6, abs=ROUNDING * (cycle_s + rate) + 1e-9), "Little"
 
 
-def assert_limits(case: Case, config: ServingConfig, metrics: dict[str, float | None]) -> None:
+def assert_limits(case: Case, config: ServingConfig, metrics: Metrics) -> None:
     """The hardware's limits on one set of metric values."""
     batch = ConfigBatch.single(config)
     kv_tokens = memory_breakdown(case.arch, case.cluster.gpu.usable_memory_gb, batch).kv_tokens
     limits = physical_limits(case.arch, case.cluster.gpu, batch, case.workload, case.engine, kv_tokens)
-    total = metrics["total_tokens_per_s"] or 0.0
+    total = metrics.total_tokens_per_s or 0.0
     assert total <= float(limits.max_total_tokens_per_s[0]) * (1 + 1e-9) + ROUNDING, "compute"
-    if metrics["tpot_ms"] is not None:
-        assert metrics["tpot_ms"] >= float(limits.min_tpot_ms[0]) - ROUNDING, "decode"
+    if metrics.tpot_ms is not None:
+        assert metrics.tpot_ms >= float(limits.min_tpot_ms[0]) - ROUNDING, "decode"
     for name in ("ttft_mean_ms", "ttft_p50_ms", "ttft_p99_ms"):
-        value = metrics[name]
+        value = getattr(metrics, name)
         if value is not None:
             assert value >= float(limits.min_ttft_ms[0]) - ROUNDING, f"prefill ({name})"
-    rate = metrics["requests_per_s"] or 0.0
+    rate = metrics.requests_per_s or 0.0
     if case.workload.request_rate is not None:
         assert rate <= case.workload.request_rate * (1 + 1e-9) + ROUNDING, "open loop beyond the offered rate"
 
@@ -130,8 +129,8 @@ def simulated(case: Case, regressor: ResidualRegressor | None) -> None:
     except CoreError:
         return  # a layout the model cannot take (PP over too few layers, TP beyond the cluster): refused
     assert_physical(case, prediction.config, prediction.metrics, prediction.interval)
-    for name, value in prediction.metrics.items():
-        low, high = prediction.interval.p10[name], prediction.interval.p90[name]
+    for name, value in asdict(prediction.metrics).items():
+        low, high = getattr(prediction.interval.p10, name), getattr(prediction.interval.p90, name)
         if value is not None and low is not None:
             assert low <= value + ROUNDING, f"p10 of {name} above it"
         if value is not None and high is not None:
@@ -199,4 +198,4 @@ def test_every_member_of_an_optimization_answer_stays_within_the_hardware(
         _choices_hold(case, outcome.pareto, by_label)
         if outcome.best is not None:
             _choices_hold(case, (outcome.best,), by_label)
-            assert all(math.isfinite(v) for v in outcome.best.metrics.values() if v is not None)
+            assert all(math.isfinite(v) for v in asdict(outcome.best.metrics).values() if v is not None)

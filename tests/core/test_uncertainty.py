@@ -5,6 +5,8 @@ Where confidence is low, targets are judged at the pessimistic end and throughpu
 never rests on an optimistic extrapolation (`search.evaluators.ServingEvaluator`).
 """
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 
@@ -36,22 +38,22 @@ def test_every_metric_sits_inside_its_interval_and_latencies_widen_with_doubt(
 ) -> None:
     prediction = simulate(_arch(), catalog_cluster(GPUS["H100-SXM"], 8), CHAT, PartialConfig(), Engine.VLLM,
                           regressor if method == "REGRESSOR" else None)  # fmt: skip
-    low, high = prediction.interval.p10, prediction.interval.p90
-    for name, value in prediction.metrics.items():
+    low, high = asdict(prediction.interval.p10), asdict(prediction.interval.p90)
+    for name, value in asdict(prediction.metrics).items():
         assert value is not None
         assert low[name] is not None
         assert high[name] is not None
         assert low[name] <= value <= high[name], name
     for name in ("ttft_p99_ms", "tpot_ms", "e2e_latency_p99_ms", "output_tokens_per_s"):
         assert high[name] > low[name] * 1.05, name
-    assert low["cost_per_hour"] == high["cost_per_hour"] == prediction.metrics["cost_per_hour"]
+    assert low["cost_per_hour"] == high["cost_per_hour"] == prediction.metrics.cost_per_hour
 
 
 def test_the_analytical_interval_is_the_spread_of_the_physics_from_measured_runs() -> None:
     prediction = simulate(_arch(), catalog_cluster(GPUS["H100-SXM"], 8), CHAT, PartialConfig(), Engine.VLLM)
     # TPOT follows the decode steps' scale (a decode step per token); its p10-p90 spans exp(2 x 1.28 x sd) or a
     # little less where prompt chunks share the steps.
-    width = prediction.interval.p90["tpot_ms"] / prediction.interval.p10["tpot_ms"]  # type: ignore[operator]
+    width = prediction.interval.p90.tpot_ms / prediction.interval.p10.tpot_ms  # type: ignore[operator]
     assert width == pytest.approx(np.exp(2 * 1.2816 * PHYSICS_LOG_SCALE_SD[0]), rel=0.15)
 
 
@@ -66,7 +68,7 @@ def test_a_measured_gpu_and_model_pair_gets_a_narrower_interval_than_an_unseen_g
     def tpot_width(gpu: str) -> float:
         answer = simulate(arch, catalog_cluster(GPUS[gpu], 8), CHAT, PartialConfig(tensor_parallel=8), Engine.VLLM,
                           regressor)  # fmt: skip
-        return answer.interval.p90["tpot_ms"] / answer.interval.p10["tpot_ms"]  # type: ignore[operator]
+        return answer.interval.p90.tpot_ms / answer.interval.p10.tpot_ms  # type: ignore[operator]
 
     assert tpot_width("H100-SXM") < tpot_width("L40S")
 
@@ -124,4 +126,4 @@ def test_a_cautious_search_reports_the_target_as_judged_when_none_meets_it(regre
     assert outcome.best is not None
     assert outcome.best.interval is not None
     binding = next(b for b in outcome.binding if b.target == "max_ttft_ms")
-    assert binding.achieved == pytest.approx(outcome.best.interval.p90["ttft_p99_ms"], rel=1e-3)
+    assert binding.achieved == pytest.approx(outcome.best.interval.p90.ttft_p99_ms, rel=1e-3)

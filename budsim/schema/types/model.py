@@ -58,10 +58,11 @@ class Model:
     source: str = strawberry.field(description="Where the config came from: a URL, or `user`.")
     config: JSON = strawberry.field(description="The config.json as registered.")
     created_at: datetime
+    hf_config: strawberry.Private[dict[str, Any]]  # `config` as the dict it is, for parsing
 
     @strawberry.field(description="The parsed architecture.")
     def architecture(self) -> Architecture:
-        return Architecture.from_core(parse_hf_config(self.config))
+        return Architecture.from_core(parse_hf_config(self.hf_config))
 
     @classmethod
     def from_row(cls, row: Any) -> "Model":
@@ -72,4 +73,5 @@ class Model:
             source=row.source,
             config=row.architecture,
             created_at=row.created_at,
+            hf_config=row.architecture,
         )

@@ -1,15 +1,19 @@
-"""Optimization jobs, their progress, and their results read back from the Simulation each job stored."""
+"""Optimization jobs, their progress, and their results read back from the Simulation each job stored.
+
+The resolvers build these from the typed values `budsim.db.documents` reads out of the job's and the Simulation's
+documents (`budsim.resolvers.answers`).
+"""
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Self
 
 import strawberry
 
+from budsim.core.deployment import ServingConfig
 from budsim.core.types import JobStatus as JobStatusKind
-from budsim.core.types import Method as MethodKind
 from budsim.schema.types.pagination import PageInfo
-from budsim.schema.types.prediction import DeploymentConfig, PerformanceMetrics
+from budsim.schema.types.prediction import DeploymentConfig, PerformanceMetrics, config_fields
 from budsim.schema.types.simulation import Method
 
 strawberry.enum(
@@ -33,6 +37,23 @@ class OptimalConfig(DeploymentConfig):
         "`python -m sglang.launch_server` or `trtllm-serve`), ending in a shell comment with the replica count. "
         "Null in answers stored before it was reported.",
     )
+
+    @classmethod
+    def from_placed(
+        cls,
+        config: ServingConfig,
+        gpu_type: str,
+        hardware_profile_id: uuid.UUID,
+        vllm_args: str | None,
+        launch_command: str | None,
+    ) -> Self:
+        return cls(
+            **config_fields(config),
+            gpu_type=gpu_type,
+            hardware_profile_id=strawberry.ID(str(hardware_profile_id)),
+            vllm_args=vllm_args,
+            launch_command=launch_command,
+        )
 
 
 @strawberry.type
@@ -68,40 +89,11 @@ class OptimizationResult:
     simulation: SimulationRef
 
 
-def _config(document: dict[str, Any] | None) -> OptimalConfig | None:
-    config = OptimalConfig.from_document(document)
-    if config is not None:
-        config.hardware_profile_id = strawberry.ID(str(config.hardware_profile_id))
-    return config
-
-
-def result_from_simulation(row: Any) -> OptimizationResult:
-    """An optimization's answer, read back from the Simulation its job stored."""
-    doc = row.result
-    pareto = [
-        ParetoPoint(config=_config(point["config"]), metrics=PerformanceMetrics.from_document(point["metrics"]))  # type: ignore[arg-type]
-        for point in doc.get("pareto_front", [])
-    ]
-    return OptimizationResult(
-        optimal_config=_config(row.optimal_config),
-        predicted_metrics=PerformanceMetrics.from_document(doc.get("metrics")),
-        pareto_front=pareto,
-        confidence=row.confidence or 0.0,
-        meets_targets=doc["meets_targets"],
-        binding_targets=[BindingTarget(**b) for b in doc.get("binding_targets", [])],
-        evaluations=doc["evaluations"],
-        generations=doc["generations"],
-        elapsed_ms=doc["elapsed_ms"],
-        warnings=list(doc.get("warnings", [])),
-        simulation=SimulationRef(id=strawberry.ID(str(row.id))),
-    )
-
-
 async def _load_result(info: strawberry.Info, simulation_id: uuid.UUID | None) -> OptimizationResult | None:
     if simulation_id is None:
         return None
-    row = await info.context.loaders.simulation.load(simulation_id)
-    return result_from_simulation(row) if row is not None else None
+    result: OptimizationResult | None = await info.context.loaders.optimization_result.load(simulation_id)
+    return result
 
 
 @strawberry.type(
@@ -127,38 +119,6 @@ class OptimizationProgress:
     async def result(self, info: strawberry.Info) -> OptimizationResult | None:
         return await _load_result(info, self.simulation_id)
 
-    @classmethod
-    def from_document(
-        cls,
-        job_id: Any,
-        status: str,
-        progress: dict[str, Any] | None,
-        *,
-        error: str | None = None,
-        simulation_id: uuid.UUID | None = None,
-    ) -> "OptimizationProgress":
-        p = progress or {}
-        return cls(
-            job_id=strawberry.ID(str(job_id)),
-            status=JobStatusKind(status),
-            attempt=p.get("attempt"),
-            generation=p.get("generation"),
-            evaluations=p.get("evaluations"),
-            elapsed_ms=p.get("elapsed_ms"),
-            best_output_tokens_per_s=p.get("best_output_tokens_per_s"),
-            best_e2e_latency_p99_ms=p.get("best_e2e_latency_p99_ms"),
-            best_cost_per_hour=p.get("best_cost_per_hour"),
-            pareto_front_size=p.get("pareto_front_size"),
-            best_config=_config(p.get("best_config")),
-            error=error,
-            simulation_id=simulation_id,
-        )
-
-    @classmethod
-    def from_row(cls, row: Any) -> "OptimizationProgress":
-        """The job's state as stored: its latest saved generation, or its end."""
-        return cls.from_document(row.id, row.status, row.progress, error=row.error, simulation_id=row.simulation_id)
-
 
 @strawberry.type(description="One optimize request: queued, run by a worker, ended with a result or a reason.")
 class OptimizationJob:
@@ -178,21 +138,6 @@ class OptimizationJob:
     @strawberry.field(description="The answer; null until the job ends with one (SUCCEEDED, TIMED_OUT, CANCELLED).")
     async def result(self, info: strawberry.Info) -> OptimizationResult | None:
         return await _load_result(info, self.simulation_id)
-
-    @classmethod
-    def from_row(cls, row: Any) -> "OptimizationJob":
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            status=JobStatusKind(row.status),
-            method=MethodKind(row.method),
-            created_at=row.created_at,
-            started_at=row.started_at,
-            finished_at=row.finished_at,
-            attempts=row.attempts,
-            error=row.error,
-            progress=OptimizationProgress.from_row(row) if row.progress else None,
-            simulation_id=row.simulation_id,
-        )
 
 
 @strawberry.type

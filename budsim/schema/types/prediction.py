@@ -1,14 +1,16 @@
 """What a prediction says: the config it is about, its metrics and its memory breakdown.
 
-Stored simulations keep these as JSON documents whose keys are these types' (snake_case) field names, so one
-`from_document` reads them back for every simulation, old or new.
+Each type maps from core's typed value of the same name and fields (`core.results`, `core.deployment`): the resolvers
+hand it what `budsim.db.documents` read from a stored simulation, or what core has just answered.
 """
 
-from dataclasses import fields
+from dataclasses import asdict
 from typing import Any, Self
 
 import strawberry
 
+from budsim.core.deployment import ServingConfig, Workload
+from budsim.core.results import Interval, MemoryFootprint, Metrics
 from budsim.core.types import Dtype as DtypeKind
 from budsim.core.types import Engine as EngineKind
 
@@ -18,17 +20,23 @@ strawberry.enum(EngineKind, description="Serving engine the prediction is for.")
 Engine = EngineKind  # the same class, registered: annotations can name it
 
 
-class _FromDocument:
-    @classmethod
-    def from_document(cls, document: dict[str, Any] | None) -> Self | None:
-        if not document:
-            return None
-        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        return cls(**{key: value for key, value in document.items() if key in names})
+def config_fields(config: ServingConfig) -> dict[str, Any]:
+    """A config as DeploymentConfig's fields: core calls TP and PP `tensor_parallel` and `pipeline_parallel`."""
+    return {
+        "tensor_parallel_size": config.tensor_parallel,
+        "pipeline_parallel_size": config.pipeline_parallel,
+        "max_num_seqs": config.max_num_seqs,
+        "max_num_batched_tokens": config.max_num_batched_tokens,
+        "gpu_memory_utilization": config.gpu_memory_utilization,
+        "max_model_len": config.max_model_len,
+        "replicas": config.replicas,
+        "weight_dtype": config.weight_dtype,
+        "kv_cache_dtype": config.kv_cache_dtype,
+    }
 
 
 @strawberry.type(description="One serving configuration of the engine, replicated `replicas` times.")
-class DeploymentConfig(_FromDocument):
+class DeploymentConfig:
     tensor_parallel_size: int
     pipeline_parallel_size: int
     max_num_seqs: int
@@ -40,12 +48,8 @@ class DeploymentConfig(_FromDocument):
     kv_cache_dtype: Dtype
 
     @classmethod
-    def from_document(cls, document: dict[str, Any] | None) -> Self | None:
-        config = super().from_document(document)
-        if config is not None:
-            config.weight_dtype = DtypeKind(config.weight_dtype)
-            config.kv_cache_dtype = DtypeKind(config.kv_cache_dtype)
-        return config
+    def from_config(cls, config: ServingConfig) -> Self:
+        return cls(**config_fields(config))
 
     @strawberry.field(description="tensorParallelSize x pipelineParallelSize.")
     def gpus_per_replica(self) -> int:
@@ -60,7 +64,7 @@ class DeploymentConfig(_FromDocument):
     description="Serving metrics for the whole deployment (all replicas), one value each. Latencies are null where the "
     "deployment cannot serve the load: a request does not fit, or the offered rate exceeds capacity."
 )
-class MetricValues(_FromDocument):
+class MetricValues:
     ttft_mean_ms: float | None
     ttft_p50_ms: float | None
     ttft_p99_ms: float | None
@@ -78,6 +82,10 @@ class MetricValues(_FromDocument):
         "(Little's law). Null in simulations stored before it was reported.",
     )
 
+    @classmethod
+    def from_metrics(cls, metrics: Metrics) -> Self:
+        return cls(**asdict(metrics))
+
 
 @strawberry.type(
     description="Predicted serving metrics for the whole deployment (all replicas), with their interval: p10 holds "
@@ -90,16 +98,16 @@ class PerformanceMetrics(MetricValues):
     p90: MetricValues | None = strawberry.field(default=None, description="Every metric's 90th percentile.")
 
     @classmethod
-    def from_document(cls, document: dict[str, Any] | None) -> Self | None:
-        metrics = super().from_document(document)
-        if metrics is not None and document is not None:
-            metrics.p10 = MetricValues.from_document(document.get("p10"))
-            metrics.p90 = MetricValues.from_document(document.get("p90"))
-        return metrics
+    def from_metrics(cls, metrics: Metrics, interval: Interval | None = None) -> Self:
+        performance = super().from_metrics(metrics)
+        if interval is not None:
+            performance.p10 = MetricValues.from_metrics(interval.p10)
+            performance.p90 = MetricValues.from_metrics(interval.p90)
+        return performance
 
 
 @strawberry.type(description="Per-GPU memory of the busiest pipeline stage, in GB (10^9 bytes).")
-class MemoryReport(_FromDocument):
+class MemoryReport:
     weights_gb_per_gpu: float
     kv_cache_gb_per_gpu: float
     activation_gb_per_gpu: float
@@ -109,10 +117,18 @@ class MemoryReport(_FromDocument):
     max_num_seqs_at_max_model_len: int
     fits: bool
 
+    @classmethod
+    def from_memory(cls, memory: MemoryFootprint) -> Self:
+        return cls(**asdict(memory))
+
 
 @strawberry.type(description="The request shape and load a prediction assumes.")
-class WorkloadSpec(_FromDocument):
+class WorkloadSpec:
     input_tokens: int
     output_tokens: int
     concurrency: float | None
     request_rate: float | None
+
+    @classmethod
+    def from_workload(cls, workload: Workload) -> Self:
+        return cls(**asdict(workload))
