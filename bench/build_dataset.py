@@ -1,6 +1,6 @@
 """Convert the shared public benchmark files into BudSim's own dataset, `data/benchmarks.csv`.
 
-One output row = one measurement, with its public origin in `source`. Inputs (see /work/shared/data/SOURCES.md):
+One output row = one measurement, with its public origin in `source`. Inputs (see ../shared/data/SOURCES.md):
 
 - aiconfigurator_silicon_train.csv (ai-dynamo/aiconfigurator, Apache-2.0,
   aic-core/src/aiconfigurator_core/systems/silicon_sample.csv): closed-loop serving benchmarks; only `mode == agg`
@@ -13,13 +13,18 @@ One output row = one measurement, with its public origin in `source`. Inputs (se
   is derived as prompt_time + token_time x (token_size - 1) and output tokens/s as batch x token_size / e2e. The
   `-pcap` hardware variant ran power-capped and is marked in `source`.
 
-Run: .venv/bin/python bench/build_dataset.py [--shared /work/shared/data] [--out data/benchmarks.csv]
+Run: .venv/bin/python bench/build_dataset.py [--shared DIR] [--out data/benchmarks.csv]
+
+`--shared` defaults to ../shared/data, resolved from the repository root (this file's parent's parent).
 """
 
 import argparse
 import csv
 from collections.abc import Iterator
 from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+DEFAULT_SHARED = REPOSITORY.parent / "shared" / "data"  # ../shared/data seen from the repository root
 
 AICONFIGURATOR = "ai-dynamo/aiconfigurator:aic-core/src/aiconfigurator_core/systems/silicon_sample.csv"
 SPLITWISE = "Mutinifni/splitwise-sim:data/perf_model.csv"
@@ -146,9 +151,11 @@ def splitwise_rows(path: Path) -> Iterator[dict[str, str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path("/work/shared/data"))
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "data" / "benchmarks.csv")
+    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="folder holding the shared data")
+    parser.add_argument("--out", type=Path, default=REPOSITORY / "data" / "benchmarks.csv")
     args = parser.parse_args()
+    if not args.shared.is_dir():
+        parser.error(f"no shared data at {args.shared}; pass --shared with the folder that holds SOURCES.md")
     rows = [
         *aiconfigurator_rows(args.shared / "aiconfigurator_silicon_train.csv"),
         *splitwise_rows(args.shared / "splitwise_perf_model_h100.csv"),

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from budsim.db.models import OptimizationJobRow, SimulationRow
 from budsim.db.session import create_engine, create_sessionmaker
-from tests.api.test_optimization_jobs import OPTIMIZE, PROGRESS, request
+from tests.api.helpers import OPTIMIZE, PROGRESS, job_input
 from tests.api.ws import subscribe
 from tests.conftest import _free_port, gql_data, migrated_database, postgres_or_skip
 
@@ -57,7 +57,7 @@ async def ready(url: str, log: Path) -> None:
 
 
 async def submit(http: httpx.AsyncClient, seed: int) -> str:
-    answer = (await gql_data(http, OPTIMIZE, input=await request(http, seed=seed), wait=False))["optimize"]
+    answer = (await gql_data(http, OPTIMIZE, input=await job_input(http, seed=seed), wait=False))["optimize"]
     assert answer["__typename"] == "OptimizationJob", answer
     return str(answer["id"])
 

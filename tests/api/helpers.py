@@ -1,9 +1,10 @@
-"""Small helpers the API specifications share."""
+"""Small helpers the API specifications share: names, ids, and the `simulate` and `optimize` mutations."""
 
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from sqlalchemy import func, select
@@ -11,6 +12,56 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from budsim.db.base import Base
 from tests.conftest import gql_data
+
+SIMULATE = """
+mutation Simulate($input: SimulateInput!) {
+  simulate(input: $input) {
+    __typename
+    ... on Simulation {
+      id method engine confidence warnings
+      config { tensorParallelSize pipelineParallelSize maxNumSeqs maxNumBatchedTokens gpuMemoryUtilization
+               maxModelLen replicas weightDtype kvCacheDtype gpusPerReplica totalGpus }
+      metrics { ttftMeanMs ttftP50Ms ttftP99Ms tpotMs e2eLatencyP50Ms e2eLatencyP99Ms outputTokensPerS
+                totalTokensPerS requestsPerS costPerHour costPerMillionTokens }
+      memory { weightsGbPerGpu kvCacheGbPerGpu activationGbPerGpu totalGbPerGpu kvCacheTokens fits }
+      workload { inputTokens outputTokens concurrency requestRate }
+      model { name }
+      hardwareProfile { name }
+    }
+    ... on ValidationError { field message }
+    ... on NotFoundError { id entity }
+  }
+}
+"""
+CHAT = {"inputTokens": 1000, "outputTokens": 200, "concurrency": 16}
+LLAMA_70B = "meta-llama/Llama-3.1-70B-Instruct"
+# Four GPU types and two precisions: a search of a couple of dozen generations, long enough to watch and to cancel.
+JOB_PROFILES = ["H100-SXM x8", "A100-80GB-SXM x8", "H200-SXM x8", "L40S x8"]
+JOB_FIELDS = """
+  id status method createdAt startedAt finishedAt attempts error
+  progress { generation evaluations }
+  result { generations evaluations meetsTargets optimalConfig { gpuType tensorParallelSize } simulation { id } }
+"""
+OPTIMIZE = f"""
+mutation($input: OptimizeInput!, $wait: Boolean!) {{
+  optimize(input: $input, wait: $wait) {{
+    __typename
+    ... on OptimizationJob {{ {JOB_FIELDS} }}
+    ... on ValidationError {{ field message }}
+  }}
+}}
+"""
+PROGRESS = """
+subscription($id: ID!) {
+  optimizationProgress(jobId: $id) {
+    jobId status attempt generation evaluations elapsedMs paretoFrontSize
+    bestOutputTokensPerS bestE2eLatencyP99Ms bestCostPerHour
+    bestConfig { gpuType tensorParallelSize replicas vllmArgs }
+    error
+    result { generations evaluations optimalConfig { gpuType } }
+  }
+}
+"""
 
 
 def unique(prefix: str) -> str:
@@ -43,3 +94,40 @@ async def model_id(client: httpx.AsyncClient, name: str) -> str:
     """The id of a registered (e.g. catalog-seeded) model, found by its exact name."""
     models = (await gql_data(client, "query($s: String) { models(search: $s) { id name } }", s=name))["models"]
     return next(m["id"] for m in models if m["name"] == name)
+
+
+async def profile_id(client: httpx.AsyncClient, name: str) -> str:
+    """The id of a hardware profile (e.g. a seeded "H100-SXM x8"), found by its exact name."""
+    query = "query($g: String) { hardwareProfiles(first: 100, gpuType: $g) { edges { node { id name } } } }"
+    edges = (await gql_data(client, query, g=name.split(" ")[0]))["hardwareProfiles"]["edges"]
+    return next(e["node"]["id"] for e in edges if e["node"]["name"] == name)
+
+
+async def simulate(
+    client: httpx.AsyncClient, model: str, profile: str, workload: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The `simulate` mutation's answer for a model and a profile named as in the catalog (CHAT unless given)."""
+    payload = {
+        "modelId": await model_id(client, model),
+        "hardwareProfileId": await profile_id(client, profile),
+        "workload": workload or CHAT,
+        **extra,
+    }
+    return (await gql_data(client, SIMULATE, input=payload))["simulate"]
+
+
+async def job_input(http: httpx.AsyncClient, **extra: Any) -> dict[str, Any]:
+    """An OptimizeInput for Llama-3.1-70B over JOB_PROFILES in BF16 and FP8, with `extra` on top."""
+    return {
+        "modelId": await model_id(http, LLAMA_70B),
+        "hardwareProfileIds": [await profile_id(http, name) for name in JOB_PROFILES],
+        "precisions": ["BF16", "FP8"],
+        **extra,
+    }
+
+
+async def submit_job(http: httpx.AsyncClient, *, wait: bool, **extra: Any) -> dict[str, Any]:
+    """`optimize` on `job_input`: the job queued (`wait=False`) or ended (`wait=True`)."""
+    answer = (await gql_data(http, OPTIMIZE, input=await job_input(http, **extra), wait=wait))["optimize"]
+    assert answer["__typename"] == "OptimizationJob", answer
+    return answer

@@ -14,9 +14,7 @@ import websockets
 
 from budsim.settings import Settings
 from budsim.web import admission
-from tests.api.helpers import places_taken
-from tests.api.test_optimization_jobs import PROGRESS, optimize
-from tests.api.test_simulate import simulate
+from tests.api.helpers import PROGRESS, places_taken, simulate, submit_job
 from tests.api.test_subscriptions import SUBSCRIPTION, until_subscribed
 from tests.api.ws import PROTOCOLS, subscribe
 from tests.conftest import LiveServer, migrated_database, serve
@@ -33,7 +31,7 @@ async def one_place(tmp_path_factory: pytest.TempPathFactory, model_path: Path) 
 
 
 @pytest.fixture
-async def http(one_place: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+async def one_place_http(one_place: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=one_place.http_url, timeout=30) as client:
         yield client
 
@@ -52,12 +50,12 @@ def place_held(server: LiveServer) -> AbstractAsyncContextManager[None]:
 
 
 async def test_an_opening_waits_for_its_turn_while_simulate_is_answered(
-    one_place: LiveServer, http: httpx.AsyncClient
+    one_place: LiveServer, one_place_http: httpx.AsyncClient
 ) -> None:
-    queued = await optimize(http, wait=False)
+    queued = await submit_job(one_place_http, wait=False)
     async with place_held(one_place):
         opening = asyncio.create_task(connect(one_place))
-        simulated = await simulate(http, "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM x1")
+        simulated = await simulate(one_place_http, "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM x1")
         assert simulated["__typename"] == "Simulation"  # interactive requests take no turn
         await asyncio.sleep(0.2)
         assert not opening.done()  # the handshake is not accepted while the place is held
@@ -71,9 +69,9 @@ async def test_an_opening_waits_for_its_turn_while_simulate_is_answered(
 
 @pytest.mark.parametrize("protocol", list(PROTOCOLS))
 async def test_a_subscription_start_holds_the_place_until_its_first_event(
-    one_place: LiveServer, http: httpx.AsyncClient, protocol: str
+    one_place: LiveServer, one_place_http: httpx.AsyncClient, protocol: str
 ) -> None:
-    queued = await optimize(http, wait=False)
+    queued = await submit_job(one_place_http, wait=False)
     async with subscribe(one_place.ws_url, PROGRESS, protocol, id=queued["id"]) as events:
         async with place_held(one_place):  # taken between the acknowledgement and the subscribe's arrival
             with pytest.raises(TimeoutError):

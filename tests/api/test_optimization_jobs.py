@@ -19,28 +19,21 @@ from budsim.db import jobs
 from budsim.db.models import OptimizationJobRow
 from budsim.resolvers import optimization_jobs
 from budsim.settings import Settings
-from tests.api.helpers import places_taken, row_counts
-from tests.api.test_simulate import model_id, profile_id, simulate
+from tests.api.helpers import (
+    JOB_FIELDS,
+    JOB_PROFILES,
+    LLAMA_70B,
+    OPTIMIZE,
+    PROGRESS,
+    job_input,
+    places_taken,
+    row_counts,
+    simulate,
+    submit_job,
+)
 from tests.api.ws import PROTOCOLS, subscribe
 from tests.conftest import BACKENDS, LiveServer, gql, gql_data, migrated_database, serve
 
-LLAMA_70B = "meta-llama/Llama-3.1-70B-Instruct"
-# Four GPU types and two precisions: a search of a couple of dozen generations, long enough to watch and to cancel.
-PROFILES = ["H100-SXM x8", "A100-80GB-SXM x8", "H200-SXM x8", "L40S x8"]
-JOB_FIELDS = """
-  id status method createdAt startedAt finishedAt attempts error
-  progress { generation evaluations }
-  result { generations evaluations meetsTargets optimalConfig { gpuType tensorParallelSize } simulation { id } }
-"""
-OPTIMIZE = f"""
-mutation($input: OptimizeInput!, $wait: Boolean!) {{
-  optimize(input: $input, wait: $wait) {{
-    __typename
-    ... on OptimizationJob {{ {JOB_FIELDS} }}
-    ... on ValidationError {{ field message }}
-  }}
-}}
-"""
 JOB = f"query($id: ID!) {{ optimizationJob(id: $id) {{ {JOB_FIELDS} }} }}"
 CANCEL = f"""
 mutation($id: ID!) {{
@@ -51,17 +44,6 @@ mutation($id: ID!) {{
   }}
 }}
 """
-PROGRESS = """
-subscription($id: ID!) {
-  optimizationProgress(jobId: $id) {
-    jobId status attempt generation evaluations elapsedMs paretoFrontSize
-    bestOutputTokensPerS bestE2eLatencyP99Ms bestCostPerHour
-    bestConfig { gpuType tensorParallelSize replicas vllmArgs }
-    error
-    result { generations evaluations optimalConfig { gpuType } }
-  }
-}
-"""
 ENDED = {"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"}
 
 
@@ -69,21 +51,6 @@ ENDED = {"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"}
 async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=live_server.http_url, timeout=120) as client:
         yield client
-
-
-async def request(http: httpx.AsyncClient, **extra: Any) -> dict[str, Any]:
-    return {
-        "modelId": await model_id(http, LLAMA_70B),
-        "hardwareProfileIds": [await profile_id(http, name) for name in PROFILES],
-        "precisions": ["BF16", "FP8"],
-        **extra,
-    }
-
-
-async def optimize(http: httpx.AsyncClient, *, wait: bool, **extra: Any) -> dict[str, Any]:
-    answer = (await gql_data(http, OPTIMIZE, input=await request(http, **extra), wait=wait))["optimize"]
-    assert answer["__typename"] == "OptimizationJob", answer
-    return answer
 
 
 async def job(http: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
@@ -105,7 +72,7 @@ async def until_generation(events: Any, generation: int) -> dict[str, Any]:
 async def test_optimize_without_waiting_answers_at_once_and_the_job_runs_to_its_end(
     http: httpx.AsyncClient, live_server: LiveServer
 ) -> None:
-    queued = await optimize(http, wait=False)
+    queued = await submit_job(http, wait=False)
     assert queued["status"] in {"QUEUED", "RUNNING"}
     assert queued["result"] is None
     assert queued["finishedAt"] is None
@@ -119,7 +86,7 @@ async def test_optimize_without_waiting_answers_at_once_and_the_job_runs_to_its_
     assert ended["error"] is None
     assert ended["createdAt"] <= ended["startedAt"] <= ended["finishedAt"]
     assert ended["progress"]["generation"] == ended["result"]["generations"] > 0
-    assert ended["result"]["optimalConfig"]["gpuType"] in {name.split(" ")[0] for name in PROFILES}
+    assert ended["result"]["optimalConfig"]["gpuType"] in {name.split(" ")[0] for name in JOB_PROFILES}
     simulation = await gql_data(
         http, "query($id: ID!) { simulation(id: $id) { id method } }", id=ended["result"]["simulation"]["id"]
     )
@@ -130,7 +97,7 @@ async def test_optimize_without_waiting_answers_at_once_and_the_job_runs_to_its_
 async def test_progress_comes_once_per_generation_then_the_end_with_the_result(
     http: httpx.AsyncClient, live_server: LiveServer, protocol: str
 ) -> None:
-    queued = await optimize(http, wait=False)
+    queued = await submit_job(http, wait=False)
     async with subscribe(live_server.ws_url, PROGRESS, protocol, id=queued["id"]) as events:
         received = await events.events("optimizationProgress")
     *progress, final = received
@@ -154,7 +121,7 @@ async def test_progress_comes_once_per_generation_then_the_end_with_the_result(
 
 
 async def test_a_late_subscriber_first_gets_the_latest_state(http: httpx.AsyncClient, live_server: LiveServer) -> None:
-    queued = await optimize(http, wait=False)
+    queued = await submit_job(http, wait=False)
     async with subscribe(live_server.ws_url, PROGRESS, id=queued["id"]) as early:
         seen = await until_generation(early, 3)
         async with subscribe(live_server.ws_url, PROGRESS, "graphql-ws", id=queued["id"]) as late:
@@ -171,7 +138,7 @@ async def test_a_late_subscriber_first_gets_the_latest_state(http: httpx.AsyncCl
 async def test_a_query_sent_during_a_search_is_answered_while_the_search_runs(
     http: httpx.AsyncClient, live_server: LiveServer
 ) -> None:
-    queued = await optimize(http, wait=False)
+    queued = await submit_job(http, wait=False)
     async with subscribe(live_server.ws_url, PROGRESS, id=queued["id"]) as events:
         await until_generation(events, 1)
         during = await job(http, queued["id"])
@@ -192,7 +159,7 @@ async def test_submissions_wait_for_a_place_while_simulate_and_queries_pass(
 ) -> None:
     count = "{ optimizationJobs(first: 1) { totalCount } }"
     jobs_before = (await gql_data(http, count))["optimizationJobs"]["totalCount"]
-    payload = await request(http)
+    payload = await job_input(http)
     async with bulk_places_taken(live_server):
         submitted = asyncio.create_task(gql_data(http, OPTIMIZE, input=payload, wait=False))
         simulated = await simulate(http, "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM x1")
@@ -210,9 +177,9 @@ async def test_submissions_wait_for_a_place_while_simulate_and_queries_pass(
 async def test_cancel_stops_a_running_search_within_a_generation_and_keeps_its_best(
     http: httpx.AsyncClient, live_server: LiveServer
 ) -> None:
-    full = await optimize(http, wait=True, seed=7)
+    full = await submit_job(http, wait=True, seed=7)
     assert full["status"] == "SUCCEEDED"
-    queued = await optimize(http, wait=False, seed=7)
+    queued = await submit_job(http, wait=False, seed=7)
     async with subscribe(live_server.ws_url, PROGRESS, id=queued["id"]) as events:
         seen = await until_generation(events, 1)
         cancelled = (await gql_data(http, CANCEL, id=queued["id"]))["cancelOptimization"]
@@ -250,7 +217,7 @@ async def test_a_refused_request_queues_no_job(http: httpx.AsyncClient, live_ser
         await gql_data(
             http,
             OPTIMIZE,
-            input=await request(http, workload={"inputTokens": 200_000, "outputTokens": 100, "concurrency": 8}),
+            input=await job_input(http, workload={"inputTokens": 200_000, "outputTokens": 100, "concurrency": 8}),
             wait=False,
         )
     )["optimize"]
@@ -264,7 +231,7 @@ async def test_a_job_whose_profile_vanished_fails_with_the_reason(
     http: httpx.AsyncClient, live_server: LiveServer
 ) -> None:
     state = live_server.app.state
-    document = {**_request_document(await request(http)), "hardware_profile_ids": [str(uuid.uuid4())]}
+    document = {**_request_document(await job_input(http)), "hardware_profile_ids": [str(uuid.uuid4())]}
     async with state.sessionmaker() as session:
         row = await jobs.insert(
             session, model_id=uuid.UUID(document["model_id"]), method="REGRESSOR", request=document, max_attempts=3
@@ -295,7 +262,7 @@ def _request_document(data: dict[str, Any]) -> dict[str, Any]:
 
 async def test_jobs_are_listed_newest_first_and_filtered_by_status(http: httpx.AsyncClient) -> None:
     for _ in range(2):
-        await optimize(http, wait=True, method="HEURISTIC")
+        await submit_job(http, wait=True, method="HEURISTIC")
     query = """
     query($after: String, $status: JobStatus) {
       optimizationJobs(first: 2, after: $after, status: $status) {
@@ -329,7 +296,7 @@ async def test_a_search_past_the_timeout_ends_timed_out_with_its_best_so_far(
 ) -> None:
     settings = Settings(database_url=fresh_database, model_path=model_path, optimization_timeout=0.3)
     async with serve(settings) as server, httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
-        ended = await optimize(http, wait=True)
+        ended = await submit_job(http, wait=True)
     assert ended["status"] == "TIMED_OUT"
     assert ended["result"]["optimalConfig"] is not None
     assert ended["result"]["generations"] < 20
@@ -338,7 +305,7 @@ async def test_a_search_past_the_timeout_ends_timed_out_with_its_best_so_far(
 async def test_cancelling_a_queued_job_ends_it_without_a_result(fresh_database: str, model_path: Path) -> None:
     settings = Settings(database_url=fresh_database, model_path=model_path, run_worker=False)
     async with serve(settings) as server, httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
-        queued = await optimize(http, wait=False)
+        queued = await submit_job(http, wait=False)
         assert queued["status"] == "QUEUED"
         async with subscribe(server.ws_url, PROGRESS, id=queued["id"]) as events:
             first = await events.next()
@@ -360,7 +327,7 @@ async def test_a_follower_that_hears_no_news_reads_the_end_from_the_row(
     monkeypatch.setattr(optimization_jobs, "RECHECK_S", 0.2)
     settings = Settings(database_url=fresh_database, model_path=model_path, run_worker=False)
     async with serve(settings) as server, httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
-        queued = await optimize(http, wait=False)
+        queued = await submit_job(http, wait=False)
         async with subscribe(server.ws_url, PROGRESS, id=queued["id"]) as events:
             first = await events.next()
             async with server.app.state.sessionmaker() as session:  # ended without a word to anyone
@@ -385,7 +352,7 @@ async def test_a_restarted_server_retries_the_job_its_dead_process_left_running(
     settings = Settings(database_url=fresh_database, model_path=model_path, job_lease_seconds=3600)
     async with serve(settings.model_copy(update={"run_worker": False})) as server:
         async with httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
-            queued = await optimize(http, wait=False, method="HEURISTIC")
+            queued = await submit_job(http, wait=False, method="HEURISTIC")
         async with server.app.state.sessionmaker() as session:
             claimed = await jobs.claim(session, f"{socket.gethostname()}:{dead.pid}:gone", 3600)
             assert claimed is not None
@@ -404,7 +371,7 @@ async def test_a_restarted_server_retries_the_job_its_dead_process_left_running(
 async def test_a_server_shutting_down_hands_its_running_job_to_the_next(fresh_database: str, model_path: Path) -> None:
     settings = Settings(database_url=fresh_database, model_path=model_path)
     async with serve(settings) as server, httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
-        queued = await optimize(http, wait=False)
+        queued = await submit_job(http, wait=False)
         async with subscribe(server.ws_url, PROGRESS, id=queued["id"]) as events:
             await until_generation(events, 1)
     async with serve(settings) as restarted, httpx.AsyncClient(base_url=restarted.http_url, timeout=60) as http:

@@ -6,8 +6,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.api.helpers import row_counts
-from tests.api.test_simulate import model_id, profile_id
+from tests.api.helpers import model_id, profile_id, row_counts
 from tests.conftest import gql_data
 
 OPTIMIZE = """

@@ -11,54 +11,8 @@ from budsim.app import create_app
 from budsim.core.calibration import NO_REGRESSOR
 from budsim.db import migrate
 from budsim.settings import Settings
-from tests.api.helpers import row_counts
+from tests.api.helpers import CHAT, SIMULATE, model_id, profile_id, row_counts, simulate
 from tests.conftest import gql_data
-
-SIMULATE = """
-mutation Simulate($input: SimulateInput!) {
-  simulate(input: $input) {
-    __typename
-    ... on Simulation {
-      id method engine confidence warnings
-      config { tensorParallelSize pipelineParallelSize maxNumSeqs maxNumBatchedTokens gpuMemoryUtilization
-               maxModelLen replicas weightDtype kvCacheDtype gpusPerReplica totalGpus }
-      metrics { ttftMeanMs ttftP50Ms ttftP99Ms tpotMs e2eLatencyP50Ms e2eLatencyP99Ms outputTokensPerS
-                totalTokensPerS requestsPerS costPerHour costPerMillionTokens }
-      memory { weightsGbPerGpu kvCacheGbPerGpu activationGbPerGpu totalGbPerGpu kvCacheTokens fits }
-      workload { inputTokens outputTokens concurrency requestRate }
-      model { name }
-      hardwareProfile { name }
-    }
-    ... on ValidationError { field message }
-    ... on NotFoundError { id entity }
-  }
-}
-"""
-CHAT = {"inputTokens": 1000, "outputTokens": 200, "concurrency": 16}
-
-
-async def model_id(client: httpx.AsyncClient, name: str) -> str:
-    models = (await gql_data(client, "query($s: String) { models(search: $s) { id name } }", s=name))["models"]
-    return next(m["id"] for m in models if m["name"] == name)
-
-
-async def profile_id(client: httpx.AsyncClient, name: str) -> str:
-    query = "query($g: String) { hardwareProfiles(first: 100, gpuType: $g) { edges { node { id name } } } }"
-    edges = (await gql_data(client, query, g=name.split(" ")[0]))["hardwareProfiles"]["edges"]
-    return next(e["node"]["id"] for e in edges if e["node"]["name"] == name)
-
-
-async def simulate(
-    client: httpx.AsyncClient, model: str, profile: str, workload: dict[str, Any] | None = None, **extra: Any
-) -> dict[str, Any]:
-    payload = {
-        "modelId": await model_id(client, model),
-        "hardwareProfileId": await profile_id(client, profile),
-        "workload": workload or CHAT,
-        **extra,
-    }
-    return (await gql_data(client, SIMULATE, input=payload))["simulate"]
-
 
 INTERVAL = """
 query($id: ID!) {

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from budsim.cli import main
-from tests.api.test_optimization_jobs import OPTIMIZE, request
+from tests.api.helpers import OPTIMIZE, job_input
 from tests.conftest import _free_port, gql_data, migrated_database
 from tests.test_scale_out import process, ready
 
@@ -37,7 +37,7 @@ async def test_two_processes_serve_one_port_and_run_jobs(tmp_path: Path, model_p
         await ready(base, log)
         assert len(server_processes(supervisor.pid)) == 2
         async with httpx.AsyncClient(base_url=base, timeout=120) as http:
-            answer = (await gql_data(http, OPTIMIZE, input=await request(http, seed=3), wait=True))["optimize"]
+            answer = (await gql_data(http, OPTIMIZE, input=await job_input(http, seed=3), wait=True))["optimize"]
         assert answer["__typename"] == "OptimizationJob", answer
         assert answer["status"] == "SUCCEEDED"
 

@@ -10,11 +10,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from budsim.core.architecture import ModelArchitecture, parse_hf_config
+from budsim.core.architecture import ModelArchitecture
 from budsim.core.calibration import calibrate, corrected_metrics, fit_log_scales
 from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import GPUS
-from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.memory import memory_breakdown
 from budsim.core.perf.engines import engine_profile
@@ -23,16 +22,13 @@ from budsim.core.perf.serving import ServingMetrics, predict
 from budsim.core.perf.step import replica_cost
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.types import Dtype, Engine, IntArray
+from tests import factories
 
 LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
 
 
-def _arch(hf_id: str = LLAMA_8B) -> ModelArchitecture:
-    return parse_hf_config(CATALOG_BY_ID[hf_id].config)
-
-
 def _setup(seqs: int, weights: Dtype = Dtype.FP8) -> tuple[ModelArchitecture, Cluster, ConfigBatch, IntArray]:
-    arch, cluster = _arch(), catalog_cluster(GPUS["H100-SXM"], 8)
+    arch, cluster = factories.arch(LLAMA_8B), catalog_cluster(GPUS["H100-SXM"], 8)
     batch = ConfigBatch.single(ServingConfig(1, 1, seqs, 8192, 0.9, 8192, 1, weights, Dtype.BF16))
     return arch, cluster, batch, memory_breakdown(arch, cluster.gpu.usable_memory_gb, batch).kv_tokens
 

@@ -5,10 +5,8 @@ import re
 import numpy as np
 import pytest
 
-from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.gpus import find_gpu
-from budsim.core.catalog.models import CATALOG_BY_ID
-from budsim.core.deployment import Cluster, Workload
+from budsim.core.deployment import Workload
 from budsim.core.errors import InfeasibleConfigError
 from budsim.core.heuristic import (
     DECODE_BANDWIDTH_EFFICIENCY,
@@ -19,19 +17,10 @@ from budsim.core.heuristic import (
     plan,
 )
 from budsim.core.memory import valid_tensor_parallel_sizes
-from budsim.core.types import Dtype, Interconnect
+from budsim.core.types import Dtype
+from tests.factories import arch, cluster
 
 CHAT = Workload(input_tokens=1000, output_tokens=500, concurrency=32)
-
-
-def arch(hf_id: str) -> ModelArchitecture:
-    return parse_hf_config(CATALOG_BY_ID[hf_id].config)
-
-
-def cluster(gpu_name: str = "H100-SXM", gpus_per_node: int = 8, nodes: int = 1) -> Cluster:
-    gpu = find_gpu(gpu_name)
-    assert gpu is not None
-    return Cluster(gpu, gpus_per_node, nodes, Interconnect.NVLINK, gpu.interconnect_gbs, 50.0, gpu.cost_per_hour)
 
 
 # ---------------------------------------------------------------- what it chooses

@@ -4,13 +4,12 @@ import shlex
 
 import pytest
 
-from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.gpus import GPUS
-from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import ConfigBatch, ServingConfig
 from budsim.core.launch import launch_command, trtllm_kv_fraction, vllm_args
 from budsim.core.memory import memory_breakdown
 from budsim.core.types import Dtype, Engine
+from tests import factories
 
 LLAMA_70B = "meta-llama/Llama-3.1-70B-Instruct"
 H100 = GPUS["H100-SXM"]
@@ -27,10 +26,6 @@ CONFIG = ServingConfig(
 )
 
 
-def _arch() -> ModelArchitecture:
-    return parse_hf_config(CATALOG_BY_ID[LLAMA_70B].config)
-
-
 def _flags(command: str) -> dict[str, str]:
     """Flag -> value of a command line (the trailing comment left out)."""
     words = shlex.split(command.split("  # ")[0])
@@ -38,7 +33,7 @@ def _flags(command: str) -> dict[str, str]:
 
 
 def test_vllm_gets_its_own_flags_for_every_knob_of_the_config() -> None:
-    command = launch_command(Engine.VLLM, LLAMA_70B, _arch(), H100, CONFIG)
+    command = launch_command(Engine.VLLM, LLAMA_70B, factories.arch(LLAMA_70B), H100, CONFIG)
     assert command.startswith(f"vllm serve {LLAMA_70B} ")
     assert command.split("  # ")[0] == vllm_args(LLAMA_70B, CONFIG)
     assert _flags(command) == {
@@ -55,7 +50,7 @@ def test_vllm_gets_its_own_flags_for_every_knob_of_the_config() -> None:
 
 
 def test_sglang_gets_its_server_args_not_vllms() -> None:
-    command = launch_command(Engine.SGLANG, LLAMA_70B, _arch(), H100, CONFIG)
+    command = launch_command(Engine.SGLANG, LLAMA_70B, factories.arch(LLAMA_70B), H100, CONFIG)
     assert command.startswith(f"python -m sglang.launch_server --model-path {LLAMA_70B} ")
     assert _flags(command) == {
         "--model-path": LLAMA_70B,
@@ -72,7 +67,7 @@ def test_sglang_gets_its_server_args_not_vllms() -> None:
 
 
 def test_trtllm_gets_trtllm_serve_flags_and_a_kv_share_of_the_free_memory() -> None:
-    arch = _arch()
+    arch = factories.arch(LLAMA_70B)
     command = launch_command(Engine.TRTLLM, LLAMA_70B, arch, H100, CONFIG)
     assert command.startswith(f"trtllm-serve {LLAMA_70B} --backend pytorch ")
     flags = _flags(command)
@@ -98,17 +93,17 @@ def test_trtllm_gets_trtllm_serve_flags_and_a_kv_share_of_the_free_memory() -> N
 
 @pytest.mark.parametrize("engine", list(Engine))
 def test_every_command_states_the_replicas_and_their_gpus(engine: Engine) -> None:
-    command = launch_command(engine, LLAMA_70B, _arch(), H100, CONFIG)
+    command = launch_command(engine, LLAMA_70B, factories.arch(LLAMA_70B), H100, CONFIG)
     assert command.split("  # ")[1].startswith("3 replicas behind a load balancer, 8 GPUs each")
 
 
 def test_a_bf16_config_names_its_dtype_and_asks_for_no_quantization() -> None:
     plain = ServingConfig(8, 1, 256, 8192, 0.9, 8192, 1, Dtype.BF16, Dtype.BF16)
     for engine in (Engine.VLLM, Engine.SGLANG):
-        flags = _flags(launch_command(engine, LLAMA_70B, _arch(), H100, plain))
+        flags = _flags(launch_command(engine, LLAMA_70B, factories.arch(LLAMA_70B), H100, plain))
         assert flags["--dtype"] == "bfloat16"
         assert "--quantization" not in flags
         assert "--kv-cache-dtype" not in flags
-    trtllm = launch_command(Engine.TRTLLM, LLAMA_70B, _arch(), H100, plain)
+    trtllm = launch_command(Engine.TRTLLM, LLAMA_70B, factories.arch(LLAMA_70B), H100, plain)
     assert "extra_llm_api_options" not in trtllm
     assert trtllm.endswith("# 1 replica, 8 GPUs each")

@@ -12,7 +12,7 @@ import pytest
 
 from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.gpus import find_gpu
-from budsim.core.catalog.models import CATALOG_BY_ID, CATALOG_MODELS
+from budsim.core.catalog.models import CATALOG_MODELS
 from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig
 from budsim.core.errors import InfeasibleConfigError
 from budsim.core.memory import (
@@ -27,6 +27,7 @@ from budsim.core.memory import (
     valid_tensor_parallel_sizes,
 )
 from budsim.core.types import Dtype, Interconnect
+from tests.factories import arch
 
 H100_GB = 80.0  # catalog figure
 H100_AS_VLLM_SEES_IT_GB = 79.19 * 2**30 / 1e9  # 85.03 GB
@@ -47,10 +48,6 @@ MISTRAL_7B_V01: dict[str, Any] = {
     "tie_word_embeddings": False,
     "vocab_size": 32000,
 }
-
-
-def arch(hf_id: str) -> ModelArchitecture:
-    return parse_hf_config(CATALOG_BY_ID[hf_id].config)
 
 
 def config(

@@ -28,19 +28,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from budsim.core.architecture import ModelArchitecture, parse_hf_config
+from budsim.core.architecture import ModelArchitecture
 from budsim.core.catalog.gpus import GPUS
-from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.perf.engines import engine_profile
 from budsim.core.perf.scheduler_sim import simulate
 from budsim.core.perf.serving import predict_one
 from budsim.core.perf.step import ReplicaCost, chunk_pairs, decode_load, prefill_load, replica_cost, step_time
 from budsim.core.types import Dtype, Engine, Interconnect
-
-
-def arch(hf_id: str) -> ModelArchitecture:
-    return parse_hf_config(CATALOG_BY_ID[hf_id].config)
+from tests.factories import arch
 
 
 def setup(

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from budsim.core.architecture import ModelArchitecture, parse_hf_config
+from budsim.core.architecture import parse_hf_config
 from budsim.core.catalog.gpus import GPUS
 from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig, Workload
@@ -18,22 +18,18 @@ CLUSTER = Cluster(H200, 8, 4, Interconnect.NVLINK, 900.0, 100.0, 3.99)
 KV = 400_000  # tokens of KV cache per replica, ample unless a test says otherwise
 
 
-def arch(hf_id: str) -> ModelArchitecture:
-    return parse_hf_config(CATALOG_BY_ID[hf_id].config)
-
-
-def config(tp: int = 4, pp: int = 1, replicas: int = 1, seqs: int = 256, budget: int = 8192) -> ServingConfig:
+def fp8_config(tp: int = 4, pp: int = 1, replicas: int = 1, seqs: int = 256, budget: int = 8192) -> ServingConfig:
     return ServingConfig(tp, pp, seqs, budget, 0.9, 16384, replicas, Dtype.FP8, Dtype.BF16)
 
 
-def one(
+def predict_70b(
     workload: Workload, cfg: ServingConfig | None = None, kv: int = KV, engine: Engine = Engine.VLLM
 ) -> ServingMetrics:
-    return predict_one(LLAMA_70B, CLUSTER, cfg or config(), workload, engine, kv)
+    return predict_one(LLAMA_70B, CLUSTER, cfg or fp8_config(), workload, engine, kv)
 
 
 def test_a_closed_loop_obeys_littles_law() -> None:
-    metrics = one(Workload(1024, 256, concurrency=48))
+    metrics = predict_70b(Workload(1024, 256, concurrency=48))
     # Each of the 48 clients has one request in flight for e2e seconds: requests/s x e2e = 48.
     assert metrics.requests_per_s * metrics.e2e_mean_ms / 1e3 == pytest.approx(48, rel=0.02)
     assert metrics.output_tokens_per_s == pytest.approx(metrics.requests_per_s * 256)
@@ -41,20 +37,20 @@ def test_a_closed_loop_obeys_littles_law() -> None:
 
 
 def test_e2e_latency_is_ttft_plus_a_tpot_per_further_token() -> None:
-    metrics = one(Workload(2048, 500, concurrency=16))
+    metrics = predict_70b(Workload(2048, 500, concurrency=16))
     assert metrics.e2e_mean_ms == pytest.approx(metrics.ttft_mean_ms + 499 * metrics.tpot_ms)
 
 
 def test_cost_counts_every_gpu_of_every_replica() -> None:
-    metrics = one(Workload(1024, 256, concurrency=64), config(tp=4, pp=2, replicas=3))
+    metrics = predict_70b(Workload(1024, 256, concurrency=64), fp8_config(tp=4, pp=2, replicas=3))
     assert metrics.cost_per_hour == pytest.approx(4 * 2 * 3 * 3.99)
     per_million = metrics.cost_per_hour / (metrics.output_tokens_per_s * 3600) * 1e6
     assert metrics.cost_per_million_tokens == pytest.approx(per_million)
 
 
 def test_requests_spread_evenly_over_replicas() -> None:
-    two = one(Workload(1024, 256, concurrency=64), config(replicas=2))
-    single = one(Workload(1024, 256, concurrency=32), config(replicas=1))
+    two = predict_70b(Workload(1024, 256, concurrency=64), fp8_config(replicas=2))
+    single = predict_70b(Workload(1024, 256, concurrency=32), fp8_config(replicas=1))
     assert two.ttft_mean_ms == pytest.approx(single.ttft_mean_ms)
     assert two.tpot_ms == pytest.approx(single.tpot_ms)
     assert two.output_tokens_per_s == pytest.approx(2 * single.output_tokens_per_s)
@@ -62,7 +58,7 @@ def test_requests_spread_evenly_over_replicas() -> None:
 
 def test_the_kv_cache_caps_the_running_batch_and_the_other_clients_wait_for_a_slot() -> None:
     # vLLM holds a request's prompt plus, on average, half its output: 10,000 / (1,000 + 500) = 6 requests.
-    metrics = one(Workload(1000, 1000, concurrency=24), kv=10_000)
+    metrics = predict_70b(Workload(1000, 1000, concurrency=24), kv=10_000)
     assert metrics.batch_limit == 6
     assert metrics.running_batch == pytest.approx(6)
     assert metrics.kv_pressure == pytest.approx(24 * 1500 / 10_000)
@@ -76,37 +72,37 @@ def test_the_kv_cache_caps_the_running_batch_and_the_other_clients_wait_for_a_sl
 
 
 def test_max_num_seqs_caps_the_running_batch() -> None:
-    assert one(Workload(512, 128, concurrency=64), config(seqs=16)).running_batch == pytest.approx(16)
+    assert predict_70b(Workload(512, 128, concurrency=64), fp8_config(seqs=16)).running_batch == pytest.approx(16)
 
 
 def test_trtllm_reserves_the_whole_output_so_fewer_requests_fit_its_cache() -> None:
-    vllm = one(Workload(1000, 1000, concurrency=100), kv=60_000, engine=Engine.VLLM)
-    trt = one(Workload(1000, 1000, concurrency=100), kv=60_000, engine=Engine.TRTLLM)
+    vllm = predict_70b(Workload(1000, 1000, concurrency=100), kv=60_000, engine=Engine.VLLM)
+    trt = predict_70b(Workload(1000, 1000, concurrency=100), kv=60_000, engine=Engine.TRTLLM)
     assert (vllm.batch_limit, trt.batch_limit) == (40, 30)
 
 
 def test_a_request_that_cannot_fit_the_kv_cache_or_max_model_len_is_reported_unusable() -> None:
-    metrics = one(Workload(1000, 1000, concurrency=4), kv=1500)
+    metrics = predict_70b(Workload(1000, 1000, concurrency=4), kv=1500)
     assert not metrics.fits
     assert metrics.ttft_mean_ms == np.inf
     assert metrics.output_tokens_per_s == 0.0
     assert metrics.cost_per_million_tokens == np.inf
     shorter_model_len = ServingConfig(4, 1, 256, 8192, 0.9, 1024, 1, Dtype.FP8, Dtype.BF16)
-    assert not one(Workload(1000, 1000, concurrency=4), shorter_model_len).fits
+    assert not predict_70b(Workload(1000, 1000, concurrency=4), shorter_model_len).fits
 
 
 def test_an_open_loop_beyond_capacity_is_saturated() -> None:
-    capacity = one(Workload(1024, 256, request_rate=0.1)).capacity_requests_per_s
-    over = one(Workload(1024, 256, request_rate=capacity * 1.2))
+    capacity = predict_70b(Workload(1024, 256, request_rate=0.1)).capacity_requests_per_s
+    over = predict_70b(Workload(1024, 256, request_rate=capacity * 1.2))
     assert over.saturated
     assert over.ttft_p99_ms == np.inf
     assert over.requests_per_s == pytest.approx(capacity)
-    assert not one(Workload(1024, 256, request_rate=capacity * 0.8)).saturated
+    assert not predict_70b(Workload(1024, 256, request_rate=capacity * 0.8)).saturated
 
 
 def test_open_loop_latency_and_its_tail_grow_with_load() -> None:
-    capacity = one(Workload(4096, 256, request_rate=0.1)).capacity_requests_per_s
-    light, heavy = (one(Workload(4096, 256, request_rate=capacity * load)) for load in (0.3, 0.9))
+    capacity = predict_70b(Workload(4096, 256, request_rate=0.1)).capacity_requests_per_s
+    light, heavy = (predict_70b(Workload(4096, 256, request_rate=capacity * load)) for load in (0.3, 0.9))
     assert light.requests_per_s == pytest.approx(capacity * 0.3)
     assert heavy.ttft_mean_ms > light.ttft_mean_ms
     assert heavy.tpot_ms > light.tpot_ms
@@ -114,10 +110,10 @@ def test_open_loop_latency_and_its_tail_grow_with_load() -> None:
 
 
 def test_the_p99_comes_from_queueing_not_from_a_fixed_multiple_of_the_median() -> None:
-    capacity = one(Workload(4096, 256, request_rate=0.1)).capacity_requests_per_s
+    capacity = predict_70b(Workload(4096, 256, request_rate=0.1)).capacity_requests_per_s
     ttft_ratios = [
         m.ttft_p99_ms / m.ttft_p50_ms
-        for m in (one(Workload(4096, 256, request_rate=capacity * load)) for load in (0.2, 0.6, 0.95))
+        for m in (predict_70b(Workload(4096, 256, request_rate=capacity * load)) for load in (0.2, 0.6, 0.95))
     ]
     assert ttft_ratios == sorted(ttft_ratios)
     assert ttft_ratios[-1] > 1.5 * ttft_ratios[0]
@@ -125,15 +121,15 @@ def test_the_p99_comes_from_queueing_not_from_a_fixed_multiple_of_the_median() -
 
 def test_sglang_pauses_decodes_for_prefill_so_long_prompts_inflate_its_tpot_more() -> None:
     def inflation(engine: Engine) -> float:
-        short = one(Workload(256, 256, concurrency=32), engine=engine)
-        long = one(Workload(8192, 256, concurrency=32), engine=engine)
+        short = predict_70b(Workload(256, 256, concurrency=32), engine=engine)
+        long = predict_70b(Workload(8192, 256, concurrency=32), engine=engine)
         return long.tpot_ms / long.decode_step_ms - short.tpot_ms / short.decode_step_ms
 
     assert inflation(Engine.SGLANG) > inflation(Engine.VLLM) > 0
 
 
 def test_the_analytical_terms_are_exposed_for_the_residual_model() -> None:
-    metrics = one(Workload(4096, 512, concurrency=32))
+    metrics = predict_70b(Workload(4096, 512, concurrency=32))
     assert metrics.decode_memory_ms > metrics.decode_compute_ms  # decode streams weights and KV
     assert metrics.prefill_compute_ms > metrics.prefill_memory_ms  # a 4k prompt is compute-bound
     assert metrics.comm_ms > 0
@@ -144,7 +140,7 @@ def test_the_analytical_terms_are_exposed_for_the_residual_model() -> None:
 
 def test_a_wave_of_prompts_that_fit_one_step_costs_the_front_end_and_that_one_step() -> None:
     # 4 clients x 1024 tokens fit the 8192-token budget: one step prefills all four, reading the weights once.
-    metrics = one(Workload(1024, 256, concurrency=4))
+    metrics = predict_70b(Workload(1024, 256, concurrency=4))
     wave = metrics.synchronized_ttft_ms - engine_profile(Engine.VLLM).request_overhead_s * 1e3
     assert metrics.prefill_step_ms < wave < 4 * metrics.prefill_step_ms
 
@@ -153,8 +149,8 @@ def test_beyond_the_budget_a_wave_queues_in_full_steps() -> None:
     # 64 and 128 clients x 1024 tokens are 8 and 16 budgets: the k-th prompt is done after k/8 full steps, so the
     # wave's mean wait is (waves + 1) / 2 full steps.
     frontend = engine_profile(Engine.VLLM).request_overhead_s * 1e3
-    eight = one(Workload(1024, 256, concurrency=64)).synchronized_ttft_ms - frontend
-    sixteen = one(Workload(1024, 256, concurrency=128)).synchronized_ttft_ms - frontend
+    eight = predict_70b(Workload(1024, 256, concurrency=64)).synchronized_ttft_ms - frontend
+    sixteen = predict_70b(Workload(1024, 256, concurrency=128)).synchronized_ttft_ms - frontend
     assert sixteen / eight == pytest.approx((16 + 1) / (8 + 1), rel=1e-9)
 
 
@@ -163,18 +159,18 @@ def test_every_engine_prices_a_wave_as_prefill_steps_above_its_steady_state(engi
     # Short prompts at high concurrency make SGLang's decode step longer than its prefill-only step; a wave is still
     # its front end plus at least one prefill step.
     for workload in (Workload(256, 1024, concurrency=256), Workload(4096, 512, concurrency=32)):
-        metrics = one(workload, engine=engine)
+        metrics = predict_70b(workload, engine=engine)
         assert metrics.synchronized_ttft_ms > engine_profile(engine).request_overhead_s * 1e3 + metrics.prefill_step_ms
         assert metrics.synchronized_ttft_ms > metrics.ttft_mean_ms
 
 
 def test_ttft_includes_the_engines_front_end_latency() -> None:
-    metrics = one(Workload(128, 64, concurrency=1))
+    metrics = predict_70b(Workload(128, 64, concurrency=1))
     assert metrics.ttft_mean_ms > engine_profile(Engine.VLLM).request_overhead_s * 1e3 + metrics.prefill_step_ms
 
 
 def test_predict_one_matches_the_batched_prediction() -> None:
-    configs = [config(tp=tp) for tp in (2, 4, 8)]
+    configs = [fp8_config(tp=tp) for tp in (2, 4, 8)]
     batched = predict(LLAMA_70B, CLUSTER, ConfigBatch.from_configs(configs), Workload(1024, 256, concurrency=32),
                       Engine.TRTLLM, np.array([KV] * 3))  # fmt: skip
     single = predict_one(LLAMA_70B, CLUSTER, configs[1], Workload(1024, 256, concurrency=32), Engine.TRTLLM, KV)
@@ -184,6 +180,6 @@ def test_predict_one_matches_the_batched_prediction() -> None:
 
 def test_a_workload_needs_exactly_one_of_concurrency_or_request_rate() -> None:
     with pytest.raises(CoreError, match="exactly one"):
-        one(Workload(1024, 256))
+        predict_70b(Workload(1024, 256))
     with pytest.raises(CoreError, match="exactly one"):
-        one(Workload(1024, 256, concurrency=8, request_rate=1.0))
+        predict_70b(Workload(1024, 256, concurrency=8, request_rate=1.0))

@@ -5,9 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.gpus import GPUS
-from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig
 from budsim.core.perf.constants import MOE_KERNEL_EFFICIENCY
 from budsim.core.perf.engines import engine_profile
@@ -22,10 +20,7 @@ from budsim.core.perf.step import (
     touched_experts,
 )
 from budsim.core.types import Dtype, Engine, Interconnect
-
-
-def arch(hf_id: str) -> ModelArchitecture:
-    return parse_hf_config(CATALOG_BY_ID[hf_id].config)
+from tests.factories import arch
 
 
 def cost(

@@ -4,33 +4,26 @@ import numpy as np
 import pytest
 
 from budsim.core.architecture import parse_hf_config
-from budsim.core.catalog.gpus import find_gpu
 from budsim.core.catalog.models import CATALOG_BY_ID
-from budsim.core.deployment import Cluster, Workload
+from budsim.core.deployment import Workload
 from budsim.core.search.constraints import Targets
 from budsim.core.search.evaluators import analytical_evaluator
 from budsim.core.search.exhaustive import enumerate_genomes, exhaustive_search
 from budsim.core.search.nsga2 import optimize
 from budsim.core.search.operators import cost_per_million_tokens, dominance_matrix, minimization
 from budsim.core.search.scoring import score
-from budsim.core.search.space import ClusterOption, SearchSpace, build_space
-from budsim.core.types import Dtype, Engine, Interconnect
+from budsim.core.search.space import SearchSpace, build_space
+from budsim.core.types import Dtype, Engine
+from tests.factories import option
 
 ARCH = parse_hf_config(CATALOG_BY_ID["meta-llama/Llama-3.1-8B-Instruct"].config)
 CHAT = Workload(input_tokens=1024, output_tokens=256, concurrency=64)
 
 
-def option(gpu_name: str, gpus_per_node: int) -> ClusterOption:
-    gpu = find_gpu(gpu_name)
-    assert gpu is not None
-    cluster = Cluster(gpu, gpus_per_node, 1, Interconnect.NVLINK, gpu.interconnect_gbs, 50.0, gpu.cost_per_hour)
-    return ClusterOption(cluster, gpu_name)
-
-
 def small_space() -> SearchSpace:
     return build_space(
         ARCH,
-        [option("H100-SXM", 8), option("L40S", 4)],
+        [option("H100-SXM", 8, label="H100-SXM"), option("L40S", 4, label="L40S")],
         [Dtype.BF16, Dtype.FP8],
         max_model_len=1280,
         max_replicas=4,

@@ -13,10 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from budsim.core.architecture import ModelArchitecture, parse_hf_config
-from budsim.core.catalog.gpus import find_gpu
-from budsim.core.catalog.models import CATALOG_BY_ID
-from budsim.core.deployment import Cluster, Workload
+from budsim.core.deployment import Workload
 from budsim.core.memory import memory_breakdown
 from budsim.core.search.constraints import Targets
 from budsim.core.search.evaluators import ServingEvaluator, analytical_evaluator
@@ -24,28 +21,13 @@ from budsim.core.search.exhaustive import exhaustive_search
 from budsim.core.search.nsga2 import GenerationReport, SearchCancelled, StopReason, optimize
 from budsim.core.search.operators import hypervolume, minimization
 from budsim.core.search.scoring import Evaluation
-from budsim.core.search.space import ClusterOption, Gene, SearchSpace, build_space, decode
-from budsim.core.types import Dtype, Engine, IntArray, Interconnect
+from budsim.core.search.space import Gene, SearchSpace, decode
+from budsim.core.types import Dtype, Engine, IntArray
+from tests.factories import arch, option, space_for
 
 CHAT = Workload(input_tokens=1024, output_tokens=256, concurrency=64)
 LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
 LLAMA_70B = "meta-llama/Llama-3.1-70B-Instruct"
-
-
-def arch(hf_id: str = LLAMA_8B) -> ModelArchitecture:
-    return parse_hf_config(CATALOG_BY_ID[hf_id].config)
-
-
-def option(gpu_name: str = "H100-SXM", gpus_per_node: int = 8) -> ClusterOption:
-    gpu = find_gpu(gpu_name)
-    assert gpu is not None
-    cluster = Cluster(gpu, gpus_per_node, 1, Interconnect.NVLINK, gpu.interconnect_gbs, 50.0, gpu.cost_per_hour)
-    return ClusterOption(cluster, f"{gpus_per_node}x{gpu_name}")
-
-
-def space_for(hf_id: str = LLAMA_8B, precisions: tuple[Dtype, ...] = (Dtype.BF16,), **kwargs: object) -> SearchSpace:
-    clusters = kwargs.pop("clusters", [option()])
-    return build_space(arch(hf_id), clusters, list(precisions), max_model_len=1280, **kwargs)  # type: ignore[arg-type]
 
 
 def evaluator(hf_id: str = LLAMA_8B, targets: Targets | None = None) -> ServingEvaluator:

@@ -5,10 +5,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pytest
 
-from budsim.core.architecture import ModelArchitecture, parse_hf_config
-from budsim.core.catalog.gpus import find_gpu
-from budsim.core.catalog.models import CATALOG_BY_ID
-from budsim.core.deployment import Cluster, ServingConfig, Workload
+from budsim.core.deployment import ServingConfig, Workload
 from budsim.core.errors import InfeasibleConfigError
 from budsim.core.search.constraints import (
     FAILED,
@@ -20,25 +17,11 @@ from budsim.core.search.constraints import (
 )
 from budsim.core.search.evaluators import analytical_evaluator
 from budsim.core.search.scoring import Evaluation, score
-from budsim.core.search.space import ClusterOption, Gene, SearchSpace, build_space, cost_per_hour, decode, encode
-from budsim.core.types import Dtype, Engine, IntArray, Interconnect
+from budsim.core.search.space import Gene, SearchSpace, build_space, cost_per_hour, decode, encode
+from budsim.core.types import Dtype, Engine, IntArray
+from tests.factories import LLAMA_8B, arch, option, space_for
 
 CHAT = Workload(input_tokens=1024, output_tokens=256, concurrency=64)
-
-
-def arch(hf_id: str = "meta-llama/Llama-3.1-8B-Instruct") -> ModelArchitecture:
-    return parse_hf_config(CATALOG_BY_ID[hf_id].config)
-
-
-def option(gpu_name: str = "H100-SXM", gpus_per_node: int = 8, nodes: int = 1, label: str = "") -> ClusterOption:
-    gpu = find_gpu(gpu_name)
-    assert gpu is not None
-    cluster = Cluster(gpu, gpus_per_node, nodes, Interconnect.NVLINK, gpu.interconnect_gbs, 50.0, gpu.cost_per_hour)
-    return ClusterOption(cluster, label or f"{gpus_per_node}x{gpu_name}")
-
-
-def space_for(model: ModelArchitecture | None = None, **kwargs: object) -> SearchSpace:
-    return build_space(model or arch(), kwargs.pop("clusters", [option()]), [Dtype.BF16], max_model_len=1280, **kwargs)  # type: ignore[arg-type]
 
 
 def genome_of(space: SearchSpace, cluster_index: int = 0, **values: object) -> IntArray:
@@ -80,7 +63,7 @@ def test_replica_options_start_at_two_under_high_availability_and_never_exceed_t
 
 
 def test_each_precision_is_one_option_and_kv_cache_stays_16_bit_under_quantized_weights() -> None:
-    space = build_space(arch(), [option()], [Dtype.FP8, Dtype.BF16, Dtype.FP8], max_model_len=1280)
+    space = build_space(arch(LLAMA_8B), [option()], [Dtype.FP8, Dtype.BF16, Dtype.FP8], max_model_len=1280)
     assert space.weight_dtypes == (Dtype.FP8, Dtype.BF16)
     batch, _ = decode(space, np.array([[0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 1]]))
     assert [batch.row(i).weight_dtype for i in range(2)] == [Dtype.FP8, Dtype.BF16]
@@ -89,9 +72,9 @@ def test_each_precision_is_one_option_and_kv_cache_stays_16_bit_under_quantized_
 
 def test_a_space_without_clusters_or_precisions_is_refused() -> None:
     with pytest.raises(InfeasibleConfigError, match="hardware profile"):
-        build_space(arch(), [], [Dtype.BF16], max_model_len=1280)
+        build_space(arch(LLAMA_8B), [], [Dtype.BF16], max_model_len=1280)
     with pytest.raises(InfeasibleConfigError, match="precision"):
-        build_space(arch(), [option()], [], max_model_len=1280)
+        build_space(arch(LLAMA_8B), [option()], [], max_model_len=1280)
 
 
 # ---------------------------------------------------------------- encoding
@@ -181,7 +164,7 @@ def test_cost_per_hour_pays_for_every_gpu_of_every_pipeline_stage_and_replica() 
     genomes = np.stack(
         [genome_of(space, tp=2, pp=1, replicas=2), genome_of(space, tp=2, pp=2, replicas=2), genome_of(space, tp=1)]
     )
-    objectives = analytical_evaluator(arch(), CHAT, Engine.VLLM)(space, genomes).objectives
+    objectives = analytical_evaluator(arch(LLAMA_8B), CHAT, Engine.VLLM)(space, genomes).objectives
     assert objectives[:, 2].tolist() == pytest.approx([4 * price, 8 * price, price])
     assert objectives[1, 2] == pytest.approx(2 * objectives[0, 2])  # the PP=2 twin costs twice as much
     assert cost_per_hour(space, genomes).tolist() == pytest.approx(objectives[:, 2].tolist())
@@ -204,12 +187,12 @@ def test_a_config_whose_weights_do_not_fit_violates_memory_by_its_relative_short
 def test_targets_are_relative_overshoots_and_an_unservable_config_misses_them_entirely() -> None:
     space = space_for()
     genomes = np.stack([genome_of(space, tp=1), genome_of(space, tp=1, replicas=8)])
-    free = analytical_evaluator(arch(), CHAT, Engine.VLLM)(space, genomes)
+    free = analytical_evaluator(arch(LLAMA_8B), CHAT, Engine.VLLM)(space, genomes)
     p99 = free.objectives[:, 1]
     limit = float(p99.max()) / 2
     wanted = float(free.objectives[:, 0].max()) * 2
     targets = Targets(max_latency_ms=limit, min_throughput_tps=wanted)
-    bound = analytical_evaluator(arch(), CHAT, Engine.VLLM, targets)(space, genomes)
+    bound = analytical_evaluator(arch(LLAMA_8B), CHAT, Engine.VLLM, targets)(space, genomes)
     assert bound.violations["max_latency_ms"].tolist() == pytest.approx(np.maximum(p99 / limit - 1, 0).tolist())
     assert bound.violations["min_throughput_tps"].tolist() == pytest.approx(
         (1 - free.objectives[:, 0] / wanted).tolist()
@@ -223,7 +206,7 @@ def test_targets_are_relative_overshoots_and_an_unservable_config_misses_them_en
 def test_an_open_loop_beyond_capacity_is_infeasible_by_its_missing_share() -> None:
     flood = Workload(input_tokens=1024, output_tokens=256, request_rate=500.0)
     space = space_for()
-    evaluation = analytical_evaluator(arch(), flood, Engine.VLLM)(space, genome_of(space)[None, :])
+    evaluation = analytical_evaluator(arch(LLAMA_8B), flood, Engine.VLLM)(space, genome_of(space)[None, :])
     capacity = evaluation.metrics["capacity_requests_per_s"][0]
     assert evaluation.violations["capacity"][0] == pytest.approx(1 - capacity / 500.0)
     assert 0.5 < evaluation.violations["capacity"][0] < 1.0

@@ -10,10 +10,8 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
-from budsim.core.architecture import ModelArchitecture, parse_hf_config
 from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import GPUS
-from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Workload
 from budsim.core.heuristic import PartialConfig
 from budsim.core.optimization import Constraints, OptimizationProblem, SearchSettings, search_deployment
@@ -23,21 +21,18 @@ from budsim.core.search.evaluators import ServingEvaluator
 from budsim.core.search.space import build_space, encode
 from budsim.core.simulation import simulate
 from budsim.core.types import Dtype, Engine, Method
+from tests import factories
 
 LLAMA_70B = "meta-llama/Llama-3.1-70B-Instruct"
 CHAT = Workload(1024, 256, concurrency=64)
-
-
-def _arch(hf_id: str = LLAMA_70B) -> ModelArchitecture:
-    return parse_hf_config(CATALOG_BY_ID[hf_id].config)
 
 
 @pytest.mark.parametrize("method", ["HEURISTIC", "REGRESSOR"])
 def test_every_metric_sits_inside_its_interval_and_latencies_widen_with_doubt(
     method: str, regressor: ResidualRegressor
 ) -> None:
-    prediction = simulate(_arch(), catalog_cluster(GPUS["H100-SXM"], 8), CHAT, PartialConfig(), Engine.VLLM,
-                          regressor if method == "REGRESSOR" else None)  # fmt: skip
+    prediction = simulate(factories.arch(LLAMA_70B), catalog_cluster(GPUS["H100-SXM"], 8), CHAT, PartialConfig(),
+                          Engine.VLLM, regressor if method == "REGRESSOR" else None)  # fmt: skip
     low, high = asdict(prediction.interval.p10), asdict(prediction.interval.p90)
     for name, value in asdict(prediction.metrics).items():
         assert value is not None
@@ -50,7 +45,9 @@ def test_every_metric_sits_inside_its_interval_and_latencies_widen_with_doubt(
 
 
 def test_the_analytical_interval_is_the_spread_of_the_physics_from_measured_runs() -> None:
-    prediction = simulate(_arch(), catalog_cluster(GPUS["H100-SXM"], 8), CHAT, PartialConfig(), Engine.VLLM)
+    prediction = simulate(
+        factories.arch(LLAMA_70B), catalog_cluster(GPUS["H100-SXM"], 8), CHAT, PartialConfig(), Engine.VLLM
+    )
     # TPOT follows the decode steps' scale (a decode step per token); its p10-p90 spans exp(2 x 1.28 x sd) or a
     # little less where prompt chunks share the steps.
     width = prediction.interval.p90.tpot_ms / prediction.interval.p10.tpot_ms  # type: ignore[operator]
@@ -60,7 +57,7 @@ def test_the_analytical_interval_is_the_spread_of_the_physics_from_measured_runs
 def test_a_measured_gpu_and_model_pair_gets_a_narrower_interval_than_an_unseen_gpu(
     regressor: ResidualRegressor,
 ) -> None:
-    arch = _arch()
+    arch = factories.arch(LLAMA_70B)
     assert regressor.coverage is not None
     assert ("H100-SXM", arch.model_type) in regressor.coverage.pairs
     assert "L40S" not in regressor.coverage.gpus
@@ -75,7 +72,7 @@ def test_a_measured_gpu_and_model_pair_gets_a_narrower_interval_than_an_unseen_g
 
 def _evaluate(caution: float | None, max_ttft_ms: float) -> tuple[float, float]:
     """(TTFT p99 judged, max_ttft_ms violation) of one analytical config (confidence 0.6, below 0.7)."""
-    arch = _arch()
+    arch = factories.arch(LLAMA_70B)
     option = ClusterOption(catalog_cluster(GPUS["H100-SXM"], 8), "h100")
     space = build_space(arch, [option], [Dtype.BF16], max_model_len=4096)
     evaluator = ServingEvaluator(arch, CHAT, Engine.VLLM, Targets(max_ttft_ms=max_ttft_ms), caution=caution)
@@ -100,7 +97,7 @@ def test_a_low_confidence_config_is_judged_at_the_pessimistic_end_of_its_interva
 def test_a_population_of_mixed_confidence_is_judged_in_one_vectorised_call(regressor: ResidualRegressor) -> None:
     """Only the low-confidence rows are re-predicted at their pessimistic end; the call must not fall back to scoring
     row by row (`scoring.score` would hide a failure that way, at 50x the cost)."""
-    arch = _arch()
+    arch = factories.arch(LLAMA_70B)
     options = [ClusterOption(catalog_cluster(GPUS[name], 8), name) for name in ("H100-SXM", "L40S")]
     space = build_space(arch, options, [Dtype.BF16, Dtype.FP8], max_model_len=4096)
     genomes = np.random.default_rng(0).integers(0, space.sizes, size=(200, len(space.sizes)))
@@ -116,7 +113,7 @@ def test_a_population_of_mixed_confidence_is_judged_in_one_vectorised_call(regre
 
 def test_a_cautious_search_reports_the_target_as_judged_when_none_meets_it(regressor: ResidualRegressor) -> None:
     """The binding target's `achieved` is the value the target was judged on, so the miss is explained."""
-    arch = _arch()
+    arch = factories.arch(LLAMA_70B)
     options = [ClusterOption(catalog_cluster(GPUS["L40S"], 8), "l40s")]  # unmeasured: low confidence
     problem = OptimizationProblem(arch, tuple(options), (Dtype.BF16,), CHAT, Engine.VLLM, Method.REGRESSOR,
                                   Targets(max_ttft_ms=1.0), Constraints(),

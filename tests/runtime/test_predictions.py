@@ -6,7 +6,6 @@ import multiprocessing
 import os
 import signal
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import uvloop
@@ -20,7 +19,6 @@ from budsim.core.errors import CoreError, InfeasibleConfigError
 from budsim.core.heuristic import PartialConfig
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.types import Engine
-from budsim.regressor.training import load_or_train
 from budsim.runtime.predictions import MAX_OWED, Predictions
 from tests.processes import loaded_xgboost
 
@@ -32,11 +30,6 @@ def h100s(count: int) -> Cluster:
     gpu = find_gpu("H100-SXM")
     assert gpu is not None
     return catalog_cluster(gpu, count)
-
-
-@pytest.fixture(scope="module")
-def regressor(model_path: Path) -> ResidualRegressor:
-    return load_or_train(model_path)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 The roofline divides work by *peak x efficiency*; these are the efficiencies. Most were read off aiconfigurator's
 measured H100 SXM kernel tables (ai-dynamo/aiconfigurator, `systems/data/h100_sxm/`, kept under
-`/work/shared/data/kernels/`): a GEMM table (vLLM 0.19, 101,003 shapes), a decode-attention table (45,056 shapes)
+`../shared/data/kernels/`): a GEMM table (vLLM 0.19, 101,003 shapes), a decode-attention table (45,056 shapes)
 and an NCCL table. Each factor is a median over the selection quoted next to it (read with pyarrow; efficiency =
 FLOPs or bytes of the shape / latency / datasheet peak). Values are deliberately round: they describe kernel
 classes, not individual shapes, and the XGBoost residual model of the next stage corrects what a single factor per

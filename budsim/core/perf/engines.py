@@ -16,7 +16,7 @@ Two kinds of difference are modelled:
      preempts. max_num_tokens 8192, max_batch_size 2048 (trtllm-serve defaults).
 
 2. Kernel speed: what remains once scheduling is modelled, measured on the aiconfigurator silicon benchmarks
-   (`/work/shared/data/aiconfigurator_silicon_train.csv`, mode == agg) by pairing rows that share model, GPU,
+   (`../shared/data/aiconfigurator_silicon_train.csv`, mode == agg) by pairing rows that share model, GPU,
    precision, parallelism (tp, attention-dp, moe-tp, moe-ep), ISL, OSL and concurrency and differ only in engine:
    - TensorRT-LLM / vLLM: 304 pairs (Llama-3.1-70B FP8 and FP4 on H200/B200, gpt-oss-120b on H200/B200). TPOT ratio
      median 0.90 (p25 0.84, p75 0.95); TTFT ratio median 0.94, but 1.7-3.4x at 1024/1024 for small TP, which is the
