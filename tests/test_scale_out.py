@@ -8,9 +8,7 @@ to the end. Nothing submitted is lost and no job is completed twice.
 import asyncio
 import os
 import signal
-import sys
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -22,38 +20,9 @@ from budsim.db.session import create_engine, create_sessionmaker
 from tests.api.helpers import OPTIMIZE, PROGRESS, job_input
 from tests.api.ws import subscribe
 from tests.conftest import _free_port, gql_data, migrated_database, postgres_or_skip
+from tests.processes import process, ready
 
-BUDSIM = str(Path(sys.executable).parent / "budsim")
 LEASE_S = 2.0
-
-
-@asynccontextmanager
-async def process(*args: str, env: dict[str, str], log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    with log.open("wb") as output:
-        proc = await asyncio.create_subprocess_exec(BUDSIM, *args, env=env, stdout=output, stderr=output)
-        try:
-            yield proc
-        finally:
-            if proc.returncode is None:
-                proc.terminate()
-                try:
-                    await asyncio.wait_for(proc.wait(), 15)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
-
-
-async def ready(url: str, log: Path) -> None:
-    async with httpx.AsyncClient(base_url=url) as http:
-        for _ in range(600):
-            try:
-                if (await http.get("/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    tail = (await asyncio.to_thread(log.read_text))[-3000:]
-    raise AssertionError(f"{url} never became ready:\n{tail}")
 
 
 async def submit(http: httpx.AsyncClient, seed: int) -> str:

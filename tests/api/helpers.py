@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from budsim.db.base import Base
-from tests.conftest import gql_data
+from budsim.resolvers.hardware import TOPIC
+from tests.conftest import LiveServer, gql_data
 
+SUBSCRIPTION = "subscription { hardwareProfileEvents { kind id profile { name gpuCount } } }"
 SIMULATE = """
 mutation Simulate($input: SimulateInput!) {
   simulate(input: $input) {
@@ -131,3 +133,11 @@ async def submit_job(http: httpx.AsyncClient, *, wait: bool, **extra: Any) -> di
     answer = (await gql_data(http, OPTIMIZE, input=await job_input(http, **extra), wait=wait))["optimize"]
     assert answer["__typename"] == "OptimizationJob", answer
     return answer
+
+
+async def until_subscribed(live_server: LiveServer, count: int = 1) -> None:
+    for _ in range(500):
+        if live_server.app.state.events.subscriber_count(TOPIC) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the subscription never reached the event bus")

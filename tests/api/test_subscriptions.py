@@ -9,10 +9,9 @@ import pytest
 import websockets
 
 from budsim.resolvers.hardware import TOPIC
-from tests.api.helpers import unique
+from tests.api.helpers import SUBSCRIPTION, unique, until_subscribed
 from tests.conftest import LiveServer, gql_data
 
-SUBSCRIPTION = "subscription { hardwareProfileEvents { kind id profile { name gpuCount } } }"
 CREATE = """
 mutation($name: String!) {
   createHardwareProfile(input: {name: $name, gpuType: "H200-SXM", gpuCount: 8}) { ... on HardwareProfile { id } }
@@ -32,14 +31,6 @@ async def receive(ws: Any, kind: str) -> dict[str, Any]:
         if message["type"] == kind:
             return message
         assert message["type"] in {"ka", "ping", "pong"}, message
-
-
-async def until_subscribed(live_server: LiveServer, count: int = 1) -> None:
-    for _ in range(500):
-        if live_server.app.state.events.subscriber_count(TOPIC) >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the subscription never reached the event bus")
 
 
 @pytest.mark.parametrize("protocol", list(PROTOCOLS))

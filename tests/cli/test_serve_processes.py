@@ -10,7 +10,7 @@ import pytest
 from budsim.cli import main
 from tests.api.helpers import OPTIMIZE, job_input
 from tests.conftest import _free_port, gql_data, migrated_database
-from tests.test_scale_out import process, ready
+from tests.processes import process, ready
 
 SPAWNED = "multiprocessing.spawn"
 

@@ -14,8 +14,7 @@ import websockets
 
 from budsim.settings import Settings
 from budsim.web import admission
-from tests.api.helpers import PROGRESS, places_taken, simulate, submit_job
-from tests.api.test_subscriptions import SUBSCRIPTION, until_subscribed
+from tests.api.helpers import PROGRESS, SUBSCRIPTION, places_taken, simulate, submit_job, until_subscribed
 from tests.api.ws import PROTOCOLS, subscribe
 from tests.conftest import LiveServer, migrated_database, serve
 
