@@ -24,7 +24,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest --cov
+	$(BIN)/python -m pytest --numprocesses=2 --cov  # two workers: the slow tests mostly wait on processes
 
 lint: install
 	$(BIN)/ruff check .
