@@ -18,6 +18,8 @@ CONFIG_INPUT_FIELDS: dict[str, str] = {
     "weight_dtype": "weightDtype",
     "kv_cache_dtype": "kvCacheDtype",
 }
+# search-space fields the API has always reported by their config input's name
+SEARCH_INPUT_FIELDS: dict[str, str] = {"search.tensor_parallel": "search.tensorParallelSize"}
 
 
 def input_field(field: str) -> str:
@@ -28,7 +30,7 @@ def input_field(field: str) -> str:
     """
     if field in CONFIG_INPUT_FIELDS:
         return f"config.{CONFIG_INPUT_FIELDS[field]}"
-    return field
+    return SEARCH_INPUT_FIELDS.get(field, field)
 
 
 def model_config_field(field: str) -> str:

@@ -23,5 +23,6 @@ def test_core_fields_become_the_paths_the_api_has_always_reported() -> None:
     assert input_field("tensor_parallel") == "config.tensorParallelSize"
     assert input_field("workload") == "workload"
     assert input_field("search.precisions") == "search.precisions"
+    assert input_field("search.tensor_parallel") == "search.tensorParallelSize"
     assert model_config_field("num_key_value_heads") == "config.num_key_value_heads"
     assert model_config_field("") == "config"

@@ -173,7 +173,7 @@ def build_space(
     largest = max(c.cluster.total_gpus for c in clusters)
     tps = tuple(tp for tp in valid_tensor_parallel_sizes(arch, widest_node) if tp <= max_gpus_per_replica)
     if not tps:
-        raise InfeasibleConfigError("search.tensorParallelSize", "no TP size shards this model within a node")
+        raise InfeasibleConfigError("search.tensor_parallel", "no TP size shards this model within a node")
     deepest = min(arch.num_layers, max_gpus_per_replica, largest)
     first_replica = 2 if require_high_availability else 1
     return SearchSpace(
