@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from budsim.db.session import create_engine, create_reader, create_sessionmaker, warm_pool
@@ -18,6 +19,7 @@ from budsim.runtime.predictions import Predictions
 from budsim.schema import build_schema
 from budsim.settings import Settings
 from budsim.web.admission import WebSocketTurns
+from budsim.web.body import BodyLimit
 from budsim.web.graphql import BudSimGraphQL
 from budsim.web.probes import healthz, readyz
 
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", WebSocketTurns(graphql, openings)),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(BodyLimit, max_bytes=settings.max_request_bytes)]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.openings = openings
     return app

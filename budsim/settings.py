@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         "(budsim.web.admission); the rest wait their turn, so that a burst of them (20 jobs submitted, 200 dashboards "
         "following) does not queue every other request behind it on the event loop.",
     )
+    max_request_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest HTTP request body (and websocket message) accepted; larger ones get 413. 1 MiB is "
+        "hundreds of times a real query with its variables or a registerModel config.json.",
+    )
     host: str = Field("0.0.0.0", description="Interface uvicorn binds.")
     port: int = Field(9083, ge=1, le=65535, description="Port uvicorn listens on.")
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field("info", description="Log level.")

@@ -165,7 +165,9 @@ async def serve(settings: Settings) -> AsyncIterator[LiveServer]:
     """The app under a real uvicorn server on a loopback port, for websockets and real HTTP."""
     port = _free_port()
     application = create_app(settings)
-    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        application, host="127.0.0.1", port=port, log_level="warning", ws_max_size=settings.max_request_bytes
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -34,6 +34,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         # Progress events are a few hundred bytes of JSON: compressing each one for every subscriber cost more CPU
         # on the event loop (bench/load.py) than the bytes it saved.
         "ws_per_message_deflate": False,
+        "ws_max_size": settings.max_request_bytes,  # a websocket message is bounded like an HTTP body (budsim.web.body)
     }
     if processes == 1:
         uvicorn.run(create_app(settings), **options)
