@@ -17,6 +17,7 @@ from budsim.regressor.loading import prepare_regressor
 from budsim.runtime.events import EventBus
 from budsim.runtime.predictions import Predictions
 from budsim.schema import build_schema
+from budsim.schema.limits import QueryLimits
 from budsim.settings import Settings
 from budsim.web.admission import WebSocketTurns
 from budsim.web.body import BodyLimit
@@ -67,7 +68,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.predictions.close()
             await engine.dispose()
 
-    graphql = BudSimGraphQL(build_schema())
+    limits = QueryLimits(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_query_tokens,
+        max_simulations=settings.max_simulations_per_request,
+    )
+    graphql = BudSimGraphQL(build_schema(limits))
     openings = asyncio.Semaphore(settings.bulk_concurrency)  # websocket openings' turns (budsim.web.admission)
     routes = [
         Route("/healthz", healthz),

@@ -62,6 +62,14 @@ class Settings(BaseSettings):
         description="Largest HTTP request body (and websocket message) accepted; larger ones get 413. 1 MiB is "
         "hundreds of times a real query with its variables or a registerModel config.json.",
     )
+    max_query_depth: int = Field(
+        10, ge=1, description="Deepest selection an operation may nest (the deepest real one, optimize's, is 5)."
+    )
+    max_aliases: int = Field(30, ge=0, description="Aliased fields one operation may hold.")
+    max_query_tokens: int = Field(5000, ge=100, description="Tokens (and comments) one GraphQL document may hold.")
+    max_simulations_per_request: int = Field(
+        10, ge=1, description="`simulate` and `optimize` fields one operation may hold, aliases included."
+    )
     host: str = Field("0.0.0.0", description="Interface uvicorn binds.")
     port: int = Field(9083, ge=1, le=65535, description="Port uvicorn listens on.")
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field("info", description="Log level.")

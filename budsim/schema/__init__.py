@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 
 from budsim.schema.errors import EXCEPTION_HANDLERS, MaskUnexpectedErrors, is_unexpected
+from budsim.schema.limits import QueryLimits, limit_extensions
 from budsim.schema.mutation import Mutation
 from budsim.schema.query import Query
 from budsim.schema.subscription import Subscription
@@ -27,7 +28,8 @@ class BudSimSchema(strawberry.Schema):
                 log.debug("client error: %s", error.message)
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
+    """The served schema; `limits` (budsim.schema.limits) come from the settings, through the app."""
     return BudSimSchema(
         query=Query,
         mutation=Mutation,
@@ -38,6 +40,7 @@ def build_schema() -> strawberry.Schema:
             MaskUnexpectedErrors,
             partial(ParserCache, maxsize=QUERY_CACHE_SIZE),  # per-request instances share module-level caches
             partial(ValidationCache, maxsize=QUERY_CACHE_SIZE),
+            *limit_extensions(limits or QueryLimits()),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
     )

@@ -4,12 +4,17 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from graphql import parse, validate
 
+from budsim.schema import build_schema
+from budsim.schema.limits import QueryLimits, limit_rule
 from budsim.settings import Settings
-from tests.conftest import LiveServer, gql_data, migrated_database, serve
+from tests.api.helpers import model_id, profile_id
+from tests.conftest import LiveServer, gql, gql_data, migrated_database, serve
 
 MIB = 1024 * 1024
 QUERY = "query { gpuTypes { name } }"
@@ -86,3 +91,68 @@ async def test_a_body_just_inside_the_bound_is_answered(client: httpx.AsyncClien
     assert response.status_code == 200, response.text
     assert response.json()["data"]["gpuTypes"]
     assert await gql_data(client, QUERY)
+
+
+def _too_complex(body: dict[str, Any], setting: str) -> None:
+    assert body.get("data") is None, body
+    [error] = [e for e in body["errors"] if e["extensions"]["code"] == "QUERY_TOO_COMPLEX"]
+    assert setting in error["message"]
+
+
+def _depth_errors(query: str, limits: QueryLimits) -> list[str]:
+    schema = build_schema(limits)
+    return [e.message for e in validate(schema._schema, parse(query), [limit_rule(limits)])]
+
+
+def test_depth_is_counted_through_fragments_and_refused_past_the_limit() -> None:
+    query = "{ hardwareProfiles { ...P } } fragment P on HardwareProfileConnection { edges { node { name } } }"
+    assert _depth_errors(query, QueryLimits(max_depth=3)) == []
+    assert _depth_errors(query, QueryLimits(max_depth=2)) == [
+        "The operation is 3 levels deep: at most 2 (MAX_QUERY_DEPTH)."
+    ]
+
+
+async def test_a_query_deeper_than_the_default_is_refused(client: httpx.AsyncClient) -> None:
+    nested = "gpuTypes " + "{ a " * 11 + "}" * 11  # 11 levels with a selection
+    _too_complex(await gql(client, "{ " + nested + " }"), "MAX_QUERY_DEPTH")
+
+
+async def test_aliases_past_the_limit_are_refused_and_at_it_answered(client: httpx.AsyncClient) -> None:
+    def aliased(count: int) -> str:
+        return "{ " + " ".join(f"a{i}: gpuTypes {{ name }}" for i in range(count)) + " }"
+
+    assert len(await gql_data(client, aliased(30))) == 30
+    _too_complex(await gql(client, aliased(31)), "MAX_ALIASES")
+
+
+async def test_documents_past_the_token_limit_are_refused_and_at_it_answered(client: httpx.AsyncClient) -> None:
+    def tokens(count: int) -> str:
+        # Three tokens and count - 3 comments, which count too. (A field repeated 5,000 times would instead trip
+        # graphql-core's own budget for comparing overlapping fields.)
+        return "{ __typename }\n" + "#\n" * (count - 3)
+
+    assert await gql_data(client, tokens(5000)) == {"__typename": "Query"}
+    _too_complex(await gql(client, tokens(5001)), "MAX_QUERY_TOKENS")
+
+
+async def test_simulations_past_the_limit_are_refused_before_any_runs(client: httpx.AsyncClient) -> None:
+    payload = {
+        "modelId": await model_id(client, "meta-llama/Llama-3.1-8B-Instruct"),
+        "hardwareProfileId": await profile_id(client, "H100-SXM x1"),
+        "workload": {"inputTokens": 500, "outputTokens": 100, "concurrency": 4},
+    }
+
+    def simulations(count: int) -> str:
+        fields = " ".join(f"s{i}: simulate(input: $input) {{ __typename }}" for i in range(count))
+        return f"mutation($input: SimulateInput!) {{ {fields} }}"
+
+    async def stored() -> int:
+        count: int = (await gql_data(client, "{ simulations(first: 1) { totalCount } }"))["simulations"]["totalCount"]
+        return count
+
+    before = await stored()
+    _too_complex(await gql(client, simulations(11), input=payload), "MAX_SIMULATIONS_PER_REQUEST")
+    assert await stored() == before
+    answered = await gql_data(client, simulations(10), input=payload)
+    assert {value["__typename"] for value in answered.values()} == {"Simulation"}
+    assert await stored() == before + 10
