@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_query_tokens,
         max_simulations=settings.max_simulations_per_request,
+        introspection=settings.introspection,
     )
     graphql = BudSimGraphQL(build_schema(limits))
     openings = asyncio.Semaphore(settings.bulk_concurrency)  # websocket openings' turns (budsim.web.admission)

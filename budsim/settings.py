@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     max_simulations_per_request: int = Field(
         10, ge=1, description="`simulate` and `optimize` fields one operation may hold, aliases included."
     )
+    introspection: bool = Field(
+        True,
+        description="Answer introspection (`__schema`, `__type`): GraphiQL needs it; false hides the schema "
+        "from clients in production.",
+    )
     host: str = Field("0.0.0.0", description="Interface uvicorn binds.")
     port: int = Field(9083, ge=1, le=65535, description="Port uvicorn listens on.")
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field("info", description="Log level.")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from graphql import (
+    ASTValidationRule,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -25,6 +26,7 @@ from graphql import (
     ValidationContext,
     ValidationRule,
 )
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, SchemaExtension
 
 CODE = "QUERY_TOO_COMPLEX"
@@ -38,6 +40,7 @@ class QueryLimits:
     max_aliases: int = 30
     max_tokens: int = 5000
     max_simulations: int = 10
+    introspection: bool = True
 
 
 def too_complex(message: str, nodes: Node | list[Node] | None = None) -> GraphQLError:
@@ -134,6 +137,16 @@ class TokenLimit(SchemaExtension):
             error.extensions = {"code": CODE}
 
 
+class NoIntrospection(NoSchemaIntrospectionCustomRule):
+    """graphql-core's rule, its message naming the setting that turns introspection back on."""
+
+    def report_error(self, error: GraphQLError) -> None:
+        super().report_error(GraphQLError(f"{error.message} (INTROSPECTION=false)", error.nodes))
+
+
 def limit_extensions(limits: QueryLimits) -> list[Callable[[], SchemaExtension]]:
     """Factories for the schema's extensions, sharing one rule class (see the module's note on caching)."""
-    return [partial(TokenLimit, limits.max_tokens), partial(AddValidationRules, [limit_rule(limits)])]
+    rules: list[type[ASTValidationRule]] = [limit_rule(limits)]
+    if not limits.introspection:
+        rules.append(NoIntrospection)
+    return [partial(TokenLimit, limits.max_tokens), partial(AddValidationRules, rules)]

@@ -156,3 +156,21 @@ async def test_simulations_past_the_limit_are_refused_before_any_runs(client: ht
     answered = await gql_data(client, simulations(10), input=payload)
     assert {value["__typename"] for value in answered.values()} == {"Simulation"}
     assert await stored() == before + 10
+
+
+INTROSPECTION = "{ __schema { queryType { name } } }"
+
+
+async def test_introspection_is_answered_by_default(client: httpx.AsyncClient) -> None:
+    assert (await gql_data(client, INTROSPECTION))["__schema"]["queryType"]["name"] == "Query"
+
+
+async def test_introspection_is_refused_when_switched_off() -> None:
+    schema = build_schema(QueryLimits(introspection=False))
+    refused = await schema.execute(INTROSPECTION)
+    assert refused.data is None
+    messages = [error.message for error in refused.errors or []]  # graphql-core names each introspection field
+    assert "introspection has been disabled" in messages[0]
+    assert "'__schema'" in messages[0]
+    assert all(message.endswith("(INTROSPECTION=false)") for message in messages)
+    assert (await schema.execute("{ __typename }")).data == {"__typename": "Query"}
