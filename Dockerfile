@@ -1,7 +1,7 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    DATABASE_URL=sqlite+aiosqlite:////data/budsim.db PORT=9083 MODEL_PATH=/app/models/residual.json
+    DATABASE_URL=sqlite+aiosqlite:////data/budsim.db PORT=9083 MODEL_PATH=/app/models/xgboost.json
 
 # The service's user (uid 10001) owns what it writes at run time: the SQLite database in /data and MODEL_PATH in
 # /app/models (`budsim train` rewrites it, a start without it trains it). The code stays root's, read-only to it.
@@ -15,7 +15,7 @@ RUN pip install -e .  # compiled at install: each process (server, prediction an
 
 USER 10001
 # The image ships its regressor, trained from the repository's benchmarks, so a container starts serving at once.
-RUN budsim train --no-logo --no-stored --output /app/models/residual.json
+RUN budsim train --no-logo --no-stored --output /app/models/xgboost.json
 EXPOSE 9083
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '9083'), timeout=2)"]

@@ -55,10 +55,11 @@ import websockets
 from timing import percentile
 
 from budsim.cli.render import table
+from budsim.settings import DEFAULT_MODEL_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDSIM = ROOT / ".venv" / "bin" / "budsim"
-MODEL_PATH = ROOT / "models" / "residual.json"
+MODEL_PATH = ROOT / DEFAULT_MODEL_PATH
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SIMULATE_P99_GOAL_MS = 100.0
 SIMULATE_OPS = ("simulate", "simulate REGRESSOR")  # HEURISTIC and REGRESSOR

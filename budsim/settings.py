@@ -7,6 +7,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./budsim.db"
+# The trained regressor's default file, relative to the working directory (the repository, or /app in the image):
+# the one name the service documentation gives. `budsim.regressor.training.DEFAULT_MODEL` places it in the repository.
+DEFAULT_MODEL_PATH = Path("models") / "xgboost.json"
 
 
 class Settings(BaseSettings):
@@ -16,7 +19,7 @@ class Settings(BaseSettings):
         DEFAULT_DATABASE_URL, description="SQLAlchemy async URL (sqlite+aiosqlite or postgresql+asyncpg)."
     )
     model_path: Path = Field(
-        Path("./models/residual.json"),
+        DEFAULT_MODEL_PATH,
         description="The trained XGBoost residual regressor; trained from data/benchmarks.csv at start-up if absent.",
     )
     optimization_timeout: float = Field(300.0, gt=0, description="Seconds an optimization may run before it stops.")

@@ -49,10 +49,11 @@ from budsim.core.predictors import (
 )
 from budsim.core.types import BoolArray, Engine, FloatArray, IntArray
 from budsim.regressor.stored_runs import StoredRuns
+from budsim.settings import DEFAULT_MODEL_PATH
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: data/ and models/ sit beside budsim/
 DEFAULT_CSV = ROOT / "data" / "benchmarks.csv"
-DEFAULT_MODEL = ROOT / "models" / "residual.json"
+DEFAULT_MODEL = ROOT / DEFAULT_MODEL_PATH  # the service's default MODEL_PATH, run from the repository
 # What a dataset's `measured`, `analytical` and a cross-validation's `corrected` hold, column by column.
 METRICS: tuple[str, ...] = ("output_tokens_per_s", "ttft_ms", "tpot_ms")
 # Skip reason of runs BudSim cannot express: `core.measurements` predicts a run's GPUs as one tensor-parallel group,

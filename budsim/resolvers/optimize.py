@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from budsim.core.catalog.gpus import GPU_FAMILIES, GPUS, find_gpu, gpus_named
 from budsim.core.errors import CoreError
 from budsim.core.optimization import DEFAULT_WORKLOAD, Constraints
 from budsim.core.search import Targets
@@ -96,10 +97,7 @@ async def _queue(ctx: Context, data: OptimizeInput) -> store.Job:
         rows.append(found[profile_id])
     allowed = data.constraints.allowed_gpu_types if data.constraints else None
     if allowed is not None:
-        wanted = {name.lower() for name in allowed}
-        rows = [row for row in rows if row.gpu_type.lower() in wanted]
-        if not rows:
-            raise Invalid("input.constraints.allowedGpuTypes", "none of the hardware profiles has an allowed GPU type")
+        rows = _allowed_rows(rows, allowed)
     rows = list(dict.fromkeys(rows))
     request = JobRequest(
         model_id=model.id,
@@ -126,3 +124,30 @@ async def _queue(ctx: Context, data: OptimizeInput) -> store.Job:
         )
     await ctx.news.queued()
     return job
+
+
+def _allowed_rows(rows: list[HardwareProfileRow], allowed: list[str]) -> list[HardwareProfileRow]:
+    """The profiles whose GPU `allowedGpuTypes` names. A name is a family as users write it (`H100` covers H100-SXM
+    and H100-PCIe), a catalog GPU (`H100-SXM`), or a requested profile's own `gpuType` (a GPU outside the catalog);
+    any other name is refused rather than silently matching nothing, listing what is accepted."""
+    field = "input.constraints.allowedGpuTypes"
+    profile_types = {row.gpu_type.lower() for row in rows}
+    wanted_catalog: set[str] = set()
+    for name in allowed:
+        covered = gpus_named(name)
+        if not covered and name.lower() not in profile_types:
+            accepted = ", ".join([*GPU_FAMILIES, *(g for g in GPUS if g not in GPU_FAMILIES)])
+            raise Invalid(field, f"{name!r} is no GPU family or catalog GPU; accepted: {accepted}")
+        wanted_catalog.update(gpu.name for gpu in covered)
+    wanted_custom = {name.lower() for name in allowed}
+    kept = [
+        row for row in rows if _catalog_name(row.gpu_type) in wanted_catalog or row.gpu_type.lower() in wanted_custom
+    ]
+    if not kept:
+        raise Invalid(field, "none of the hardware profiles has an allowed GPU type")
+    return kept
+
+
+def _catalog_name(gpu_type: str) -> str | None:
+    gpu = find_gpu(gpu_type)
+    return gpu.name if gpu else None

@@ -40,8 +40,19 @@ def integer(value: int, field: str, *, minimum: int, maximum: int) -> int:
 
 
 def json_object(value: Any, field: str) -> dict[str, Any]:
+    """A JSON object to store as given. Python's json reads `Infinity` and `NaN`, but PostgreSQL's jsonb refuses
+    them, so a non-finite number anywhere in it is refused here, by its path, rather than failing the write."""
     if not isinstance(value, dict):
         raise Invalid(field, f"must be a JSON object, got {type(value).__name__}")
+    pending: list[tuple[str, Any]] = [(field, value)]
+    while pending:  # a stack, not recursion: the nesting is the client's to choose
+        path, item = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise Invalid(path, f"must be a finite number, got {item!r}")
+        if isinstance(item, dict):
+            pending.extend((f"{path}.{key}", child) for key, child in item.items())
+        elif isinstance(item, list):
+            pending.extend((f"{path}[{i}]", child) for i, child in enumerate(item))
     return value
 
 

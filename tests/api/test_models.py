@@ -8,7 +8,9 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.api.helpers import row_counts, unique
+from budsim.core.architecture import MAX_CONTEXT, MAX_LAYERS
+from tests.api.helpers import CHAT, SIMULATE, profile_id, row_counts, unique
+from tests.api.test_optimize import OPTIMIZE
 from tests.conftest import gql, gql_data
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "hf_configs"
@@ -91,6 +93,40 @@ async def test_older_config_layouts_register_with_published_parameter_counts(
         ({**LLAMA_31_8B, "hidden_size": "big"}, "config.hidden_size"),
         ({**LLAMA_31_8B, "num_key_value_heads": 5}, "config.num_key_value_heads"),
         ({k: v for k, v in LLAMA_31_8B.items() if k != "vocab_size"}, "config.vocab_size"),
+        # hostile counts: each once overflowed the 64-bit parameter count or crashed the parser
+        ({**LLAMA_31_8B, "num_hidden_layers": 10**9}, "config.num_hidden_layers"),
+        ({**LLAMA_31_8B, "hidden_size": 10**9}, "config.hidden_size"),
+        ({**LLAMA_31_8B, "vocab_size": 10**30}, "config.vocab_size"),
+        ({**LLAMA_31_8B, "intermediate_size": 2**62}, "config.intermediate_size"),
+        ({**LLAMA_31_8B, "num_attention_heads": 10**6, "num_key_value_heads": 10**6}, "config.num_attention_heads"),
+        ({**LLAMA_31_8B, "max_position_embeddings": 10**30}, "config.max_position_embeddings"),
+        ({**LLAMA_31_8B, "num_local_experts": 10**9, "num_experts_per_tok": 2}, "config.num_local_experts"),
+        ({**LLAMA_31_8B, "num_hidden_layers": 1e30}, "config.num_hidden_layers"),
+        ({**LLAMA_31_8B, "num_hidden_layers": 2.5}, "config.num_hidden_layers"),
+        ({**LLAMA_31_8B, "num_hidden_layers": "32"}, "config.num_hidden_layers"),
+        ({**LLAMA_31_8B, "num_hidden_layers": True}, "config.num_hidden_layers"),
+        (
+            {
+                **LLAMA_31_8B,
+                "model_type": "mixtral",
+                "num_local_experts": 8,
+                "num_experts_per_tok": 2,
+                "mlp_only_layers": 3,
+            },
+            "config.mlp_only_layers",
+        ),
+        # every count within its bound, but together 10^17 parameters
+        (
+            {
+                **LLAMA_31_8B,
+                "num_hidden_layers": 10_000,
+                "hidden_size": 1_000_000,
+                "num_attention_heads": 8_000,
+                "num_key_value_heads": 8_000,
+                "head_dim": 125,
+            },
+            "config",
+        ),
     ],
 )
 async def test_malformed_configs_name_the_field_and_write_nothing(
@@ -100,6 +136,29 @@ async def test_malformed_configs_name_the_field_and_write_nothing(
     result = await register(client, unique("org/bad"), config)
     assert result["__typename"] == "ValidationError"
     assert result["field"] == field
+    assert await row_counts(engine) == before
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "field"),
+    [
+        ("num_hidden_layers", "Infinity", "config.num_hidden_layers"),
+        ("num_hidden_layers", "NaN", "config.num_hidden_layers"),
+        ("sliding_window", "Infinity", "config.sliding_window"),
+        ("rope_theta", "-Infinity", "config.rope_theta"),  # a key the parser ignores: PostgreSQL's jsonb refuses it
+    ],
+)
+async def test_non_finite_counts_name_the_field_and_write_nothing(
+    client: httpx.AsyncClient, engine: AsyncEngine, key: str, value: str, field: str
+) -> None:
+    """Python's json (and so the server) reads `Infinity` and `NaN`, which no client library writes: sent raw."""
+    config = json.dumps({**LLAMA_31_8B, key: 0}).replace(f'"{key}": 0', f'"{key}": {value}')
+    body = f'{{"query": {json.dumps(REGISTER)}, "variables": {{"name": "{unique("org/inf")}", "config": {config}}}}}'
+    before = await row_counts(engine)
+    response = await client.post("/graphql", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    result = response.json()["data"]["registerModel"]
+    assert (result["__typename"], result["field"]) == ("ValidationError", field)
     assert await row_counts(engine) == before
 
 
@@ -140,3 +199,27 @@ async def test_model_by_id_and_unknown_id(client: httpx.AsyncClient) -> None:
     }
     assert (await gql_data(client, query, id="00000000-0000-4000-8000-000000000000"))["model"] is None
     assert (await gql(client, query, id="x"))["errors"][0]["extensions"]["field"] == "id"
+
+
+# The largest model each bound lets through in depth and context: 10,000 Llama-8B layers (2.2T parameters) that
+# claim a 2^30-token context.
+DEEPEST_ACCEPTED = {**LLAMA_31_8B, "num_hidden_layers": MAX_LAYERS, "max_position_embeddings": MAX_CONTEXT}
+
+
+async def test_a_model_at_the_bounds_registers_simulates_and_optimizes_with_typed_answers(
+    client: httpx.AsyncClient,
+) -> None:
+    """What registers must also simulate and optimize without overflowing: every answer is a typed one."""
+    name = unique("org/deepest")
+    model = await register(client, name, DEEPEST_ACCEPTED)
+    assert model["__typename"] == "Model", model
+    assert model["parameterCount"] > 2e12
+    profile = await profile_id(client, "H100-SXM x8")
+    simulated = (
+        await gql_data(client, SIMULATE, input={"modelId": model["id"], "hardwareProfileId": profile, "workload": CHAT})
+    )["simulate"]
+    assert simulated["__typename"] in {"Simulation", "ValidationError"}, simulated
+    optimized = (await gql_data(client, OPTIMIZE, input={"modelId": model["id"], "hardwareProfileIds": [profile]}))[
+        "optimize"
+    ]
+    assert optimized["__typename"] in {"OptimizationJob", "ValidationError"}, optimized

@@ -113,6 +113,46 @@ async def test_high_availability_and_gpu_limits_are_honoured(client: httpx.Async
     assert config["gpuType"] == "H100-SXM"
 
 
+@pytest.mark.parametrize(
+    ("allowed", "expected"),
+    [
+        (["H100"], {"H100-SXM", "H100-PCIe"}),  # a family as the user guide spells it: every variant
+        (["a100"], {"A100-80GB-SXM"}),
+        (["H100-PCIe"], {"H100-PCIe"}),  # an exact catalog name: that GPU only
+        (["h100_sxm", "A100"], {"H100-SXM", "A100-80GB-SXM"}),
+    ],
+)
+async def test_allowed_gpu_types_take_families_and_catalog_names(
+    client: httpx.AsyncClient, allowed: list[str], expected: set[str]
+) -> None:
+    profiles = ["H100-SXM x8", "H100-PCIe x8", "A100-80GB-SXM x8"]
+    job = await optimize(client, profiles, constraints={"allowedGpuTypes": allowed}, method="HEURISTIC")
+    assert job["__typename"] == "OptimizationJob", job
+    picked = {job["result"]["optimalConfig"]["gpuType"]} | {
+        m["config"]["gpuType"] for m in job["result"]["paretoFront"]
+    }
+    assert picked <= expected
+
+
+async def test_an_unknown_gpu_type_is_refused_listing_the_accepted_names(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    before = await row_counts(engine)
+    job = await optimize(client, ["H100-SXM x8"], constraints={"allowedGpuTypes": ["H100", "TPU-v5"]})
+    assert job["__typename"] == "ValidationError", job
+    assert job["field"] == "input.constraints.allowedGpuTypes"
+    assert "'TPU-v5'" in job["message"]
+    for accepted in ("H100", "A100", "L40S", "H200", "B200", "MI300X", "H100-SXM", "A100-80GB-SXM"):
+        assert accepted in job["message"]
+    assert await row_counts(engine) == before
+
+
+async def test_a_known_family_no_profile_has_is_still_refused(client: httpx.AsyncClient) -> None:
+    job = await optimize(client, ["H100-SXM x8"], constraints={"allowedGpuTypes": ["MI300X"]})
+    assert (job["__typename"], job["field"]) == ("ValidationError", "input.constraints.allowedGpuTypes")
+    assert "none of the hardware profiles" in job["message"]
+
+
 async def test_heuristic_method_plans_without_searching(client: httpx.AsyncClient) -> None:
     job = await optimize(client, ["H100-SXM x8"], method="HEURISTIC")
     assert job["result"]["generations"] == 0

@@ -77,6 +77,12 @@ class GpuSpec:
         return usable_memory_gb(self.memory_gb)
 
     @property
+    def family(self) -> str:
+        """The product family users name (`H100`, `A100`, `MI300X`): the catalog names each GPU `FAMILY[-variant]`
+        (`H100-SXM`, `A100-80GB-SXM`), so the family is the name's first part and no second list can drift."""
+        return self.name.split("-", 1)[0]
+
+    @property
     def interconnect_gbs(self) -> float:
         """The fastest GPU-to-GPU path inside a node: the fabric where there is one, else PCIe."""
         return self.nvlink_gbs if self.nvlink_gbs is not None else self.pcie_gbs
@@ -143,3 +149,22 @@ def find_gpu(name: str) -> GpuSpec | None:
     """Look a GPU up by catalog name, forgiving case, punctuation and common short names (`h100`, `a100_sxm`)."""
     canonical = _BY_KEY.get(_normalise(name))
     return GPUS[canonical] if canonical else None
+
+
+# family -> its catalog GPUs' names, in catalog order
+GPU_FAMILIES: dict[str, tuple[str, ...]] = {
+    family: tuple(gpu.name for gpu in GPUS.values() if gpu.family == family)
+    for family in dict.fromkeys(gpu.family for gpu in GPUS.values())
+}
+_FAMILY_BY_KEY = {_normalise(family): family for family in GPU_FAMILIES}
+
+
+def gpus_named(name: str) -> tuple[GpuSpec, ...]:
+    """Every catalog GPU a user's name covers: all of a family's (`H100`: H100-SXM and H100-PCIe), else the one GPU
+    `find_gpu` knows by that name; () for a name the catalog does not know. A family wins over `find_gpu`'s short
+    names (`h100` alone means H100-SXM there), because a user restricting to `H100` means either variant."""
+    family = _FAMILY_BY_KEY.get(_normalise(name))
+    if family is not None:
+        return tuple(GPUS[gpu] for gpu in GPU_FAMILIES[family])
+    gpu = find_gpu(name)
+    return (gpu,) if gpu else ()
