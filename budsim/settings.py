@@ -75,9 +75,19 @@ class Settings(BaseSettings):
         description="Answer introspection (`__schema`, `__type`): GraphiQL needs it; false hides the schema "
         "from clients in production.",
     )
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated origins (https://app.example.com) whose browsers may call the API; empty: "
+        "no CORS headers, so browsers allow only same-origin pages.",
+    )
     host: str = Field("0.0.0.0", description="Interface uvicorn binds.")
     port: int = Field(9083, ge=1, le=65535, description="Port uvicorn listens on.")
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field("info", description="Log level.")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """`CORS_ORIGINS` split on commas, blanks dropped."""
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def async_database_url(self) -> str:
