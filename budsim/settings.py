@@ -20,6 +20,13 @@ class Settings(BaseSettings):
         description="The trained XGBoost residual regressor; trained from data/benchmarks.csv at start-up if absent.",
     )
     optimization_timeout: float = Field(300.0, gt=0, description="Seconds an optimization may run before it stops.")
+    wait_limit_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Longest `optimize(wait: true)` holds its request; a job still queued or running then is "
+        "answered as it stands and runs on, to follow with `optimizationProgress` or `optimizationJob(id)`.",
+    )
     population_size: int = Field(50, ge=4, description="NSGA-II population per generation.")
     generations: int = Field(100, ge=1, description="NSGA-II generation limit.")
     run_worker: bool = Field(
