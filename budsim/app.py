@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from budsim.db.session import create_engine, create_reader, create_sessionmaker, warm_pool
@@ -84,6 +85,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", WebSocketTurns(graphql, openings)),
     ]
     middleware = [Middleware(BodyLimit, max_bytes=settings.max_request_bytes)]
+    if settings.cors_origin_list:
+        # Outermost, so that a 413 from BodyLimit carries the headers too and the browser shows it to the page.
+        cors = Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+        middleware.insert(0, cors)
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.openings = openings
     return app

@@ -23,6 +23,13 @@ class Settings(BaseSettings):
         description="The trained XGBoost residual regressor; trained from data/benchmarks.csv at start-up if absent.",
     )
     optimization_timeout: float = Field(300.0, gt=0, description="Seconds an optimization may run before it stops.")
+    wait_limit_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Longest `optimize(wait: true)` holds its request; a job still queued or running then is "
+        "answered as it stands and runs on, to follow with `optimizationProgress` or `optimizationJob(id)`.",
+    )
     population_size: int = Field(50, ge=4, description="NSGA-II population per generation.")
     generations: int = Field(100, ge=1, description="NSGA-II generation limit.")
     run_worker: bool = Field(
@@ -78,9 +85,19 @@ class Settings(BaseSettings):
         description="Answer introspection (`__schema`, `__type`): GraphiQL needs it; false hides the schema "
         "from clients in production.",
     )
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated origins (https://app.example.com) whose browsers may call the API; empty: "
+        "no CORS headers, so browsers allow only same-origin pages.",
+    )
     host: str = Field("0.0.0.0", description="Interface uvicorn binds.")
     port: int = Field(9083, ge=1, le=65535, description="Port uvicorn listens on.")
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field("info", description="Log level.")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """`CORS_ORIGINS` split on commas, blanks dropped."""
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def async_database_url(self) -> str:

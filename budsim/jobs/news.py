@@ -1,5 +1,5 @@
 """How news about jobs travels: progress and endings to subscribers, "a job is queued" to workers, "cancel" to the
-worker running it.
+worker running it; and hardware profile changes to `hardwareProfileEvents` subscribers in every process.
 
 With SQLite (one process) news goes straight onto the in-process bus and to the local worker. With PostgreSQL it
 goes out by NOTIFY on one channel and comes back to every process that LISTENs, this one included, so a subscriber on
@@ -34,6 +34,9 @@ def asyncpg_dsn(database_url: str) -> str:
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+PROFILES_TOPIC = "hardware_profiles"  # the bus topic profile changes arrive on, from whichever process made them
+
+
 def topic(job_id: uuid.UUID | str) -> str:
     return f"optimization_jobs:{job_id}"
 
@@ -64,6 +67,10 @@ class JobNews:
     async def cancel(self, job_id: uuid.UUID) -> None:
         await self._send({"kind": "cancel", "job_id": str(job_id)})
 
+    async def profile_changed(self, change: str, profile_id: str, profile: dict[str, Any] | None) -> None:
+        """A committed create, update or delete; `profile` is the row as a JSON document (None for a delete)."""
+        await self._send({"kind": "profile", "change": change, "id": profile_id, "profile": profile})
+
     async def _send(self, message: dict[str, Any]) -> None:
         self._deliver(message)
 
@@ -80,6 +87,8 @@ class JobNews:
             self.bus.publish(topic(message["job_id"]), message)
         elif kind == "progress":
             self.bus.publish(topic(message["job_id"]), message, retain=True)
+        elif kind == "profile":
+            self.bus.publish(PROFILES_TOPIC, message)
 
 
 class PostgresJobNews(JobNews):
@@ -113,6 +122,10 @@ class PostgresJobNews(JobNews):
         payload = json.dumps(message, separators=(",", ":"))
         if len(payload.encode()) > NOTIFY_LIMIT and "progress" in message:
             message = {**message, "progress": {**message["progress"], "best_config": None}}
+            payload = json.dumps(message, separators=(",", ":"))
+        elif len(payload.encode()) > NOTIFY_LIMIT and message.get("profile") is not None:
+            # Free-form specs can make a profile too large to announce: its id goes, and subscribers read the row.
+            message = {**message, "profile": None}
             payload = json.dumps(message, separators=(",", ":"))
         listening = self._connection  # the listener may drop it while this waits
         if listening is not None and not listening.is_closed():

@@ -1,5 +1,9 @@
-"""Hardware profile queries and mutations."""
+"""Hardware profile queries and mutations, and the changes to them that `hardwareProfileEvents` follows."""
 
+import logging
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, TypeGuard, TypeVar
 
 import strawberry
@@ -9,6 +13,7 @@ from budsim.core.catalog.gpus import GPUS, find_gpu
 from budsim.core.types import Interconnect
 from budsim.db import queries
 from budsim.db.models import HardwareProfileRow
+from budsim.jobs.news import PROFILES_TOPIC
 from budsim.resolvers import validation as check
 from budsim.resolvers.context import Context
 from budsim.resolvers.errors import Conflict, Invalid, NotFound
@@ -25,8 +30,9 @@ from budsim.schema.types.hardware import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger("budsim")
 
-TOPIC = "hardware_profiles"
+TOPIC = PROFILES_TOPIC
 MAX_GPUS_PER_NODE = 72  # an NVL72 rack is the largest single NVLink domain sold
 MAX_NODES = 1024
 MAX_GPU_MEMORY_GB = 1024.0
@@ -124,9 +130,8 @@ async def create_profile(ctx: Context, data: CreateHardwareProfileInput) -> Hard
             raise Conflict("input.name", f"a hardware profile named {name!r} already exists")
         session.add(row)
         await commit_or_conflict(session, "input.name", f"a hardware profile named {name!r} already exists")
-    profile = HardwareProfile.from_row(row)
-    ctx.events.publish(TOPIC, HardwareProfileEvent(kind=ChangeKind.CREATED, id=profile.id, profile=profile))
-    return profile
+    await _announce(ctx, ChangeKind.CREATED, str(row.id), row)
+    return HardwareProfile.from_row(row)
 
 
 def _given(value: T | None) -> TypeGuard[T]:
@@ -168,9 +173,8 @@ async def update_profile(ctx: Context, id: str, data: UpdateHardwareProfileInput
                 specs = specs | {k: v for k, v in default_specs(gpu, interconnect).items() if "bandwidth" in k}
         row.interconnect, row.gpu_memory_gb, row.specs, row.cost_per_gpu_hour = interconnect.value, memory, specs, cost
         await commit_or_conflict(session, "input.name", f"a hardware profile named {row.name!r} already exists")
-    profile = HardwareProfile.from_row(row)
-    ctx.events.publish(TOPIC, HardwareProfileEvent(kind=ChangeKind.UPDATED, id=profile.id, profile=profile))
-    return profile
+    await _announce(ctx, ChangeKind.UPDATED, str(row.id), row)
+    return HardwareProfile.from_row(row)
 
 
 async def delete_profile(ctx: Context, id: str) -> DeletedHardwareProfile:
@@ -184,5 +188,61 @@ async def delete_profile(ctx: Context, id: str) -> DeletedHardwareProfile:
             raise Conflict("id", f"hardware profile {row.name!r} is used by {used} simulation(s); delete those first")
         await session.delete(row)
         await commit_or_conflict(session, "id", "hardware profile is referenced by simulations")
-    ctx.events.publish(TOPIC, HardwareProfileEvent(kind=ChangeKind.DELETED, id=strawberry.ID(id), profile=None))
+    await _announce(ctx, ChangeKind.DELETED, id, None)
     return DeletedHardwareProfile(id=strawberry.ID(str(profile_id)))
+
+
+# Changes travel as job news does (budsim.jobs.news): through PostgreSQL's NOTIFY to every server process, so that a
+# subscriber on one process sees a profile created through another; with SQLite, straight onto this process's bus.
+TIMES = ("created_at", "updated_at")
+
+
+def _document(row: HardwareProfileRow) -> dict[str, Any]:
+    """The row as JSON: a few hundred bytes with catalog specs, well inside a NOTIFY's 8000."""
+    return {
+        "id": str(row.id),
+        "name": row.name,
+        "gpu_type": row.gpu_type,
+        "gpu_memory_gb": row.gpu_memory_gb,
+        "gpu_count": row.gpu_count,
+        "node_count": row.node_count,
+        "interconnect": row.interconnect,
+        "specs": row.specs,
+        "cost_per_gpu_hour": row.cost_per_gpu_hour,
+    } | {field: getattr(row, field).isoformat() for field in TIMES}
+
+
+async def _announce(ctx: Context, kind: ChangeKind, profile_id: str, row: HardwareProfileRow | None) -> None:
+    """Tell every process's subscribers; the change is committed, so a failure to tell is logged, not answered."""
+    try:
+        await ctx.news.profile_changed(kind.value, profile_id, _document(row) if row is not None else None)
+    except Exception:
+        log.exception("could not announce the %s of hardware profile %s", kind.value.lower(), profile_id)
+
+
+async def _event(ctx: Context, message: dict[str, Any]) -> HardwareProfileEvent | None:
+    """The event a change's news describes; None for a change the row no longer shows (deleted since)."""
+    kind = ChangeKind(message["change"])
+    if kind is ChangeKind.DELETED:
+        return HardwareProfileEvent(kind=kind, id=strawberry.ID(message["id"]), profile=None)
+    document = message.get("profile")
+    if document is not None:
+        fields = document | {field: datetime.fromisoformat(document[field]) for field in TIMES}
+        profile = HardwareProfile.from_row(SimpleNamespace(**fields))
+    else:  # too large to announce (budsim.jobs.news): read it
+        async with ctx.reader() as session:
+            row = await session.get(HardwareProfileRow, check.parse_id(message["id"], "id"))
+        if row is None:
+            return None
+        profile = HardwareProfile.from_row(row)
+    return HardwareProfileEvent(kind=kind, id=profile.id, profile=profile)
+
+
+async def follow_events(ctx: Context) -> AsyncGenerator[HardwareProfileEvent, None]:
+    """Every change committed from now on, by any server process on the database."""
+    async with ctx.events.subscribe(TOPIC) as queue:
+        ctx.started()
+        while True:
+            event = await _event(ctx, await queue.get())
+            if event is not None:
+                yield event

@@ -20,7 +20,6 @@ from budsim.resolvers.optimization_jobs import wait_for_end
 from budsim.resolvers.simulate import workload_from_input
 from budsim.schema.inputs import ConstraintsInput, OptimizeInput, TargetsInput
 from budsim.schema.types.optimization import OptimizationJob
-from budsim.settings import Settings
 
 MAX_PROFILES = 32
 
@@ -61,18 +60,14 @@ def model_precision(config: dict[str, Any]) -> Dtype:
     return Dtype.FP16 if str(config.get("torch_dtype", "")).lower() == "float16" else Dtype.BF16
 
 
-def wait_limit_s(settings: Settings) -> float:
-    """How long `optimize(wait: true)` holds the request: a search's own limit plus room for the queue ahead of
-    it. A job still running after that comes back as it stands, for the client to follow or poll."""
-    return 2 * settings.optimization_timeout + 60
-
-
 async def run_optimization(ctx: Context, data: OptimizeInput, wait: bool = True) -> OptimizationJob:
     """Validate everything the search would refuse, queue the job, and answer with it: ended, or at once."""
     async with ctx.bulk:  # a client submitting 20 jobs at once takes its turns, not every other request's
         job = await _queue(ctx, data)
     if wait:
-        job = await wait_for_end(ctx, job.id, wait_limit_s(ctx.settings))
+        # Bounded by WAIT_LIMIT_SECONDS, not by the search's own timeout plus the queue ahead of it: a held request
+        # is a connection and a slot in every proxy on the way, and the job runs on whether or not anyone waits.
+        job = await wait_for_end(ctx, job.id, ctx.settings.wait_limit_seconds)
     return answers.job(job)
 
 

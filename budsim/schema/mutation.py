@@ -53,8 +53,9 @@ class Mutation:
 
     @strawberry.mutation(
         description="Recommend the best deployment of a model over the given hardware profiles under the targets. "
-        "Queues an OptimizationJob; with `wait: true` (the default) answers when it ends, with `wait: false` at once "
-        "(follow it with `optimizationProgress`)."
+        "Queues an OptimizationJob; with `wait: true` (the default) answers when it ends or, past the server's "
+        "wait limit, as it stands (QUEUED or RUNNING); with `wait: false` at once. Follow an unended job with "
+        "`optimizationProgress` or `optimizationJob`."
     )
     async def optimize(self, info: strawberry.Info, input: OptimizeInput, wait: bool = True) -> OptimizeResult:
         return await optimize.run_optimization(info.context, input, wait)

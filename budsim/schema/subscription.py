@@ -11,12 +11,12 @@ from budsim.schema.types.optimization import OptimizationProgress
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(description="Every committed create, update and delete of a hardware profile.")
+    @strawberry.subscription(
+        description="Every committed create, update and delete of a hardware profile, through any server process."
+    )
     async def hardware_profile_events(self, info: strawberry.Info) -> AsyncGenerator[HardwareProfileEvent, None]:
-        async with info.context.events.subscribe(hardware.TOPIC) as queue:
-            info.context.started()
-            while True:
-                yield await queue.get()
+        async for event in hardware.follow_events(info.context):
+            yield event
 
     @strawberry.subscription(
         description="A job's progress: where it stands now, then one event per generation, then its end with the "

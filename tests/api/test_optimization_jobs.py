@@ -4,6 +4,7 @@ failed with a reason, and recovered after their worker died."""
 import asyncio
 import socket
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
@@ -300,6 +301,36 @@ async def test_a_search_past_the_timeout_ends_timed_out_with_its_best_so_far(
     assert ended["status"] == "TIMED_OUT"
     assert ended["result"]["optimalConfig"] is not None
     assert ended["result"]["generations"] < 20
+
+
+async def test_waiting_past_the_wait_limit_answers_the_job_as_it_stands_and_it_runs_on(
+    fresh_database: str, model_path: Path
+) -> None:
+    # A search of 1.5 s (population 100, no generation limit to speak of) against a wait limit of 0.3 s.
+    settings = Settings(
+        database_url=fresh_database,
+        model_path=model_path,
+        wait_limit_seconds=0.3,
+        optimization_timeout=1.5,
+        population_size=100,
+        generations=1000,
+    )
+    async with serve(settings) as server, httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
+        request = await job_input(http)
+        started = time.perf_counter()
+        answer = (await gql_data(http, OPTIMIZE, input=request, wait=True))["optimize"]
+        elapsed = time.perf_counter() - started
+        assert answer["__typename"] == "OptimizationJob"
+        assert answer["status"] in {"QUEUED", "RUNNING"}
+        assert answer["result"] is None
+        assert elapsed < 0.3 + 2.0  # the limit, plus the submission itself on a loaded machine
+        for _ in range(300):
+            later = await job(http, answer["id"])
+            if later["status"] in ENDED:
+                break
+            await asyncio.sleep(0.1)
+    assert later["status"] in {"SUCCEEDED", "TIMED_OUT"}
+    assert later["result"]["optimalConfig"] is not None
 
 
 async def test_cancelling_a_queued_job_ends_it_without_a_result(fresh_database: str, model_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -9,8 +10,10 @@ import pytest
 import websockets
 
 from budsim.resolvers.hardware import TOPIC
+from budsim.settings import Settings
 from tests.api.helpers import SUBSCRIPTION, unique, until_subscribed
-from tests.conftest import LiveServer, gql_data
+from tests.api.ws import subscribe
+from tests.conftest import LiveServer, gql_data, migrated_database, serve
 
 CREATE = """
 mutation($name: String!) {
@@ -75,3 +78,43 @@ async def test_closing_the_socket_unsubscribes(live_server: LiveServer) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the subscriber queue outlived its socket")
+
+
+UPDATE = """
+mutation($id: ID!, $specs: JSON!) {
+  updateHardwareProfile(id: $id, input: {specs: $specs}) { __typename }
+}
+"""
+FULL_SUBSCRIPTION = "subscription { hardwareProfileEvents { kind id profile { id name gpuCount specs createdAt } } }"
+
+
+async def test_a_subscriber_on_one_process_sees_changes_made_through_another(tmp_path: Path, model_path: Path) -> None:
+    """Two servers on one PostgreSQL database, as `budsim serve --processes 2` runs them: news crosses by NOTIFY."""
+    async with migrated_database("postgresql", tmp_path) as url:
+        settings = Settings(database_url=url, model_path=model_path, run_worker=False, simulate_processes=0)
+        async with (
+            serve(settings) as a,
+            serve(settings) as b,
+            httpx.AsyncClient(base_url=b.http_url) as http,
+            subscribe(a.ws_url, FULL_SUBSCRIPTION) as events,
+        ):
+            await until_subscribed(a)
+            name = unique("across")
+            created = (await gql_data(http, CREATE, name=name))["createHardwareProfile"]
+            seen = [await events.next(timeout_s=10)]
+            # Specs past NOTIFY's 8000 bytes: the news carries the id alone and A reads the row (before the delete).
+            large = {"notes": "x" * 9000}
+            assert (await gql_data(http, UPDATE, id=created["id"], specs=large))["updateHardwareProfile"] == {
+                "__typename": "HardwareProfile"
+            }
+            seen.append(await events.next(timeout_s=10))
+            await gql_data(http, DELETE, id=created["id"])
+            seen.append(await events.next(timeout_s=10))
+    kinds = [payload["data"]["hardwareProfileEvents"] for payload in seen if payload is not None]
+    assert [event["kind"] for event in kinds] == ["CREATED", "UPDATED", "DELETED"]
+    assert all(event["id"] == created["id"] for event in kinds)
+    assert kinds[0]["profile"]["name"] == name
+    assert kinds[0]["profile"]["gpuCount"] == 8
+    assert kinds[0]["profile"]["createdAt"]
+    assert kinds[1]["profile"]["specs"]["notes"] == "x" * 9000
+    assert kinds[2]["profile"] is None
