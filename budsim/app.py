@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
@@ -20,6 +21,7 @@ from budsim.runtime.predictions import Predictions
 from budsim.schema import build_schema
 from budsim.schema.limits import QueryLimits
 from budsim.settings import Settings
+from budsim.web import rest
 from budsim.web.admission import WebSocketTurns
 from budsim.web.body import BodyLimit
 from budsim.web.graphql import BudSimGraphQL
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", readyz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", WebSocketTurns(graphql, openings)),
+        *rest.routes(),
     ]
     middleware = [Middleware(BodyLimit, max_bytes=settings.max_request_bytes)]
     if settings.cors_origin_list:
@@ -95,6 +98,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_age=600,
         )
         middleware.insert(0, cors)
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(
+        routes=routes, middleware=middleware, exception_handlers={HTTPException: rest.http_error}, lifespan=lifespan
+    )
     app.state.openings = openings
     return app

@@ -33,7 +33,8 @@ RULES: dict[str, tuple[str, ...]] = {
         *DB,
     ),
     "budsim.schema": ("budsim.schema", "budsim.resolvers", *CORE),  # the roots: query, mutation, subscription, errors
-    "budsim.web": ("budsim.web", "budsim.schema", "budsim.resolvers.context", "budsim.db.migrate", "budsim"),
+    # REST handlers call the resolvers GraphQL's roots call (budsim.web.rest), as thin as budsim.schema's roots
+    "budsim.web": ("budsim.web", "budsim.schema", "budsim.resolvers", "budsim.db.migrate", "budsim"),
     "budsim.app": (
         "budsim.web",
         "budsim.schema",

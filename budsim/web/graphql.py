@@ -10,7 +10,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from budsim.resolvers.context import Context
-from budsim.web.admission import SCOPE_KEY
+from budsim.web.context import request_context
 
 
 def _error_code(error: GraphQLError) -> str:
@@ -26,18 +26,7 @@ def _error_code(error: GraphQLError) -> str:
 
 class BudSimGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
-        state = request.app.state
-        return Context(
-            settings=state.settings,
-            sessionmaker=state.sessionmaker,
-            reader=state.reader,
-            events=state.events,
-            news=state.news,
-            regressor=state.regressor,
-            predictions=state.predictions,
-            bulk=state.bulk,
-            turn=request.scope.get(SCOPE_KEY),
-        )
+        return request_context(request)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         processed = await super().process_result(request, result)
