@@ -31,6 +31,7 @@ from budsim.db import jobs as store
 from budsim.db import queries
 from budsim.db.documents import JobRequest, read_request
 from budsim.db.models import OptimizationJobRow
+from budsim.db.unavailable import is_unavailable
 from budsim.jobs.api_fields import input_field
 from budsim.jobs.news import JobNews
 from budsim.jobs.request import Problem, final_progress, problem, simulation_row
@@ -189,6 +190,9 @@ class Worker:
                 running.request_stop(Stop.CANCEL)
             await self._run(job, running)
         except Exception as error:  # a bug in a search must end its job, not the worker
+            if is_unavailable(error):  # not the job's fault: its lease runs out and a worker runs it again
+                log.warning("job %s: the database went away; the job is retried once its lease runs out", job.id)
+                return
             log.exception("job %s failed", job.id)
             await self._end(job.id, running, JobStatus.FAILED, error=describe(error))
         finally:

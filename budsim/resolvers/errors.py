@@ -3,7 +3,10 @@
 from graphql import GraphQLError
 
 from budsim.core.errors import ConfigError, CoreError
+from budsim.db.unavailable import UNAVAILABLE_MESSAGE, is_unavailable
 from budsim.jobs.api_fields import input_field, model_config_field
+
+__all__ = ["UNAVAILABLE_MESSAGE", "BadUserInput", "Conflict", "Invalid", "NotFound", "is_unavailable"]
 
 
 class Invalid(Exception):

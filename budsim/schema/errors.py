@@ -11,7 +11,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from budsim.core.errors import CoreError
-from budsim.resolvers.errors import Conflict, Invalid, NotFound
+from budsim.resolvers.errors import UNAVAILABLE_MESSAGE, Conflict, Invalid, NotFound, is_unavailable
 from budsim.schema.types.benchmark import BenchmarkRun
 from budsim.schema.types.errors import ConflictError, NotFoundError, ValidationError
 from budsim.schema.types.hardware import DeletedHardwareProfile, HardwareProfile
@@ -65,12 +65,23 @@ def is_unexpected(error: GraphQLError) -> bool:
 
 
 class MaskUnexpectedErrors(MaskErrors):
-    """Replace an unexpected exception's text with a fixed message and mark it as the server's fault."""
+    """Replace an unexpected exception's text with a fixed message and mark it as the server's fault, or, when the
+    database could not be reached, as SERVICE_UNAVAILABLE: a client should retry that one, not report a bug."""
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=is_unexpected, error_message="Internal server error.")
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if is_unavailable(error.original_error):
+            return GraphQLError(
+                UNAVAILABLE_MESSAGE,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                original_error=None,
+                extensions={"code": "SERVICE_UNAVAILABLE"},
+            )
         masked = super().anonymise_error(error)
         masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
         return masked

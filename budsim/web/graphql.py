@@ -4,6 +4,7 @@ from typing import Any
 
 from graphql import GraphQLError
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
@@ -34,3 +35,22 @@ class BudSimGraphQL(GraphQL[Context, None]):
             if isinstance(formatted, dict):  # GraphQLError.formatted: a dict, typed `object` by Strawberry
                 formatted.setdefault("extensions", {})["code"] = _error_code(error)
         return processed
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        """503 when nothing could be served because the database was away: load balancers and retrying clients read
+        the status, not the body. A partial answer (some fields served) stays 200 with its errors."""
+        response = super().create_response(response_data, sub_response)
+        if isinstance(response_data, dict) and _unavailable(response_data):
+            response.status_code = 503
+            response.headers["retry-after"] = "1"
+        return response
+
+
+def _unavailable(response: GraphQLHTTPResponse) -> bool:
+    errors = response.get("errors") or []
+    data = response.get("data")
+    served = isinstance(data, dict) and any(value is not None for value in data.values())
+    codes = [error.get("extensions", {}).get("code") for error in errors if isinstance(error, dict)]
+    return bool(codes) and not served and all(code == "SERVICE_UNAVAILABLE" for code in codes)

@@ -55,8 +55,8 @@ async def test_browser_get_opens_graphiql(client: httpx.AsyncClient) -> None:
     assert "graphiql" in response.text.lower()
 
 
-async def test_unexpected_failures_are_masked_without_internals(tmp_path: Path, model_path: Path) -> None:
-    """A server fault answers a generic message and a code, never the exception text or a traceback."""
+async def test_an_unreachable_database_answers_503_without_internals(tmp_path: Path, model_path: Path) -> None:
+    """A lost database is not a bug to report but a moment to retry: SERVICE_UNAVAILABLE, 503, nothing internal."""
     url = f"sqlite+aiosqlite:///{tmp_path}/missing/dir/db.sqlite"
     app = create_app(Settings(database_url=url, model_path=model_path))
     async with (
@@ -64,8 +64,32 @@ async def test_unexpected_failures_are_masked_without_internals(tmp_path: Path, 
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://budsim.test") as http,
     ):
         response = await http.post("/graphql", json={"query": "{ models { name } }"})
+    assert response.status_code == 503
+    [error] = response.json()["errors"]
+    assert error["message"] == "The database is unavailable; retry shortly."
+    assert error["extensions"] == {"code": "SERVICE_UNAVAILABLE"}
+    assert "missing" not in response.text
+    assert "Traceback" not in response.text
+
+
+async def test_unexpected_failures_are_masked_without_internals(tmp_path: Path, model_path: Path) -> None:
+    """A server fault answers a generic message and a code, never the exception text or a traceback."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/db.sqlite"
+    await migrate.upgrade_url(url)
+    app = create_app(Settings(database_url=url, model_path=model_path))
+
+    def broken_reader() -> None:
+        raise RuntimeError("secret internals")
+
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://budsim.test") as http,
+    ):
+        app.state.reader = broken_reader
+        response = await http.post("/graphql", json={"query": "{ models { name } }"})
+    assert response.status_code == 200
     [error] = response.json()["errors"]
     assert error["message"] == "Internal server error."
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
-    assert "missing" not in response.text
+    assert "secret" not in response.text
     assert "Traceback" not in response.text
