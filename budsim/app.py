@@ -20,6 +20,7 @@ from budsim.schema import build_schema
 from budsim.schema.limits import QueryLimits
 from budsim.settings import Settings
 from budsim.web.admission import WebSocketTurns
+from budsim.web.auth import Authenticate
 from budsim.web.body import BodyLimit
 from budsim.web.graphql import BudSimGraphQL
 from budsim.web.probes import healthz, readyz
@@ -34,6 +35,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.async_database_url, processes=settings.api_processes)
         app.state.settings = settings
+        if not settings.auth_enabled:
+            log.warning(
+                "AUTHENTICATION IS DISABLED: every request is answered as admin without an API key (%s). "
+                "Set AUTH_DISABLED=false and create keys with `budsim create-api-key` before exposing this server.",
+                "AUTH_DISABLED=true" if settings.auth_disabled else "SQLite database, AUTH_DISABLED unset",
+            )
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.reader = create_reader(engine)
@@ -83,7 +90,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", WebSocketTurns(graphql, openings)),
     ]
-    middleware = [Middleware(BodyLimit, max_bytes=settings.max_request_bytes)]
+    # Authentication first: a request without a key is refused before its body is read.
+    middleware = [
+        Middleware(Authenticate, enabled=settings.auth_enabled),
+        Middleware(BodyLimit, max_bytes=settings.max_request_bytes),
+    ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.openings = openings
     return app

@@ -33,7 +33,15 @@ RULES: dict[str, tuple[str, ...]] = {
         *DB,
     ),
     "budsim.schema": ("budsim.schema", "budsim.resolvers", *CORE),  # the roots: query, mutation, subscription, errors
-    "budsim.web": ("budsim.web", "budsim.schema", "budsim.resolvers.context", "budsim.db.migrate", "budsim"),
+    "budsim.web": (
+        "budsim.web",
+        "budsim.schema",
+        "budsim.resolvers.context",
+        "budsim.resolvers.auth",
+        "budsim.db.migrate",
+        "budsim.db.api_keys",
+        "budsim",
+    ),
     "budsim.app": (
         "budsim.web",
         "budsim.schema",

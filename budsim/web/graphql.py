@@ -6,11 +6,16 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from budsim.resolvers.context import Context
 from budsim.web.admission import SCOPE_KEY
+from budsim.web.auth import Unauthenticated, authenticate_connection, principal_of
+
+BARE_ACK: UnsetType = UNSET  # on_ws_connect's answer for a `connection_ack` without a payload
 
 
 def _error_code(error: GraphQLError) -> str:
@@ -37,7 +42,18 @@ class BudSimGraphQL(GraphQL[Context, None]):
             predictions=state.predictions,
             bulk=state.bulk,
             turn=request.scope.get(SCOPE_KEY),
+            principal=principal_of(request.scope),
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """A websocket is authenticated by its `connection_init` payload (web.auth); the middleware already set the
+        development principal when auth is off."""
+        if context.principal is None:
+            try:
+                context.principal = await authenticate_connection(context.reader, context.connection_params)
+            except Unauthenticated as refusal:
+                raise ConnectionRejectionError(refusal.as_error()) from refusal
+        return BARE_ACK
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         processed = await super().process_result(request, result)

@@ -4,12 +4,12 @@ import asyncio
 import json
 from typing import Any
 
-import httpx
 import pytest
 import websockets
 
 from budsim.resolvers.hardware import TOPIC
 from tests.api.helpers import SUBSCRIPTION, unique, until_subscribed
+from tests.api.ws import connection_init
 from tests.conftest import LiveServer, gql_data
 
 CREATE = """
@@ -38,9 +38,9 @@ async def test_profile_changes_are_pushed_to_subscribers(live_server: LiveServer
     subscribe_type, data_type = PROTOCOLS[protocol]
     async with (
         websockets.connect(live_server.ws_url, subprotocols=[protocol]) as ws,  # type: ignore[list-item]
-        httpx.AsyncClient(base_url=live_server.http_url) as http,
+        live_server.client() as http,
     ):
-        await ws.send(json.dumps({"type": "connection_init"}))
+        await ws.send(connection_init(live_server.token))
         await receive(ws, "connection_ack")
         await ws.send(json.dumps({"id": "1", "type": subscribe_type, "payload": {"query": SUBSCRIPTION}}))
         await until_subscribed(live_server)
@@ -66,7 +66,7 @@ async def test_profile_changes_are_pushed_to_subscribers(live_server: LiveServer
 
 async def test_closing_the_socket_unsubscribes(live_server: LiveServer) -> None:
     async with websockets.connect(live_server.ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-        await ws.send(json.dumps({"type": "connection_init"}))
+        await ws.send(connection_init(live_server.token))
         await receive(ws, "connection_ack")
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}}))
         await until_subscribed(live_server)
