@@ -1,7 +1,8 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    DATABASE_URL=sqlite+aiosqlite:////data/budsim.db PORT=9083 MODEL_PATH=/app/models/xgboost.json
+    DATABASE_URL=sqlite+aiosqlite:////data/budsim.db PORT=9083 MODEL_PATH=/app/models/xgboost.json \
+    AUTH_DISABLED=false
 
 # The service's user (uid 10001) owns what it writes at run time: the SQLite database in /data and MODEL_PATH in
 # /app/models (`budsim train` rewrites it, a start without it trains it). The code stays root's, read-only to it.

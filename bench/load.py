@@ -429,7 +429,14 @@ async def throwaway_database(kind: str, admin_url: str) -> AsyncIterator[str]:
 
 
 def server_env(database_url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url, "MODEL_PATH": str(MODEL_PATH), "LOG_LEVEL": "warning"}
+    # The load generator sends no API key: its own servers answer without one (with --url, the server must too).
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MODEL_PATH": str(MODEL_PATH),
+        "LOG_LEVEL": "warning",
+        "AUTH_DISABLED": "true",
+    }
 
 
 def ensure_model() -> None:

@@ -23,6 +23,7 @@ from budsim.schema.limits import QueryLimits
 from budsim.settings import Settings
 from budsim.web import rest
 from budsim.web.admission import WebSocketTurns
+from budsim.web.auth import Authenticate
 from budsim.web.body import BodyLimit
 from budsim.web.graphql import BudSimGraphQL
 from budsim.web.probes import healthz, readyz
@@ -37,6 +38,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.async_database_url, processes=settings.api_processes)
         app.state.settings = settings
+        if not settings.auth_enabled:
+            log.warning(
+                "AUTHENTICATION IS DISABLED: every request is answered as admin without an API key (%s). "
+                "Set AUTH_DISABLED=false and create keys with `budsim create-api-key` before exposing this server.",
+                "AUTH_DISABLED=true" if settings.auth_disabled else "SQLite database, AUTH_DISABLED unset",
+            )
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.reader = create_reader(engine)
@@ -87,9 +94,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", WebSocketTurns(graphql, openings)),
         *rest.routes(),
     ]
-    middleware = [Middleware(BodyLimit, max_bytes=settings.max_request_bytes)]
+    # Authentication before the body limit: a request without a key is refused before its body is read.
+    middleware = [
+        Middleware(Authenticate, enabled=settings.auth_enabled),
+        Middleware(BodyLimit, max_bytes=settings.max_request_bytes),
+    ]
     if settings.cors_origin_list:
-        # Outermost, so that a 413 from BodyLimit carries the headers too and the browser shows it to the page.
+        # Outermost, so that a 401 or a 413 carries the headers too and the browser shows it to the page.
         cors = Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origin_list,

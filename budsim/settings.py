@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         description="Comma-separated origins (https://app.example.com) whose browsers may call the API; empty: "
         "no CORS headers, so browsers allow only same-origin pages.",
     )
+    auth_disabled: bool | None = Field(
+        None,
+        description="true: answer every request without an API key (development only); false: require "
+        "`Authorization: Bearer <key>` (`budsim create-api-key`). Unset: required with PostgreSQL, not with SQLite.",
+    )
     host: str = Field("0.0.0.0", description="Interface uvicorn binds.")
     port: int = Field(9083, ge=1, le=65535, description="Port uvicorn listens on.")
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field("info", description="Log level.")
@@ -98,6 +103,14 @@ class Settings(BaseSettings):
     def cors_origin_list(self) -> list[str]:
         """`CORS_ORIGINS` split on commas, blanks dropped."""
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def auth_enabled(self) -> bool:
+        """An explicit AUTH_DISABLED wins; unset, the embedded SQLite database is development (no keys needed, so
+        `make serve` stays a two-command start) and PostgreSQL, a deployment, requires them."""
+        if self.auth_disabled is not None:
+            return not self.auth_disabled
+        return self.async_database_url.startswith("postgresql")
 
     @property
     def async_database_url(self) -> str:

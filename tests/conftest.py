@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from budsim.app import create_app
+from budsim.core.auth import Scope
 from budsim.core.predictors import ResidualRegressor
-from budsim.db import migrate
+from budsim.db import api_keys, migrate
 from budsim.db.session import create_engine
 from budsim.regressor.training import DEFAULT_CSV, read_model, train_from_csv
 from budsim.settings import Settings
@@ -121,11 +122,27 @@ def regressor(model_path: Path) -> ResidualRegressor:
     return read_model(model_path)
 
 
+async def new_key(application: Starlette, scope: Scope = Scope.ADMIN) -> str:
+    """A fresh API key in the app's database, as `budsim create-api-key` makes one."""
+    _key, secret = await api_keys.create(application.state.sessionmaker, f"test-{scope.label}", scope)
+    return secret
+
+
+def bearer(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 @pytest.fixture(scope="session")
 async def app(database_url: str, model_path: Path) -> AsyncIterator[Starlette]:
-    application = create_app(Settings(database_url=database_url, model_path=model_path))
+    """Auth on for both backends (SQLite would default to development mode): tests call as an admin key."""
+    application = create_app(Settings(database_url=database_url, model_path=model_path, auth_disabled=False))
     async with application.router.lifespan_context(application):
         yield application
+
+
+@pytest.fixture(scope="session")
+async def admin_token(app: Starlette) -> str:
+    return await new_key(app, Scope.ADMIN)
 
 
 @pytest.fixture(scope="session")
@@ -134,9 +151,11 @@ def engine(app: Starlette) -> AsyncEngine:
 
 
 @pytest.fixture
-async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app: Starlette, admin_token: str) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://budsim.test") as http:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://budsim.test", headers=bearer(admin_token)
+    ) as http:
         yield http
 
 
@@ -150,6 +169,15 @@ def _free_port() -> int:
 class LiveServer:
     host: str
     app: Starlette
+    token: str | None = None  # an admin key, when the server requires one
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.token)
+
+    def client(self, **options: Any) -> httpx.AsyncClient:
+        """An HTTP client of this server that sends its key."""
+        return httpx.AsyncClient(base_url=self.http_url, headers=self.headers, **options)
 
     @property
     def http_url(self) -> str:
@@ -162,7 +190,8 @@ class LiveServer:
 
 @asynccontextmanager
 async def serve(settings: Settings) -> AsyncIterator[LiveServer]:
-    """The app under a real uvicorn server on a loopback port, for websockets and real HTTP."""
+    """The app under a real uvicorn server on a loopback port, for websockets and real HTTP; with an admin key in
+    `token` (and `headers`) when `settings` require one."""
     port = _free_port()
     application = create_app(settings)
     config = uvicorn.Config(
@@ -175,7 +204,8 @@ async def serve(settings: Settings) -> AsyncIterator[LiveServer]:
             task.result()
         await asyncio.sleep(0.02)
     try:
-        yield LiveServer(host=f"127.0.0.1:{port}", app=application)
+        token = await new_key(application) if settings.auth_enabled else None
+        yield LiveServer(host=f"127.0.0.1:{port}", app=application, token=token)
     finally:
         server.should_exit = True
         await task
@@ -188,7 +218,7 @@ async def live_server(
     """A server with a database of its own, so that its worker alone runs the jobs submitted to it."""
     async with (
         migrated_database(request.param, tmp_path_factory.mktemp("live")) as url,
-        serve(Settings(database_url=url, model_path=model_path)) as server,
+        serve(Settings(database_url=url, model_path=model_path, auth_disabled=False)) as server,
     ):
         yield server
 

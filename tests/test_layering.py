@@ -33,8 +33,16 @@ RULES: dict[str, tuple[str, ...]] = {
         *DB,
     ),
     "budsim.schema": ("budsim.schema", "budsim.resolvers", *CORE),  # the roots: query, mutation, subscription, errors
-    # REST handlers call the resolvers GraphQL's roots call (budsim.web.rest), as thin as budsim.schema's roots
-    "budsim.web": ("budsim.web", "budsim.schema", "budsim.resolvers", "budsim.db.migrate", "budsim"),
+    # REST handlers call the resolvers GraphQL's roots call (budsim.web.rest), as thin as budsim.schema's roots; the
+    # authentication middleware looks keys up in budsim.db.api_keys
+    "budsim.web": (
+        "budsim.web",
+        "budsim.schema",
+        "budsim.resolvers",
+        "budsim.db.migrate",
+        "budsim.db.api_keys",
+        "budsim",
+    ),
     "budsim.app": (
         "budsim.web",
         "budsim.schema",

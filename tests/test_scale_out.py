@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from budsim.core.auth import Scope
+from budsim.db import api_keys
 from budsim.db.models import OptimizationJobRow, SimulationRow
 from budsim.db.session import create_engine, create_sessionmaker
 from tests.api.helpers import OPTIMIZE, PROGRESS, job_input
@@ -59,16 +61,18 @@ async def test_a_job_survives_its_worker_being_killed_and_is_followed_across_pro
         api_a, api_b = (f"http://127.0.0.1:{port}" for port in ports)
         for name, api in zip("ab", (api_a, api_b), strict=True):
             await ready(api, tmp_path / f"api-{name}.log")
-        http_a = await stack.enter_async_context(httpx.AsyncClient(base_url=api_a, timeout=60))
-        http_b = await stack.enter_async_context(httpx.AsyncClient(base_url=api_b, timeout=60))
         engine = create_engine(url)
         stack.push_async_callback(engine.dispose)
         sessions = create_sessionmaker(engine)
+        _key, token = await api_keys.create(sessions, "scale-out", Scope.ADMIN)  # PostgreSQL: auth is on
+        headers = {"Authorization": f"Bearer {token}"}
+        http_a = await stack.enter_async_context(httpx.AsyncClient(base_url=api_a, headers=headers, timeout=60))
+        http_b = await stack.enter_async_context(httpx.AsyncClient(base_url=api_b, headers=headers, timeout=60))
 
         watched = await submit(http_b, seed=0)
         others = [await submit(http, seed) for seed, http in enumerate((http_a, http_b, http_a), start=1)]
         events: list[dict[str, Any]] = []
-        async with subscribe(api_a.replace("http", "ws") + "/graphql", PROGRESS, id=watched) as follower:
+        async with subscribe(api_a.replace("http", "ws") + "/graphql", PROGRESS, token=token, id=watched) as follower:
             while True:
                 payload = await follower.next(timeout_s=120)
                 assert payload is not None, "the job ended before its worker could be killed"

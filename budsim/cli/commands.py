@@ -1,4 +1,4 @@
-"""The `budsim` command: serve, worker, migrate, export-schema, simulate, optimize, train."""
+"""The `budsim` command: serve, worker, migrate, export-schema, simulate, optimize, train, and API keys."""
 
 import argparse
 import asyncio
@@ -6,7 +6,9 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +16,8 @@ from budsim.core.types import Engine, Interconnect, Method
 from budsim.settings import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
     from budsim.core.architecture import ModelArchitecture
     from budsim.core.predictors import ResidualRegressor
 
@@ -283,6 +287,77 @@ def _train(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _with_keys(settings: Settings, work: "Callable[[async_sessionmaker[AsyncSession]], Awaitable[int]]") -> int:
+    from budsim.db.session import create_engine, create_sessionmaker
+
+    engine = create_engine(settings.async_database_url)
+    try:
+        return await work(create_sessionmaker(engine))
+    finally:
+        await engine.dispose()
+
+
+def _create_api_key(settings: Settings, args: argparse.Namespace) -> int:
+    from budsim.core.auth import Scope
+    from budsim.db import api_keys
+
+    try:
+        scope = Scope.parse(args.scopes)
+    except ValueError as error:
+        raise SystemExit(f"budsim create-api-key: --scopes: {error}") from None
+    name = args.name.strip()
+    if not name or len(name) > 200:
+        raise SystemExit("budsim create-api-key: --name must be 1 to 200 characters")
+
+    async def create(sessions: "async_sessionmaker[AsyncSession]") -> int:
+        key, secret = await api_keys.create(sessions, name, scope)
+        print(f"id      {key.id}\nname    {key.name}\nscopes  {key.scope.granted}")
+        print(f"key     {secret}")
+        print("The key is shown once and stored only as a hash: keep it now.", file=sys.stderr)
+        return 0
+
+    return asyncio.run(_with_keys(settings, create))
+
+
+def _list_api_keys(settings: Settings, _args: argparse.Namespace) -> int:
+    from budsim.db import api_keys
+
+    def when(moment: "datetime | None") -> str:
+        return moment.isoformat(timespec="seconds") if moment else "-"
+
+    async def list_keys(sessions: "async_sessionmaker[AsyncSession]") -> int:
+        print(f"{'id':36}  {'scopes':17}  {'created':25}  {'last used':25}  {'revoked':25}  name")
+        for key in await api_keys.list_all(sessions):
+            print(
+                f"{key.id!s:36}  {key.scope.granted:17}  {when(key.created_at):25}  {when(key.last_used_at):25}  "
+                f"{when(key.revoked_at):25}  {key.name}"
+            )
+        return 0
+
+    return asyncio.run(_with_keys(settings, list_keys))
+
+
+def _revoke_api_key(settings: Settings, args: argparse.Namespace) -> int:
+    import uuid
+
+    from budsim.db import api_keys
+
+    try:
+        key_id = uuid.UUID(args.id)
+    except ValueError:
+        raise SystemExit(f"budsim revoke-api-key: {args.id!r} is not a key id (see `budsim list-api-keys`)") from None
+
+    async def revoke(sessions: "async_sessionmaker[AsyncSession]") -> int:
+        key = await api_keys.revoke(sessions, key_id)
+        if key is None:
+            print(f"budsim revoke-api-key: no API key {key_id}", file=sys.stderr)
+            return 1
+        print(f"revoked {key.id} ({key.name}) at {key.revoked_at}")
+        return 0
+
+    return asyncio.run(_with_keys(settings, revoke))
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -373,6 +448,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-stored", dest="stored", action="store_false", help="ignore benchmark runs stored in DATABASE_URL"
     )
     train.set_defaults(run=_train)
+
+    create_key = commands.add_parser(
+        "create-api-key", help="make an API key and print it once (DATABASE_URL; stored only as a hash)"
+    )
+    create_key.add_argument("--name", required=True, help="who or what uses the key")
+    create_key.add_argument(
+        "--scopes", default="read", help="read, write or admin, comma-separated; admin implies write implies read"
+    )
+    create_key.set_defaults(run=_create_api_key)
+    list_keys = commands.add_parser("list-api-keys", help="list API keys (never the keys themselves)")
+    list_keys.set_defaults(run=_list_api_keys)
+    revoke_key = commands.add_parser("revoke-api-key", help="revoke an API key by its id: refused from then on")
+    revoke_key.add_argument("id")
+    revoke_key.set_defaults(run=_revoke_api_key)
     return parser
 
 

@@ -19,6 +19,7 @@ JOB_STATUSES = tuple(s.value for s in JobStatus)
 # most concurrency x 1000 / tpot_ms output tokens/s. 10% slack covers requests whose TPOT differs from the mean
 # (the mean of 1/tpot exceeds 1/mean tpot); 1100 = 1.1 x 1000 ms/s. Written as a product so Python and both databases
 # compute the same IEEE double and agree at the boundary.
+SCOPE_LISTS = "('read', 'read,write', 'read,write,admin')"  # budsim.core.auth.Scope.granted, each scope's list
 THROUGHPUT_PER_CONCURRENCY_TPOT = 1100
 PARALLEL_DIVIDES_GPU_COUNT = (
     "CASE WHEN tensor_parallel > 0 AND pipeline_parallel > 0 "
@@ -167,3 +168,16 @@ class OptimizationJobRow(HasId, HasCreatedAt, Base):
     progress: Mapped[dict[str, Any] | None]  # the latest generation's report, written at most once a second
     error: Mapped[str | None] = mapped_column(Text)
     simulation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("simulations.id", ondelete="RESTRICT"))
+
+
+class ApiKeyRow(HasId, HasCreatedAt, Base):
+    """An API key, kept only as the SHA-256 of the key: the key itself is shown once, at creation."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (CheckConstraint(f"scopes IN {SCOPE_LISTS}", name="scopes_known"),)
+
+    name: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(32))  # what the key grants, implied scopes included: "read,write"
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]

@@ -10,6 +10,7 @@ from budsim.core.catalog.gpus import GPUS, find_gpu
 from budsim.db import queries
 from budsim.db.models import THROUGHPUT_PER_CONCURRENCY_TPOT, BenchmarkRunRow, ModelRow
 from budsim.resolvers import validation as check
+from budsim.resolvers.auth import Scope, require
 from budsim.resolvers.context import Context
 from budsim.resolvers.errors import Invalid, NotFound
 from budsim.resolvers.pagination import check_first, decode_time_id_cursor, encode_cursor, page_info, query_id
@@ -149,6 +150,7 @@ def _row(data: RecordBenchmarkInput) -> BenchmarkRunRow:
 
 
 async def record(ctx: Context, data: RecordBenchmarkInput) -> BenchmarkRun:
+    require(ctx, Scope.WRITE)
     row = _row(data)
     async with ctx.sessionmaker() as session:
         if await session.get(ModelRow, row.model_id) is None:

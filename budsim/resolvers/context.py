@@ -6,6 +6,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from budsim.core.auth import Principal
 from budsim.core.predictors import ResidualRegressor
 from budsim.jobs.news import JobNews
 from budsim.resolvers.loaders import Loaders
@@ -36,6 +37,10 @@ class Context:
     # costs nothing; interactive requests pass it by. (Websocket openings take turns of their own: web.admission.)
     bulk: asyncio.Semaphore
     turn: Turn | None = None  # on a websocket: the turn its opening's work holds while it runs
+    # Who asks (web.auth): over HTTP set from the request, on a websocket by its `connection_init`. None: nobody was
+    # authenticated, and `resolvers.auth.require` refuses everything.
+    principal: Principal | None = None
+    connection_params: dict[str, object] | None = None  # a websocket's `connection_init` payload (Strawberry sets it)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -15,6 +15,7 @@ from budsim.db import queries
 from budsim.db.models import HardwareProfileRow
 from budsim.jobs.news import PROFILES_TOPIC
 from budsim.resolvers import validation as check
+from budsim.resolvers.auth import Scope, require
 from budsim.resolvers.context import Context
 from budsim.resolvers.errors import Conflict, Invalid, NotFound
 from budsim.resolvers.pagination import check_first, decode_cursor, encode_cursor, page_info, query_id
@@ -108,6 +109,7 @@ def _resolve_hardware(
 
 
 async def create_profile(ctx: Context, data: CreateHardwareProfileInput) -> HardwareProfile:
+    require(ctx, Scope.WRITE)
     name = check.text(data.name, "input.name", max_length=200)
     gpu_type = check.text(data.gpu_type, "input.gpuType", max_length=100)
     gpu_count = check.integer(data.gpu_count, "input.gpuCount", minimum=1, maximum=MAX_GPUS_PER_NODE)
@@ -140,6 +142,7 @@ def _given(value: T | None) -> TypeGuard[T]:
 
 
 async def update_profile(ctx: Context, id: str, data: UpdateHardwareProfileInput) -> HardwareProfile:
+    require(ctx, Scope.WRITE)
     profile_id = check.parse_id(id, "id")
     for field in ("name", "gpu_count", "node_count", "interconnect", "gpu_memory_gb", "cost_per_gpu_hour"):
         if getattr(data, field) is None:
@@ -178,6 +181,7 @@ async def update_profile(ctx: Context, id: str, data: UpdateHardwareProfileInput
 
 
 async def delete_profile(ctx: Context, id: str) -> DeletedHardwareProfile:
+    require(ctx, Scope.ADMIN)
     profile_id = check.parse_id(id, "id")
     async with ctx.sessionmaker() as session:
         row = await session.get(HardwareProfileRow, profile_id)

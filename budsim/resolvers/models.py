@@ -8,6 +8,7 @@ from budsim.core.errors import ConfigError
 from budsim.db import queries
 from budsim.db.models import ModelRow
 from budsim.resolvers import validation as check
+from budsim.resolvers.auth import Scope, require
 from budsim.resolvers.context import Context
 from budsim.resolvers.errors import Conflict, Invalid, invalid_model_config
 from budsim.resolvers.pagination import query_id
@@ -31,6 +32,7 @@ async def get_model(ctx: Context, id: str) -> Model | None:
 
 
 async def register(ctx: Context, name: str, config: Any, source: str | None) -> Model:
+    require(ctx, Scope.WRITE)
     name = check.text(name, "name", max_length=300)
     if not _MODEL_NAME.match(name):
         raise Invalid("name", f"must look like a Hugging Face id such as `org/model-name`, got {name!r}")

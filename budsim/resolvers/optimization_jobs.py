@@ -16,6 +16,7 @@ from budsim.db.documents import Progress
 from budsim.db.models import OptimizationJobRow
 from budsim.jobs.news import topic
 from budsim.resolvers import answers
+from budsim.resolvers.auth import Scope, require
 from budsim.resolvers.context import Context
 from budsim.resolvers.errors import NotFound
 from budsim.resolvers.pagination import check_first, decode_time_id_cursor, encode_cursor, page_info, query_id
@@ -95,6 +96,7 @@ async def _next_end(queue: asyncio.Queue[dict[str, Any]], timeout_s: float) -> N
 
 async def cancel(ctx: Context, id: strawberry.ID) -> OptimizationJob:
     """Ask the job to stop, then answer once it has (a running search stops within a generation)."""
+    require(ctx, Scope.WRITE)
     job_id = query_id(id)
     async with ctx.sessionmaker() as session:
         row = await store.request_cancel(session, job_id)

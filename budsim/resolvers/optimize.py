@@ -14,6 +14,7 @@ from budsim.db.models import HardwareProfileRow
 from budsim.jobs.request import preflight, problem
 from budsim.resolvers import answers
 from budsim.resolvers import validation as check
+from budsim.resolvers.auth import Scope, require
 from budsim.resolvers.context import Context
 from budsim.resolvers.errors import Invalid, NotFound, invalid_input
 from budsim.resolvers.optimization_jobs import wait_for_end
@@ -62,6 +63,7 @@ def model_precision(config: dict[str, Any]) -> Dtype:
 
 async def run_optimization(ctx: Context, data: OptimizeInput, wait: bool = True) -> OptimizationJob:
     """Validate everything the search would refuse, queue the job, and answer with it: ended, or at once."""
+    require(ctx, Scope.WRITE)
     async with ctx.bulk:  # a client submitting 20 jobs at once takes its turns, not every other request's
         job = await _queue(ctx, data)
     if wait:

@@ -15,6 +15,7 @@ from budsim.db.models import SimulationRow
 from budsim.jobs.api_fields import input_field
 from budsim.resolvers import answers
 from budsim.resolvers import validation as check
+from budsim.resolvers.auth import Scope, require
 from budsim.resolvers.context import Context
 from budsim.resolvers.errors import Invalid, NotFound, invalid_input
 from budsim.schema.inputs import DeploymentConfigInput, SimulateInput, WorkloadInput
@@ -80,6 +81,7 @@ def _input_document(data: SimulateInput) -> dict[str, Any]:
 
 
 async def run_simulation(ctx: Context, data: SimulateInput) -> Simulation:
+    require(ctx, Scope.WRITE)
     model_id = check.parse_id(data.model_id, "input.modelId")
     profile_id = check.parse_id(data.hardware_profile_id, "input.hardwareProfileId")
     workload = workload_from_input(data.workload)

@@ -4,6 +4,7 @@ from starlette.requests import HTTPConnection
 
 from budsim.resolvers.context import Context
 from budsim.web.admission import SCOPE_KEY
+from budsim.web.auth import principal_of
 
 
 def request_context(connection: HTTPConnection) -> Context:
@@ -19,4 +20,5 @@ def request_context(connection: HTTPConnection) -> Context:
         predictions=state.predictions,
         bulk=state.bulk,
         turn=connection.scope.get(SCOPE_KEY),
+        principal=principal_of(connection.scope),
     )

@@ -7,11 +7,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from budsim.resolvers.context import Context
+from budsim.web.auth import Unauthenticated, authenticate_connection
 from budsim.web.context import request_context
+
+BARE_ACK: UnsetType = UNSET  # on_ws_connect's answer for a `connection_ack` without a payload
 
 
 def _error_code(error: GraphQLError) -> str:
@@ -28,6 +33,16 @@ def _error_code(error: GraphQLError) -> str:
 class BudSimGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
         return request_context(request)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """A websocket is authenticated by its `connection_init` payload (web.auth); the middleware already set the
+        development principal when auth is off."""
+        if context.principal is None:
+            try:
+                context.principal = await authenticate_connection(context.reader, context.connection_params)
+            except Unauthenticated as refusal:
+                raise ConnectionRejectionError(refusal.as_error()) from refusal
+        return BARE_ACK
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         processed = await super().process_result(request, result)

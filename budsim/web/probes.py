@@ -23,4 +23,5 @@ async def readyz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "unavailable", "database": "unreachable", "error": type(error).__name__}, 503)
     ready = current == head
     body = {"status": "ok" if ready else "unavailable", "database": "ok", "migration": current, "head": head}
+    body["auth"] = "enabled" if request.app.state.settings.auth_enabled else "disabled"
     return JSONResponse(body, status_code=200 if ready else 503)

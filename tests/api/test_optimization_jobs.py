@@ -50,7 +50,7 @@ ENDED = {"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"}
 
 @pytest.fixture
 async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=live_server.http_url, timeout=120) as client:
+    async with live_server.client(timeout=120) as client:
         yield client
 
 
@@ -77,7 +77,7 @@ async def test_optimize_without_waiting_answers_at_once_and_the_job_runs_to_its_
     assert queued["status"] in {"QUEUED", "RUNNING"}
     assert queued["result"] is None
     assert queued["finishedAt"] is None
-    async with subscribe(live_server.ws_url, PROGRESS, id=queued["id"]) as events:
+    async with subscribe(live_server, PROGRESS, id=queued["id"]) as events:
         final = (await events.events("optimizationProgress"))[-1]
     assert final["status"] == "SUCCEEDED"
     ended = await job(http, queued["id"])
@@ -99,7 +99,7 @@ async def test_progress_comes_once_per_generation_then_the_end_with_the_result(
     http: httpx.AsyncClient, live_server: LiveServer, protocol: str
 ) -> None:
     queued = await submit_job(http, wait=False)
-    async with subscribe(live_server.ws_url, PROGRESS, protocol, id=queued["id"]) as events:
+    async with subscribe(live_server, PROGRESS, protocol, id=queued["id"]) as events:
         received = await events.events("optimizationProgress")
     *progress, final = received
     assert all(event["jobId"] == queued["id"] for event in received)
@@ -123,9 +123,9 @@ async def test_progress_comes_once_per_generation_then_the_end_with_the_result(
 
 async def test_a_late_subscriber_first_gets_the_latest_state(http: httpx.AsyncClient, live_server: LiveServer) -> None:
     queued = await submit_job(http, wait=False)
-    async with subscribe(live_server.ws_url, PROGRESS, id=queued["id"]) as early:
+    async with subscribe(live_server, PROGRESS, id=queued["id"]) as early:
         seen = await until_generation(early, 3)
-        async with subscribe(live_server.ws_url, PROGRESS, "graphql-ws", id=queued["id"]) as late:
+        async with subscribe(live_server, PROGRESS, "graphql-ws", id=queued["id"]) as late:
             first = await late.next()
             assert first is not None
             joined = first["data"]["optimizationProgress"]
@@ -140,7 +140,7 @@ async def test_a_query_sent_during_a_search_is_answered_while_the_search_runs(
     http: httpx.AsyncClient, live_server: LiveServer
 ) -> None:
     queued = await submit_job(http, wait=False)
-    async with subscribe(live_server.ws_url, PROGRESS, id=queued["id"]) as events:
+    async with subscribe(live_server, PROGRESS, id=queued["id"]) as events:
         await until_generation(events, 1)
         during = await job(http, queued["id"])
         catalog = await gql_data(http, "{ gpuTypes { name } }")
@@ -171,7 +171,7 @@ async def test_submissions_wait_for_a_place_while_simulate_and_queries_pass(
     queued = (await submitted)["optimize"]
     assert queued["status"] in {"QUEUED", "RUNNING"}
 
-    async with subscribe(live_server.ws_url, PROGRESS, id=queued["id"]) as events:
+    async with subscribe(live_server, PROGRESS, id=queued["id"]) as events:
         assert (await events.events("optimizationProgress"))[-1]["status"] == "SUCCEEDED"
 
 
@@ -181,7 +181,7 @@ async def test_cancel_stops_a_running_search_within_a_generation_and_keeps_its_b
     full = await submit_job(http, wait=True, seed=7)
     assert full["status"] == "SUCCEEDED"
     queued = await submit_job(http, wait=False, seed=7)
-    async with subscribe(live_server.ws_url, PROGRESS, id=queued["id"]) as events:
+    async with subscribe(live_server, PROGRESS, id=queued["id"]) as events:
         seen = await until_generation(events, 1)
         cancelled = (await gql_data(http, CANCEL, id=queued["id"]))["cancelOptimization"]
         final = (await events.events("optimizationProgress"))[-1]
@@ -206,7 +206,7 @@ async def test_unknown_jobs_are_named_as_such(http: httpx.AsyncClient, live_serv
     }
     malformed = await gql(http, JOB, id="not-an-id")
     assert malformed["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}
-    async with subscribe(live_server.ws_url, PROGRESS, id=missing) as events:
+    async with subscribe(live_server, PROGRESS, id=missing) as events:
         answer = await events.next()
     assert answer is not None
     assert answer["errors"][0]["message"] == f"OptimizationJob {missing} does not exist"
@@ -238,7 +238,7 @@ async def test_a_job_whose_profile_vanished_fails_with_the_reason(
             session, model_id=uuid.UUID(document["model_id"]), method="REGRESSOR", request=document, max_attempts=3
         )
     await state.news.queued()
-    async with subscribe(live_server.ws_url, PROGRESS, id=str(row.id)) as events:
+    async with subscribe(live_server, PROGRESS, id=str(row.id)) as events:
         final = (await events.events("optimizationProgress"))[-1]
     assert final["status"] == "FAILED"
     assert final["error"] == f"hardware profile {document['hardware_profile_ids'][0]} no longer exists"
@@ -296,7 +296,10 @@ async def test_a_search_past_the_timeout_ends_timed_out_with_its_best_so_far(
     fresh_database: str, model_path: Path
 ) -> None:
     settings = Settings(database_url=fresh_database, model_path=model_path, optimization_timeout=0.3)
-    async with serve(settings) as server, httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
+    async with (
+        serve(settings) as server,
+        server.client(timeout=60) as http,
+    ):
         ended = await submit_job(http, wait=True)
     assert ended["status"] == "TIMED_OUT"
     assert ended["result"]["optimalConfig"] is not None
@@ -335,10 +338,13 @@ async def test_waiting_past_the_wait_limit_answers_the_job_as_it_stands_and_it_r
 
 async def test_cancelling_a_queued_job_ends_it_without_a_result(fresh_database: str, model_path: Path) -> None:
     settings = Settings(database_url=fresh_database, model_path=model_path, run_worker=False)
-    async with serve(settings) as server, httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
+    async with (
+        serve(settings) as server,
+        server.client(timeout=60) as http,
+    ):
         queued = await submit_job(http, wait=False)
         assert queued["status"] == "QUEUED"
-        async with subscribe(server.ws_url, PROGRESS, id=queued["id"]) as events:
+        async with subscribe(server, PROGRESS, id=queued["id"]) as events:
             first = await events.next()
             cancelled = (await gql_data(http, CANCEL, id=queued["id"]))["cancelOptimization"]
             rest = await events.events("optimizationProgress")
@@ -357,9 +363,12 @@ async def test_a_follower_that_hears_no_news_reads_the_end_from_the_row(
     # follower re-reads the row after RECHECK_S of silence and ends with it.
     monkeypatch.setattr(optimization_jobs, "RECHECK_S", 0.2)
     settings = Settings(database_url=fresh_database, model_path=model_path, run_worker=False)
-    async with serve(settings) as server, httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
+    async with (
+        serve(settings) as server,
+        server.client(timeout=60) as http,
+    ):
         queued = await submit_job(http, wait=False)
-        async with subscribe(server.ws_url, PROGRESS, id=queued["id"]) as events:
+        async with subscribe(server, PROGRESS, id=queued["id"]) as events:
             first = await events.next()
             async with server.app.state.sessionmaker() as session:  # ended without a word to anyone
                 await session.execute(
@@ -382,14 +391,17 @@ async def test_a_restarted_server_retries_the_job_its_dead_process_left_running(
     await dead.wait()
     settings = Settings(database_url=fresh_database, model_path=model_path, job_lease_seconds=3600)
     async with serve(settings.model_copy(update={"run_worker": False})) as server:
-        async with httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
+        async with server.client(timeout=60) as http:
             queued = await submit_job(http, wait=False, method="HEURISTIC")
         async with server.app.state.sessionmaker() as session:
             claimed = await jobs.claim(session, f"{socket.gethostname()}:{dead.pid}:gone", 3600)
             assert claimed is not None
             assert claimed.job is not None
             assert str(claimed.job.id) == queued["id"]
-    async with serve(settings) as restarted, httpx.AsyncClient(base_url=restarted.http_url, timeout=60) as http:
+    async with (
+        serve(settings) as restarted,
+        restarted.client(timeout=60) as http,
+    ):
         for _ in range(200):
             found = await job(http, queued["id"])
             if found["status"] in ENDED:
@@ -401,13 +413,19 @@ async def test_a_restarted_server_retries_the_job_its_dead_process_left_running(
 
 async def test_a_server_shutting_down_hands_its_running_job_to_the_next(fresh_database: str, model_path: Path) -> None:
     settings = Settings(database_url=fresh_database, model_path=model_path)
-    async with serve(settings) as server, httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
+    async with (
+        serve(settings) as server,
+        server.client(timeout=60) as http,
+    ):
         queued = await submit_job(http, wait=False)
-        async with subscribe(server.ws_url, PROGRESS, id=queued["id"]) as events:
+        async with subscribe(server, PROGRESS, id=queued["id"]) as events:
             await until_generation(events, 1)
-    async with serve(settings) as restarted, httpx.AsyncClient(base_url=restarted.http_url, timeout=60) as http:
+    async with (
+        serve(settings) as restarted,
+        restarted.client(timeout=60) as http,
+    ):
         handed_back = await job(http, queued["id"])
-        async with subscribe(restarted.ws_url, PROGRESS, id=queued["id"]) as events:
+        async with subscribe(restarted, PROGRESS, id=queued["id"]) as events:
             final = (await events.events("optimizationProgress"))[-1]
         ended = await job(http, queued["id"])
     assert handed_back["status"] in {"QUEUED", "RUNNING"}  # not FAILED, not left to a lease

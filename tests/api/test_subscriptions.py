@@ -5,14 +5,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import websockets
 
 from budsim.resolvers.hardware import TOPIC
 from budsim.settings import Settings
 from tests.api.helpers import SUBSCRIPTION, unique, until_subscribed
-from tests.api.ws import subscribe
+from tests.api.ws import connection_init, subscribe
 from tests.conftest import LiveServer, gql_data, migrated_database, serve
 
 CREATE = """
@@ -41,9 +40,9 @@ async def test_profile_changes_are_pushed_to_subscribers(live_server: LiveServer
     subscribe_type, data_type = PROTOCOLS[protocol]
     async with (
         websockets.connect(live_server.ws_url, subprotocols=[protocol]) as ws,  # type: ignore[list-item]
-        httpx.AsyncClient(base_url=live_server.http_url) as http,
+        live_server.client() as http,
     ):
-        await ws.send(json.dumps({"type": "connection_init"}))
+        await ws.send(connection_init(live_server.token))
         await receive(ws, "connection_ack")
         await ws.send(json.dumps({"id": "1", "type": subscribe_type, "payload": {"query": SUBSCRIPTION}}))
         await until_subscribed(live_server)
@@ -69,7 +68,7 @@ async def test_profile_changes_are_pushed_to_subscribers(live_server: LiveServer
 
 async def test_closing_the_socket_unsubscribes(live_server: LiveServer) -> None:
     async with websockets.connect(live_server.ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-        await ws.send(json.dumps({"type": "connection_init"}))
+        await ws.send(connection_init(live_server.token))
         await receive(ws, "connection_ack")
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}}))
         await until_subscribed(live_server)
@@ -95,8 +94,8 @@ async def test_a_subscriber_on_one_process_sees_changes_made_through_another(tmp
         async with (
             serve(settings) as a,
             serve(settings) as b,
-            httpx.AsyncClient(base_url=b.http_url) as http,
-            subscribe(a.ws_url, FULL_SUBSCRIPTION) as events,
+            b.client() as http,
+            subscribe(a, FULL_SUBSCRIPTION) as events,
         ):
             await until_subscribed(a)
             name = unique("across")

@@ -8,6 +8,8 @@ from typing import Any
 
 import websockets
 
+from tests.conftest import LiveServer
+
 PROTOCOLS = {
     # protocol: (subscribe message type, data message type)
     "graphql-transport-ws": ("subscribe", "next"),
@@ -42,12 +44,26 @@ class Subscription:
         return found
 
 
+def connection_init(token: str | None) -> str:
+    """`connection_init`, carrying the API key the way browsers must (no headers on a websocket)."""
+    message: dict[str, Any] = {"type": "connection_init"}
+    if token:
+        message["payload"] = {"Authorization": f"Bearer {token}"}
+    return json.dumps(message)
+
+
 @asynccontextmanager
 async def subscribe(
-    ws_url: str, query: str, protocol: str = "graphql-transport-ws", **variables: Any
+    server: LiveServer | str,
+    query: str,
+    protocol: str = "graphql-transport-ws",
+    token: str | None = None,
+    **variables: Any,
 ) -> AsyncIterator[Subscription]:
+    """`server`: a live server (its key sent), or a websocket URL (`token` sent, if given)."""
+    ws_url, token = (server.ws_url, server.token) if isinstance(server, LiveServer) else (server, token)
     async with websockets.connect(ws_url, subprotocols=[protocol]) as ws:  # type: ignore[list-item]
-        await ws.send(json.dumps({"type": "connection_init"}))
+        await ws.send(connection_init(token))
         while json.loads(await asyncio.wait_for(ws.recv(), timeout=10))["type"] != "connection_ack":
             pass
         payload = {"query": query, "variables": variables}

@@ -8,6 +8,9 @@ import httpx
 import pytest
 
 from budsim.cli import main
+from budsim.core.auth import Scope
+from budsim.db import api_keys
+from budsim.db.session import create_engine, create_sessionmaker
 from tests.api.helpers import OPTIMIZE, job_input
 from tests.conftest import _free_port, gql_data, migrated_database
 from tests.processes import process, ready
@@ -36,7 +39,11 @@ async def test_two_processes_serve_one_port_and_run_jobs(tmp_path: Path, model_p
         base = f"http://127.0.0.1:{port}"
         await ready(base, log)
         assert len(server_processes(supervisor.pid)) == 2
-        async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+        engine = create_engine(url)
+        stack.push_async_callback(engine.dispose)
+        _key, token = await api_keys.create(create_sessionmaker(engine), "two-processes", Scope.ADMIN)
+        headers = {"Authorization": f"Bearer {token}"}  # PostgreSQL: auth is on
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as http:
             answer = (await gql_data(http, OPTIMIZE, input=await job_input(http, seed=3), wait=True))["optimize"]
         assert answer["__typename"] == "OptimizationJob", answer
         assert answer["status"] == "SUCCEEDED"

@@ -18,7 +18,7 @@ from budsim.db.models import BenchmarkRunRow, ModelRow
 from budsim.db.session import create_engine
 from tests.conftest import postgres_or_skip
 
-TABLES = {"hardware_profiles", "models", "simulations", "benchmark_runs", "optimization_jobs"}
+TABLES = {"hardware_profiles", "models", "simulations", "benchmark_runs", "optimization_jobs", "api_keys"}
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -85,7 +85,12 @@ async def test_postgresql_stores_documents_as_jsonb() -> None:
 
 
 @pytest.mark.parametrize(
-    ("revision", "dropped"), [("0003", {"optimization_jobs"}), ("0002", {"optimization_jobs", "benchmark_runs"})]
+    ("revision", "dropped"),
+    [
+        ("0004", {"api_keys"}),
+        ("0003", {"api_keys", "optimization_jobs"}),
+        ("0002", {"api_keys", "optimization_jobs", "benchmark_runs"}),
+    ],
 )
 async def test_downgrading_drops_only_the_later_tables(
     empty_engine: AsyncEngine, revision: str, dropped: set[str]

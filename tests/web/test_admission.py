@@ -15,7 +15,7 @@ import websockets
 from budsim.settings import Settings
 from budsim.web import admission
 from tests.api.helpers import PROGRESS, SUBSCRIPTION, places_taken, simulate, submit_job, until_subscribed
-from tests.api.ws import PROTOCOLS, subscribe
+from tests.api.ws import PROTOCOLS, connection_init, subscribe
 from tests.conftest import LiveServer, migrated_database, serve
 
 
@@ -31,7 +31,7 @@ async def one_place(tmp_path_factory: pytest.TempPathFactory, model_path: Path) 
 
 @pytest.fixture
 async def one_place_http(one_place: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=one_place.http_url, timeout=30) as client:
+    async with one_place.client(timeout=30) as client:
         yield client
 
 
@@ -60,7 +60,7 @@ async def test_an_opening_waits_for_its_turn_while_simulate_is_answered(
         assert not opening.done()  # the handshake is not accepted while the place is held
     async with await opening:
         pass
-    async with subscribe(one_place.ws_url, PROGRESS, id=queued["id"]) as events:
+    async with subscribe(one_place, PROGRESS, id=queued["id"]) as events:
         first = await events.next()
     assert first is not None
     assert first["data"]["optimizationProgress"]["status"] == "QUEUED"
@@ -71,7 +71,7 @@ async def test_a_subscription_start_holds_the_place_until_its_first_event(
     one_place: LiveServer, one_place_http: httpx.AsyncClient, protocol: str
 ) -> None:
     queued = await submit_job(one_place_http, wait=False)
-    async with subscribe(one_place.ws_url, PROGRESS, protocol, id=queued["id"]) as events:
+    async with subscribe(one_place, PROGRESS, protocol, id=queued["id"]) as events:
         async with place_held(one_place):  # taken between the acknowledgement and the subscribe's arrival
             with pytest.raises(TimeoutError):
                 await events.next(timeout_s=0.2)  # well under TURN_LIMIT_S: the subscribe waits for its turn
@@ -83,7 +83,7 @@ async def test_a_subscription_start_holds_the_place_until_its_first_event(
 
 async def test_a_subscription_that_fails_at_its_start_gives_its_place_back(one_place: LiveServer) -> None:
     missing = str(uuid.uuid4())
-    async with subscribe(one_place.ws_url, PROGRESS, id=missing) as events:
+    async with subscribe(one_place, PROGRESS, id=missing) as events:
         failed = await events.next()
         assert failed is not None
         assert failed["errors"][0]["message"] == f"OptimizationJob {missing} does not exist"
@@ -93,13 +93,13 @@ async def test_a_subscription_that_fails_at_its_start_gives_its_place_back(one_p
 async def test_a_client_that_connects_and_says_nothing_holds_no_place(one_place: LiveServer) -> None:
     async with await connect(one_place) as ws:
         assert place_free(one_place)  # the handshake's turn ended with the accept; silence takes none
-        await ws.send(json.dumps({"type": "connection_init"}))
+        await ws.send(connection_init(one_place.token))
         assert json.loads(await asyncio.wait_for(ws.recv(), timeout=10))["type"] == "connection_ack"
         assert place_free(one_place)
 
 
 async def test_a_subscription_with_nothing_to_send_yet_gives_its_place_back(one_place: LiveServer) -> None:
-    async with subscribe(one_place.ws_url, SUBSCRIPTION):
+    async with subscribe(one_place, SUBSCRIPTION):
         await until_subscribed(one_place)
         assert place_free(one_place)  # hardwareProfileEvents waits for a change, not for TURN_LIMIT_S
 

@@ -24,6 +24,7 @@ async def test_readyz_reports_database_and_migration_head(client: httpx.AsyncCli
         "database": "ok",
         "migration": migrate.head_revision(),
         "head": migrate.head_revision(),
+        "auth": "enabled",
     }
 
 

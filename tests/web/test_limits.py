@@ -63,7 +63,7 @@ async def test_a_chunked_body_is_refused_at_the_chunk_that_crosses_the_bound(ser
             yield b" " * (64 * 1024)
             sent += 1
 
-    async with httpx.AsyncClient(base_url=server.http_url) as http:
+    async with server.client() as http:
         try:
             response = await http.post("/graphql", content=chunks(), headers={"content-type": "application/json"})
         except (httpx.WriteError, httpx.RemoteProtocolError, httpx.ReadError):

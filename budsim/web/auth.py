@@ -1,0 +1,116 @@
+"""Authentication at the edge: every HTTP route needs `Authorization: Bearer <API key>` unless it is public.
+
+`Authenticate` is ASGI middleware around the whole app, so a route added anywhere (GraphQL, REST) is covered
+without doing anything; only PUBLIC_PATHS (the probes, which orchestrators call without credentials) pass without a
+key. It puts the caller's `Principal` in the ASGI scope under PRINCIPAL_KEY (`principal_of(scope)` reads it), where
+the GraphQL context (and any other adapter) picks it up for `resolvers.auth.require`.
+
+A websocket cannot carry headers from a browser, so its key comes in `connection_init`'s payload, as
+`{"Authorization": "Bearer <key>"}` or `{"token": "<key>"}`; `authenticate_connection` checks it there and the
+GraphQL view refuses the connection (graphql-transport-ws: close 4403; graphql-ws: `connection_error`).
+
+With auth disabled (settings.Settings.auth_enabled) every request is the DEVELOPMENT principal, which holds admin.
+"""
+
+import json
+from collections.abc import Mapping
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from budsim.db import api_keys
+from budsim.resolvers.auth import DEVELOPMENT, Principal
+
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
+PRINCIPAL_KEY = "budsim.principal"
+CODE = "UNAUTHENTICATED"
+
+
+class Unauthenticated(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def as_error(self) -> dict[str, object]:
+        return {"message": self.message, "extensions": {"code": CODE}}
+
+
+def principal_of(scope: Mapping[str, object]) -> Principal | None:
+    """The caller the middleware authenticated this request as (None on a websocket until `connection_init`)."""
+    principal = scope.get(PRINCIPAL_KEY)
+    return principal if isinstance(principal, Principal) else None
+
+
+def bearer_token(value: str | None) -> str:
+    """The key in an `Authorization: Bearer <key>` value; Unauthenticated if there is none."""
+    if not value:
+        raise Unauthenticated("This needs an API key: send `Authorization: Bearer <key>`.")
+    kind, _, token = value.strip().partition(" ")
+    if kind.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("The Authorization header must be `Bearer <key>`.")
+    return token.strip()
+
+
+async def authenticate(sessions: async_sessionmaker[AsyncSession], token: str) -> Principal:
+    principal = await api_keys.authenticate(sessions, token)
+    if principal is None:
+        raise Unauthenticated("The API key is unknown or revoked.")
+    return principal
+
+
+async def authenticate_connection(
+    sessions: async_sessionmaker[AsyncSession], params: Mapping[str, object] | None
+) -> Principal:
+    """The caller a websocket's `connection_init` payload names, by `Authorization` (any case) or `token`."""
+    params = params or {}
+    headers = {str(name).lower(): value for name, value in params.items()}
+    token = headers.get("token")
+    if isinstance(token, str) and token.strip():
+        return await authenticate(sessions, token.strip())
+    authorization = headers.get("authorization")
+    return await authenticate(sessions, bearer_token(authorization if isinstance(authorization, str) else None))
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+class Authenticate:
+    """ASGI middleware: HTTP 401 with a GraphQL-shaped error (code UNAUTHENTICATED) for a request without a valid
+    key; the principal in the scope for the rest. Websockets pass through to be checked at `connection_init`."""
+
+    def __init__(self, app: ASGIApp, enabled: bool) -> None:
+        self.app = app
+        self.enabled = enabled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if not self.enabled:
+            await self.app({**scope, PRINCIPAL_KEY: DEVELOPMENT}, receive, send)
+            return
+        if scope["type"] == "websocket" or scope["path"] in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        try:
+            token = bearer_token(_header(scope, b"authorization"))
+            principal = await authenticate(scope["app"].state.reader, token)
+        except Unauthenticated as refusal:
+            await _refuse(send, refusal)
+            return
+        await self.app({**scope, PRINCIPAL_KEY: principal}, receive, send)
+
+
+async def _refuse(send: Send, refusal: Unauthenticated) -> None:
+    body = json.dumps({"errors": [refusal.as_error()]}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"www-authenticate", b'Bearer realm="budsim"'),
+    ]
+    await send({"type": "http.response.start", "status": 401, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,83 @@
+"""Scopes: read answers queries, write runs simulations and edits profiles, admin deletes; one check refuses."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+
+from budsim.core.auth import Scope
+from tests.api.helpers import row_counts, simulate, unique
+from tests.api.test_hardware_profiles import CREATE, DELETE, create
+from tests.conftest import bearer, gql, gql_data, new_key
+
+PROFILES = "{ hardwareProfiles(first: 1) { totalCount } models { name } }"
+
+
+@pytest.fixture(scope="session")
+async def tokens(app: Starlette) -> dict[Scope, str]:
+    return {scope: await new_key(app, scope) for scope in Scope}
+
+
+@pytest.fixture
+async def as_scope(app: Starlette, tokens: dict[Scope, str]) -> AsyncIterator[dict[Scope, httpx.AsyncClient]]:
+    transport = httpx.ASGITransport(app=app)
+    clients = {
+        scope: httpx.AsyncClient(transport=transport, base_url="http://budsim.test", headers=bearer(token))
+        for scope, token in tokens.items()
+    }
+    yield clients
+    for http in clients.values():
+        await http.aclose()
+
+
+def forbidden(body: dict[str, object], field: str, scope: str) -> None:
+    [error] = body["errors"]  # type: ignore[misc]
+    assert error["path"] == [field]
+    assert error["extensions"] == {"code": "FORBIDDEN", "scope": scope}
+    assert f"needs the '{scope}' scope" in error["message"]
+
+
+async def test_a_read_key_queries_but_may_not_write(
+    as_scope: dict[Scope, httpx.AsyncClient], engine: AsyncEngine
+) -> None:
+    read = as_scope[Scope.READ]
+    data = await gql_data(read, PROFILES)
+    assert data["hardwareProfiles"]["totalCount"] >= 1
+    assert data["models"]
+    before = await row_counts(engine)
+    body = await gql(read, CREATE, input={"name": unique("ro"), "gpuCount": 8, "gpuType": "H100-SXM"})
+    forbidden(body, "createHardwareProfile", "write")
+    assert body["data"] is None  # mutation fields are non-null: a refused one nulls the operation's data
+    assert await row_counts(engine) == before
+
+
+async def test_mutations_before_a_refused_one_have_run(as_scope: dict[Scope, httpx.AsyncClient]) -> None:
+    """GraphQL runs an operation's mutations in order and a refused (non-null) one nulls `data`: those before it
+    ran, those after it did not. docs/operations.md tells clients to send mutations needing other scopes apart."""
+    write = as_scope[Scope.WRITE]
+    profile = await create(write, name=unique("sib"))
+    query = (
+        "mutation($id: ID!) { first: updateHardwareProfile(id: $id, input: {gpuCount: 4}) { __typename }"
+        " gone: deleteHardwareProfile(id: $id) { __typename }"
+        " after: updateHardwareProfile(id: $id, input: {gpuCount: 2}) { __typename } }"
+    )
+    body = await gql(write, query, id=profile["id"])
+    forbidden(body, "gone", "admin")
+    assert body["data"] is None
+    read = await gql_data(write, "query($id: ID!) { hardwareProfile(id: $id) { gpuCount } }", id=profile["id"])
+    assert read["hardwareProfile"] == {"gpuCount": 4}
+
+
+async def test_a_write_key_simulates_but_may_not_delete_and_admin_may(
+    as_scope: dict[Scope, httpx.AsyncClient],
+) -> None:
+    write, admin = as_scope[Scope.WRITE], as_scope[Scope.ADMIN]
+    result = await simulate(write, "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM x1")
+    assert result["__typename"] == "Simulation"
+    profile = await create(write, name=unique("del"))
+    assert profile["__typename"] == "HardwareProfile"
+    forbidden(await gql(write, DELETE, id=profile["id"]), "deleteHardwareProfile", "admin")
+    deleted = await gql_data(admin, DELETE, id=profile["id"])
+    assert deleted["deleteHardwareProfile"] == {"__typename": "DeletedHardwareProfile", "id": profile["id"]}
