@@ -41,6 +41,7 @@ RULES: dict[str, tuple[str, ...]] = {
         "budsim.resolvers",
         "budsim.db.migrate",
         "budsim.db.api_keys",
+        "budsim.db.unavailable",
         "budsim",
     ),
     "budsim.app": (

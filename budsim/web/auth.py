@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from budsim.db import api_keys
+from budsim.db.unavailable import UNAVAILABLE_MESSAGE, is_unavailable
 from budsim.resolvers.auth import DEVELOPMENT, Principal
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
@@ -102,7 +103,24 @@ class Authenticate:
         except Unauthenticated as refusal:
             await _refuse(send, refusal)
             return
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            await _unavailable(send)  # the key cannot be checked: retry, as for any request meanwhile
+            return
         await self.app({**scope, PRINCIPAL_KEY: principal}, receive, send)
+
+
+async def _unavailable(send: Send) -> None:
+    error = {"message": UNAVAILABLE_MESSAGE, "extensions": {"code": "SERVICE_UNAVAILABLE"}}
+    body = json.dumps({"errors": [error]}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", b"1"),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _refuse(send: Send, refusal: Unauthenticated) -> None:

@@ -28,6 +28,7 @@ from strawberry.types.private import StrawberryPrivate
 
 from budsim import __version__
 from budsim.resolvers import hardware, optimize, simulate, simulations
+from budsim.resolvers.auth import Forbidden
 from budsim.resolvers.context import Context
 from budsim.resolvers.errors import BadUserInput, Conflict, Invalid, NotFound
 from budsim.schema.inputs import (
@@ -70,8 +71,9 @@ def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
 
 def error_response(error: Exception) -> JSONResponse | None:
     """The HTTP answer to an exception a handler raised, or None for a fault of the server's own (left to become a
-    500). Every expected failure maps here and nowhere else: an authorization failure (a `Forbidden` from the
-    resolvers) belongs here as a 403."""
+    500). Every expected failure maps here and nowhere else."""
+    if isinstance(error, Forbidden):  # the key lacks the scope this route's resolver requires
+        return _error(403, "FORBIDDEN", error.message, scope=error.needed.label)
     if isinstance(error, MalformedBody):
         return _error(400, "BAD_REQUEST", str(error))
     if isinstance(error, Invalid):

@@ -81,3 +81,19 @@ async def test_a_write_key_simulates_but_may_not_delete_and_admin_may(
     forbidden(await gql(write, DELETE, id=profile["id"]), "deleteHardwareProfile", "admin")
     deleted = await gql_data(admin, DELETE, id=profile["id"])
     assert deleted["deleteHardwareProfile"] == {"__typename": "DeletedHardwareProfile", "id": profile["id"]}
+
+
+async def test_rest_answers_a_missing_scope_403_and_writes_nothing(
+    as_scope: dict[Scope, httpx.AsyncClient], engine: AsyncEngine
+) -> None:
+    before = await row_counts(engine)
+    refused = await as_scope[Scope.READ].post(
+        "/hardware-profiles", json={"name": unique("rest"), "gpu_type": "L4", "gpu_count": 4}
+    )
+    assert refused.status_code == 403
+    assert refused.json()["error"] == {
+        "code": "FORBIDDEN",
+        "message": refused.json()["error"]["message"],
+        "scope": "write",
+    }
+    assert await row_counts(engine) == before

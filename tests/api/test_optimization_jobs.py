@@ -318,7 +318,7 @@ async def test_waiting_past_the_wait_limit_answers_the_job_as_it_stands_and_it_r
         population_size=100,
         generations=1000,
     )
-    async with serve(settings) as server, httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
+    async with serve(settings) as server, server.client(timeout=60) as http:
         request = await job_input(http)
         started = time.perf_counter()
         answer = (await gql_data(http, OPTIMIZE, input=request, wait=True))["optimize"]

@@ -126,7 +126,7 @@ async def test_a_restarted_database_answers_503_meanwhile_and_loses_no_job(
         population_size=8,
         generations=6,
     )
-    async with serve(settings) as server, httpx.AsyncClient(base_url=server.http_url, timeout=30) as http:
+    async with serve(settings) as server, server.client(timeout=30) as http:
         assert (await http.get("/readyz")).status_code == 200
         job = await submit_job(http, wait=False)
 
