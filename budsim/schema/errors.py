@@ -11,32 +11,40 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from budsim.core.errors import CoreError
+from budsim.resolvers.auth import Forbidden
 from budsim.resolvers.errors import UNAVAILABLE_MESSAGE, Conflict, Invalid, NotFound, is_unavailable
 from budsim.schema.types.benchmark import BenchmarkRun
-from budsim.schema.types.errors import ConflictError, NotFoundError, ValidationError
+from budsim.schema.types.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from budsim.schema.types.hardware import DeletedHardwareProfile, HardwareProfile
 from budsim.schema.types.model import Model
 from budsim.schema.types.optimization import OptimizationJob
 from budsim.schema.types.simulation import Simulation
 
 CreateHardwareProfileResult = Annotated[
-    HardwareProfile | ValidationError | ConflictError, strawberry.union("CreateHardwareProfileResult")
+    HardwareProfile | ValidationError | ConflictError | ForbiddenError, strawberry.union("CreateHardwareProfileResult")
 ]
 UpdateHardwareProfileResult = Annotated[
-    HardwareProfile | ValidationError | NotFoundError | ConflictError, strawberry.union("UpdateHardwareProfileResult")
+    HardwareProfile | ValidationError | NotFoundError | ConflictError | ForbiddenError,
+    strawberry.union("UpdateHardwareProfileResult"),
 ]
 DeleteHardwareProfileResult = Annotated[
-    DeletedHardwareProfile | ValidationError | NotFoundError | ConflictError,
+    DeletedHardwareProfile | ValidationError | NotFoundError | ConflictError | ForbiddenError,
     strawberry.union("DeleteHardwareProfileResult"),
 ]
-SimulateResult = Annotated[Simulation | ValidationError | NotFoundError, strawberry.union("SimulateResult")]
-OptimizeResult = Annotated[OptimizationJob | ValidationError | NotFoundError, strawberry.union("OptimizeResult")]
-CancelOptimizationResult = Annotated[
-    OptimizationJob | ValidationError | NotFoundError, strawberry.union("CancelOptimizationResult")
+SimulateResult = Annotated[
+    Simulation | ValidationError | NotFoundError | ForbiddenError, strawberry.union("SimulateResult")
 ]
-RegisterModelResult = Annotated[Model | ValidationError | ConflictError, strawberry.union("RegisterModelResult")]
+OptimizeResult = Annotated[
+    OptimizationJob | ValidationError | NotFoundError | ForbiddenError, strawberry.union("OptimizeResult")
+]
+CancelOptimizationResult = Annotated[
+    OptimizationJob | ValidationError | NotFoundError | ForbiddenError, strawberry.union("CancelOptimizationResult")
+]
+RegisterModelResult = Annotated[
+    Model | ValidationError | ConflictError | ForbiddenError, strawberry.union("RegisterModelResult")
+]
 RecordBenchmarkResult = Annotated[
-    BenchmarkRun | ValidationError | NotFoundError, strawberry.union("RecordBenchmarkResult")
+    BenchmarkRun | ValidationError | NotFoundError | ForbiddenError, strawberry.union("RecordBenchmarkResult")
 ]
 
 
@@ -55,7 +63,14 @@ class ConflictHandler(strawberry.ExceptionHandler[Conflict, ConflictError]):
         return ConflictError(field=exception.field, message=exception.message)
 
 
-EXCEPTION_HANDLERS = (ValidationHandler(), NotFoundHandler(), ConflictHandler())
+class ForbiddenHandler(strawberry.ExceptionHandler[Forbidden, ForbiddenError]):
+    """A refusal is a union member like any other typed error, so the operation's other mutations still run."""
+
+    def handle(self, exception: Forbidden, *, field: Any, info: Any) -> ForbiddenError:
+        return ForbiddenError(scope=exception.needed.label, message=exception.message)
+
+
+EXCEPTION_HANDLERS = (ValidationHandler(), NotFoundHandler(), ConflictHandler(), ForbiddenHandler())
 
 
 def is_unexpected(error: GraphQLError) -> bool:

@@ -9,8 +9,8 @@ from starlette.applications import Starlette
 
 from budsim.core.auth import Scope
 from tests.api.helpers import row_counts, simulate, unique
-from tests.api.test_hardware_profiles import CREATE, DELETE, create
-from tests.conftest import bearer, gql, gql_data, new_key
+from tests.api.test_hardware_profiles import DELETE, create
+from tests.conftest import bearer, gql_data, new_key
 
 PROFILES = "{ hardwareProfiles(first: 1) { totalCount } models { name } }"
 
@@ -32,11 +32,13 @@ async def as_scope(app: Starlette, tokens: dict[Scope, str]) -> AsyncIterator[di
         await http.aclose()
 
 
-def forbidden(body: dict[str, object], field: str, scope: str) -> None:
-    [error] = body["errors"]  # type: ignore[misc]
-    assert error["path"] == [field]
-    assert error["extensions"] == {"code": "FORBIDDEN", "scope": scope}
-    assert f"needs the '{scope}' scope" in error["message"]
+REFUSAL = "... on ForbiddenError { scope message }"
+
+
+def forbidden(result: dict[str, object], scope: str) -> None:
+    assert result["__typename"] == "ForbiddenError"
+    assert result["scope"] == scope
+    assert f"needs the '{scope}' scope" in str(result["message"])
 
 
 async def test_a_read_key_queries_but_may_not_write(
@@ -47,27 +49,29 @@ async def test_a_read_key_queries_but_may_not_write(
     assert data["hardwareProfiles"]["totalCount"] >= 1
     assert data["models"]
     before = await row_counts(engine)
-    body = await gql(read, CREATE, input={"name": unique("ro"), "gpuCount": 8, "gpuType": "H100-SXM"})
-    forbidden(body, "createHardwareProfile", "write")
-    assert body["data"] is None  # mutation fields are non-null: a refused one nulls the operation's data
+    query = (
+        "mutation($input: CreateHardwareProfileInput!) { createHardwareProfile(input: $input) { __typename "
+        f"{REFUSAL} }} }}"
+    )
+    body = await gql_data(read, query, input={"name": unique("ro"), "gpuCount": 8, "gpuType": "H100-SXM"})
+    forbidden(body["createHardwareProfile"], "write")
     assert await row_counts(engine) == before
 
 
-async def test_mutations_before_a_refused_one_have_run(as_scope: dict[Scope, httpx.AsyncClient]) -> None:
-    """GraphQL runs an operation's mutations in order and a refused (non-null) one nulls `data`: those before it
-    ran, those after it did not. docs/operations.md tells clients to send mutations needing other scopes apart."""
+async def test_a_refused_mutation_leaves_its_siblings_to_run(as_scope: dict[Scope, httpx.AsyncClient]) -> None:
+    """A refusal is a typed answer on its own field, like a ValidationError: the operation's other mutations run."""
     write = as_scope[Scope.WRITE]
     profile = await create(write, name=unique("sib"))
     query = (
         "mutation($id: ID!) { first: updateHardwareProfile(id: $id, input: {gpuCount: 4}) { __typename }"
-        " gone: deleteHardwareProfile(id: $id) { __typename }"
+        f" gone: deleteHardwareProfile(id: $id) {{ __typename {REFUSAL} }}"
         " after: updateHardwareProfile(id: $id, input: {gpuCount: 2}) { __typename } }"
     )
-    body = await gql(write, query, id=profile["id"])
-    forbidden(body, "gone", "admin")
-    assert body["data"] is None
+    data = await gql_data(write, query, id=profile["id"])
+    assert data["first"] == data["after"] == {"__typename": "HardwareProfile"}
+    forbidden(data["gone"], "admin")
     read = await gql_data(write, "query($id: ID!) { hardwareProfile(id: $id) { gpuCount } }", id=profile["id"])
-    assert read["hardwareProfile"] == {"gpuCount": 4}
+    assert read["hardwareProfile"] == {"gpuCount": 2}
 
 
 async def test_a_write_key_simulates_but_may_not_delete_and_admin_may(
@@ -78,7 +82,8 @@ async def test_a_write_key_simulates_but_may_not_delete_and_admin_may(
     assert result["__typename"] == "Simulation"
     profile = await create(write, name=unique("del"))
     assert profile["__typename"] == "HardwareProfile"
-    forbidden(await gql(write, DELETE, id=profile["id"]), "deleteHardwareProfile", "admin")
+    refusal = f"mutation($id: ID!) {{ deleteHardwareProfile(id: $id) {{ __typename {REFUSAL} }} }}"
+    forbidden((await gql_data(write, refusal, id=profile["id"]))["deleteHardwareProfile"], "admin")
     deleted = await gql_data(admin, DELETE, id=profile["id"])
     assert deleted["deleteHardwareProfile"] == {"__typename": "DeletedHardwareProfile", "id": profile["id"]}
 

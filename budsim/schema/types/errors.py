@@ -22,3 +22,8 @@ class NotFoundError(Error):
 @strawberry.type(description="The change conflicts with stored data (a duplicate name, a row still referenced).")
 class ConflictError(Error):
     field: str
+
+
+@strawberry.type(description="The API key lacks the scope this mutation needs (`scope`: read, write or admin).")
+class ForbiddenError(Error):
+    scope: str
