@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     # Authentication before the body limit: a request without a key is refused before its body is read.
     middleware = [
-        Middleware(Authenticate, enabled=settings.auth_enabled),
+        Middleware(Authenticate, enabled=settings.auth_enabled, rate_limit_per_minute=settings.rate_limit_per_minute),
         Middleware(BodyLimit, max_bytes=settings.max_request_bytes),
     ]
     if settings.cors_origin_list:

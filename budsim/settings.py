@@ -80,6 +80,18 @@ class Settings(BaseSettings):
     max_simulations_per_request: int = Field(
         10, ge=1, description="`simulate` and `optimize` fields one operation may hold, aliases included."
     )
+    rate_limit_per_minute: int = Field(
+        600,
+        ge=0,
+        description="HTTP requests one API key may make a minute in one server process (a minute's worth as a "
+        "burst); over it, 429 with Retry-After. 0: no limit.",
+    )
+    max_active_jobs_per_key: int = Field(
+        5,
+        ge=0,
+        description="Optimizations one API key may have queued or running at once; `optimize` refuses more until "
+        "one ends. 0: no limit.",
+    )
     introspection: bool = Field(
         True,
         description="Answer introspection (`__schema`, `__type`): GraphiQL needs it; false hides the schema "

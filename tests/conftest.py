@@ -134,8 +134,17 @@ def bearer(token: str | None) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 async def app(database_url: str, model_path: Path) -> AsyncIterator[Starlette]:
-    """Auth on for both backends (SQLite would default to development mode): tests call as an admin key."""
-    application = create_app(Settings(database_url=database_url, model_path=model_path, auth_disabled=False))
+    """Auth on for both backends (SQLite would default to development mode): tests call as an admin key. The
+    per-key limits are off: the whole session's tests (the fuzzer's hundreds of requests and jobs among them) share
+    that one key, and tests/web/test_rate_limit.py and tests/api/test_job_quota.py test the limits on their own."""
+    settings = Settings(
+        database_url=database_url,
+        model_path=model_path,
+        auth_disabled=False,
+        rate_limit_per_minute=0,
+        max_active_jobs_per_key=0,
+    )
+    application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Row, Update, and_, bindparam, or_, select, update
+from sqlalchemy import CursorResult, Row, Update, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from budsim.core.types import JobStatus
 from budsim.db.base import utcnow
-from budsim.db.models import OptimizationJobRow, SimulationRow
+from budsim.db.models import ApiKeyRow, OptimizationJobRow, SimulationRow
 
 Job = OptimizationJobRow
 RUNNING = JobStatus.RUNNING.value
@@ -36,12 +36,61 @@ class Claim:
 
 
 async def insert(
-    session: AsyncSession, *, model_id: uuid.UUID, method: str, request: dict[str, Any], max_attempts: int
+    session: AsyncSession,
+    *,
+    model_id: uuid.UUID,
+    method: str,
+    request: dict[str, Any],
+    max_attempts: int,
+    api_key_id: uuid.UUID | None = None,
 ) -> Job:
-    job = Job(model_id=model_id, method=method, request=request, max_attempts=max_attempts, cancel_requested=False)
+    job = Job(
+        model_id=model_id,
+        method=method,
+        request=request,
+        max_attempts=max_attempts,
+        cancel_requested=False,
+        api_key_id=api_key_id,
+    )
     session.add(job)
     await session.commit()
     return job
+
+
+async def insert_within(
+    session: AsyncSession,
+    limit: int,
+    api_key_id: uuid.UUID,
+    *,
+    model_id: uuid.UUID,
+    method: str,
+    request: dict[str, Any],
+    max_attempts: int,
+) -> Job | None:
+    """`insert` for a key that may have at most `limit` jobs queued or running: None, and nothing written, when it
+    has that many already.
+
+    One transaction that starts with a no-op UPDATE of the key's row, so concurrent submissions by one key count one
+    after another rather than all passing the same count: PostgreSQL locks the row (for any process), SQLite takes
+    its write lock before the count (a count first, then a write, would have two such transactions each wait on the
+    other's read lock until the busy timeout)."""
+    async with session.begin():
+        await session.execute(update(ApiKeyRow).where(ApiKeyRow.id == api_key_id).values(name=ApiKeyRow.name))
+        active = await session.scalar(
+            select(func.count()).where(Job.api_key_id == api_key_id, Job.status.in_((QUEUED, RUNNING)))
+        )
+        if (active or 0) >= limit:
+            return None
+        row = Job(
+            model_id=model_id,
+            method=method,
+            request=request,
+            max_attempts=max_attempts,
+            cancel_requested=False,
+            api_key_id=api_key_id,
+        )
+        session.add(row)
+    return row
 
 
 async def get(session: AsyncSession, job_id: uuid.UUID) -> Job | None:

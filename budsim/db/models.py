@@ -152,6 +152,8 @@ class OptimizationJobRow(HasId, HasCreatedAt, Base):
         # Workers claim the oldest queued (or lease-expired running) job; the dashboard lists newest first.
         Index("ix_optimization_jobs_status_created_at", "status", "created_at"),
         Index("ix_optimization_jobs_created_at_id", "created_at", "id"),
+        # A key's queued and running jobs, counted before each of its submissions (MAX_ACTIVE_JOBS_PER_KEY).
+        Index("ix_optimization_jobs_api_key_id_status", "api_key_id", "status"),
     )
 
     model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("models.id", ondelete="RESTRICT"))
@@ -168,6 +170,8 @@ class OptimizationJobRow(HasId, HasCreatedAt, Base):
     progress: Mapped[dict[str, Any] | None]  # the latest generation's report, written at most once a second
     error: Mapped[str | None] = mapped_column(Text)
     simulation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("simulations.id", ondelete="RESTRICT"))
+    # The key that submitted it; None for the development principal, and once the key is deleted.
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
 
 
 class ApiKeyRow(HasId, HasCreatedAt, Base):

@@ -16,6 +16,19 @@ class Invalid(Exception):
         self.message = message
 
 
+class TooManyJobs(Invalid):
+    """The caller's key has MAX_ACTIVE_JOBS_PER_KEY optimizations queued or running: a ValidationError on field
+    `input` in GraphQL; REST answers 429, since the same request succeeds once one of them ends."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            "input",
+            f"this API key has {limit} optimizations queued or running, the most it may have "
+            "(MAX_ACTIVE_JOBS_PER_KEY); retry when one of them ends",
+        )
+        self.limit = limit
+
+
 class NotFound(Exception):
     def __init__(self, entity: str, id: str) -> None:
         super().__init__(f"{entity} {id} does not exist")

@@ -1,5 +1,6 @@
 """The `optimize` mutation: validate everything up front, then queue a job that a worker runs off the event loop."""
 
+import uuid
 from typing import Any
 
 from budsim.core.catalog.gpus import GPU_FAMILIES, GPUS, find_gpu, gpus_named
@@ -16,7 +17,7 @@ from budsim.resolvers import answers
 from budsim.resolvers import validation as check
 from budsim.resolvers.auth import Scope, require
 from budsim.resolvers.context import Context
-from budsim.resolvers.errors import Invalid, NotFound, invalid_input
+from budsim.resolvers.errors import Invalid, NotFound, TooManyJobs, invalid_input
 from budsim.resolvers.optimization_jobs import wait_for_end
 from budsim.resolvers.simulate import workload_from_input
 from budsim.schema.inputs import ConstraintsInput, OptimizeInput, TargetsInput
@@ -111,14 +112,34 @@ async def _queue(ctx: Context, data: OptimizeInput) -> store.Job:
         preflight(problem(request, model, rows))
     except CoreError as error:
         raise invalid_input(error) from None
-    async with ctx.reader() as session:  # one INSERT is atomic by itself: no BEGIN and COMMIT round trips around it
-        job = await store.insert(
-            session,
-            model_id=model.id,
-            method=data.method.value,
-            request=request_document(request),
-            max_attempts=ctx.settings.job_max_attempts,
-        )
+    document = request_document(request)
+    attempts = ctx.settings.job_max_attempts
+    key_id = uuid.UUID(ctx.principal.key_id) if ctx.principal and ctx.principal.key_id else None
+    limit = ctx.settings.max_active_jobs_per_key
+    if key_id is not None and limit > 0:
+        async with ctx.sessionmaker() as session:  # count and insert in one transaction, under the key's row lock
+            queued = await store.insert_within(
+                session,
+                limit,
+                key_id,
+                model_id=model.id,
+                method=data.method.value,
+                request=document,
+                max_attempts=attempts,
+            )
+        if queued is None:
+            raise TooManyJobs(limit)
+        job = queued
+    else:
+        async with ctx.reader() as session:  # one INSERT is atomic by itself: no BEGIN and COMMIT round trips
+            job = await store.insert(
+                session,
+                model_id=model.id,
+                method=data.method.value,
+                request=document,
+                max_attempts=attempts,
+                api_key_id=key_id,
+            )
     await ctx.news.queued()
     return job
 

@@ -10,6 +10,10 @@ A websocket cannot carry headers from a browser, so its key comes in `connection
 GraphQL view refuses the connection (graphql-transport-ws: close 4403; graphql-ws: `connection_error`).
 
 With auth disabled (settings.Settings.auth_enabled) every request is the DEVELOPMENT principal, which holds admin.
+
+After authentication an HTTP request (the probes aside) takes a token from its key's bucket
+(budsim.web.rate_limit; RATE_LIMIT_PER_MINUTE); without one it is answered 429 with `Retry-After` and the same
+error shape as the 401, code RATE_LIMITED. The development principal has one bucket of its own.
 """
 
 import json
@@ -21,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from budsim.db import api_keys
 from budsim.db.unavailable import UNAVAILABLE_MESSAGE, is_unavailable
 from budsim.resolvers.auth import DEVELOPMENT, Principal
+from budsim.web.rate_limit import RateLimiter
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
 PRINCIPAL_KEY = "budsim.principal"
@@ -83,18 +88,20 @@ class Authenticate:
     """ASGI middleware: HTTP 401 with a GraphQL-shaped error (code UNAUTHENTICATED) for a request without a valid
     key; the principal in the scope for the rest. Websockets pass through to be checked at `connection_init`."""
 
-    def __init__(self, app: ASGIApp, enabled: bool) -> None:
+    def __init__(self, app: ASGIApp, enabled: bool, rate_limit_per_minute: int = 0) -> None:
         self.app = app
         self.enabled = enabled
+        self.limiter = RateLimiter(rate_limit_per_minute) if rate_limit_per_minute > 0 else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        public = scope["type"] == "websocket" or scope["path"] in PUBLIC_PATHS
         if not self.enabled:
-            await self.app({**scope, PRINCIPAL_KEY: DEVELOPMENT}, receive, send)
+            await self._pass(DEVELOPMENT, scope, receive, send, limited=not public)
             return
-        if scope["type"] == "websocket" or scope["path"] in PUBLIC_PATHS:
+        if public:
             await self.app(scope, receive, send)
             return
         try:
@@ -108,7 +115,33 @@ class Authenticate:
                 raise
             await _unavailable(send)  # the key cannot be checked: retry, as for any request meanwhile
             return
+        await self._pass(principal, scope, receive, send)
+
+    async def _pass(
+        self, principal: Principal, scope: Scope, receive: Receive, send: Send, limited: bool = True
+    ) -> None:
+        """On to the app as `principal`, if its key's bucket has a token (probes and websockets are not limited)."""
+        if self.limiter is not None and limited:
+            wait = self.limiter.take(principal.key_id)
+            if wait is not None:
+                await _rate_limited(send, wait)
+                return
         await self.app({**scope, PRINCIPAL_KEY: principal}, receive, send)
+
+
+async def _rate_limited(send: Send, retry_after: int) -> None:
+    error = {
+        "message": f"Too many requests for this API key (RATE_LIMIT_PER_MINUTE); retry in {retry_after} s.",
+        "extensions": {"code": "RATE_LIMITED", "retryAfterSeconds": retry_after},
+    }
+    body = json.dumps({"errors": [error]}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(retry_after).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 429, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _unavailable(send: Send) -> None:

@@ -30,7 +30,7 @@ from budsim import __version__
 from budsim.resolvers import hardware, optimize, simulate, simulations
 from budsim.resolvers.auth import Forbidden
 from budsim.resolvers.context import Context
-from budsim.resolvers.errors import BadUserInput, Conflict, Invalid, NotFound
+from budsim.resolvers.errors import BadUserInput, Conflict, Invalid, NotFound, TooManyJobs
 from budsim.schema.inputs import (
     ConstraintsInput,
     CreateHardwareProfileInput,
@@ -76,6 +76,8 @@ def error_response(error: Exception) -> JSONResponse | None:
         return _error(403, "FORBIDDEN", error.message, scope=error.needed.label)
     if isinstance(error, MalformedBody):
         return _error(400, "BAD_REQUEST", str(error))
+    if isinstance(error, TooManyJobs):  # the same request succeeds once one of the key's jobs ends
+        return _error(429, "TOO_MANY_JOBS", error.message, max_active_jobs=error.limit)
     if isinstance(error, Invalid):
         field = error.field if isinstance(error, Refused) else _snake(error.field)
         return _error(422, "BAD_USER_INPUT", error.message, field=field)
@@ -314,6 +316,8 @@ async def post_guide_optimize(request: Request, ctx: Context) -> Response:
     from_constraints = data.constraints is not None and data.constraints.max_cost_per_hour is not None
     try:
         job = await optimize.run_optimization(ctx, _guide_input(data))
+    except TooManyJobs:
+        raise
     except Invalid as error:  # name the field as the guide's body has it
         field = _snake(error.field)
         if field.startswith("hardware_profile_ids"):
@@ -428,7 +432,7 @@ ENDPOINTS = (
         post_guide_optimize,
         "The user guide's optimization call: recommend a deployment on one cluster, waiting for the search.",
         GuideOptimizeRequest,
-        {200: GUIDE_ANSWER, 202: GUIDE_ANSWER, 404: None, 422: None},
+        {200: GUIDE_ANSWER, 202: GUIDE_ANSWER, 404: None, 422: None, 429: None},
         example=GUIDE_EXAMPLE,
     ),
     Endpoint(
@@ -446,7 +450,7 @@ ENDPOINTS = (
         post_optimize,
         "Queue an optimization over the given hardware profiles; answers the job, with its result once it ended.",
         OptimizeInput,
-        {200: OptimizationJob, 202: OptimizationJob, 404: None, 422: None},
+        {200: OptimizationJob, 202: OptimizationJob, 404: None, 422: None, 429: None},
         (Param("wait", bool, "Wait for the job to end (default true); false answers 202 at once."),),
         example=OPTIMIZE_EXAMPLE,
     ),
@@ -626,6 +630,7 @@ def _response(status: int, answer: Any, schemas: Schemas) -> dict[str, Any]:
         404: "No object has the given id",
         409: "Conflicts with stored data",
         422: "An input is invalid; `error.field` names it",
+        429: "The API key has MAX_ACTIVE_JOBS_PER_KEY optimizations queued or running; retry when one ends",
     }
     return {"description": descriptions[status], "content": {"application/json": {"schema": schema}}}
 
@@ -682,7 +687,7 @@ def openapi_document() -> dict[str, Any]:
             "title": "BudSim REST API",
             "version": __version__,
             "description": "The GraphQL API's simulate, optimize, simulations and hardware profiles in snake_case "
-            "JSON. Errors: 400 malformed JSON, 422 invalid input naming `error.field`, 404, 409, 405.",
+            "JSON. Errors: 400 malformed JSON, 422 invalid input naming `error.field`, 404, 409, 405, 429.",
         },
         "paths": paths,
         "components": {"schemas": schemas.components},
