@@ -35,6 +35,19 @@ class Claim:
     ended: Job | None = None
 
 
+def _new_job(
+    model_id: uuid.UUID, method: str, request: dict[str, Any], max_attempts: int, api_key_id: uuid.UUID | None
+) -> Job:
+    return Job(
+        model_id=model_id,
+        method=method,
+        request=request,
+        max_attempts=max_attempts,
+        cancel_requested=False,
+        api_key_id=api_key_id,
+    )
+
+
 async def insert(
     session: AsyncSession,
     *,
@@ -44,14 +57,7 @@ async def insert(
     max_attempts: int,
     api_key_id: uuid.UUID | None = None,
 ) -> Job:
-    job = Job(
-        model_id=model_id,
-        method=method,
-        request=request,
-        max_attempts=max_attempts,
-        cancel_requested=False,
-        api_key_id=api_key_id,
-    )
+    job = _new_job(model_id, method, request, max_attempts, api_key_id)
     session.add(job)
     await session.commit()
     return job
@@ -81,16 +87,9 @@ async def insert_within(
         )
         if (active or 0) >= limit:
             return None
-        row = Job(
-            model_id=model_id,
-            method=method,
-            request=request,
-            max_attempts=max_attempts,
-            cancel_requested=False,
-            api_key_id=api_key_id,
-        )
-        session.add(row)
-    return row
+        job = _new_job(model_id, method, request, max_attempts, api_key_id)
+        session.add(job)
+    return job
 
 
 async def get(session: AsyncSession, job_id: uuid.UUID) -> Job | None:

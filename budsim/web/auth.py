@@ -16,7 +16,6 @@ After authentication an HTTP request (the probes aside) takes a token from its k
 error shape as the 401, code RATE_LIMITED. The development principal has one bucket of its own.
 """
 
-import json
 from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from budsim.db import api_keys
 from budsim.db.unavailable import UNAVAILABLE_MESSAGE, is_unavailable
 from budsim.resolvers.auth import DEVELOPMENT, Principal
+from budsim.web.errors import send_error
 from budsim.web.rate_limit import RateLimiter
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
@@ -134,34 +134,13 @@ async def _rate_limited(send: Send, retry_after: int) -> None:
         "message": f"Too many requests for this API key (RATE_LIMIT_PER_MINUTE); retry in {retry_after} s.",
         "extensions": {"code": "RATE_LIMITED", "retryAfterSeconds": retry_after},
     }
-    body = json.dumps({"errors": [error]}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"retry-after", str(retry_after).encode()),
-    ]
-    await send({"type": "http.response.start", "status": 429, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, 429, error, [(b"retry-after", str(retry_after).encode())])
 
 
 async def _unavailable(send: Send) -> None:
     error = {"message": UNAVAILABLE_MESSAGE, "extensions": {"code": "SERVICE_UNAVAILABLE"}}
-    body = json.dumps({"errors": [error]}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"retry-after", b"1"),
-    ]
-    await send({"type": "http.response.start", "status": 503, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, 503, error, [(b"retry-after", b"1")])
 
 
 async def _refuse(send: Send, refusal: Unauthenticated) -> None:
-    body = json.dumps({"errors": [refusal.as_error()]}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"www-authenticate", b'Bearer realm="budsim"'),
-    ]
-    await send({"type": "http.response.start", "status": 401, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, 401, refusal.as_error(), [(b"www-authenticate", b'Bearer realm="budsim"')])

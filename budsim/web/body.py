@@ -8,9 +8,9 @@ body is counted as it arrives and refused at the chunk that crosses the bound, s
 Websocket messages are bounded by uvicorn's `ws_max_size`, set from the same setting (budsim.cli.commands).
 """
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from budsim.web.errors import send_error
 
 CODE = "PAYLOAD_TOO_LARGE"
 
@@ -38,14 +38,9 @@ class BodyLimit:
 
     async def _refuse(self, send: Send) -> None:
         message = f"The request body is larger than the server accepts ({self.max_bytes} bytes, MAX_REQUEST_BYTES)."
-        body = json.dumps(
-            {"errors": [{"message": message, "extensions": {"code": CODE, "maxBytes": self.max_bytes}}]}
-        ).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        error = {"message": message, "extensions": {"code": CODE, "maxBytes": self.max_bytes}}
         # The unread rest of the body cannot be skipped on a kept-alive connection: ask for it to be closed.
-        headers.append((b"connection", b"close"))
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, 413, error, [(b"connection", b"close")])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
