@@ -58,6 +58,21 @@ class ServingConfig:
     def gpus_per_replica(self) -> int:
         return self.tensor_parallel * self.pipeline_parallel
 
+    def engine_named(self) -> dict[str, int | float | Dtype]:
+        """The fields under vLLM's engine-argument names (`--tensor-parallel-size` …), which stored documents and
+        the API's DeploymentConfig use too; only TP and PP are named shorter here."""
+        return {
+            "tensor_parallel_size": self.tensor_parallel,
+            "pipeline_parallel_size": self.pipeline_parallel,
+            "max_num_seqs": self.max_num_seqs,
+            "max_num_batched_tokens": self.max_num_batched_tokens,
+            "gpu_memory_utilization": self.gpu_memory_utilization,
+            "max_model_len": self.max_model_len,
+            "replicas": self.replicas,
+            "weight_dtype": self.weight_dtype,
+            "kv_cache_dtype": self.kv_cache_dtype,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class ConfigBatch:

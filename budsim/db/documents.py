@@ -140,18 +140,8 @@ def without_version(document: Document) -> Document:
 
 
 def config_document(config: ServingConfig) -> Document:
-    """A config under the DeploymentConfig type's field names."""
-    return {
-        "tensor_parallel_size": config.tensor_parallel,
-        "pipeline_parallel_size": config.pipeline_parallel,
-        "max_num_seqs": config.max_num_seqs,
-        "max_num_batched_tokens": config.max_num_batched_tokens,
-        "gpu_memory_utilization": config.gpu_memory_utilization,
-        "max_model_len": config.max_model_len,
-        "replicas": config.replicas,
-        "weight_dtype": config.weight_dtype.value,
-        "kv_cache_dtype": config.kv_cache_dtype.value,
-    }
+    """A config under the DeploymentConfig type's field names, its dtypes as their names."""
+    return {name: value.value if isinstance(value, Dtype) else value for name, value in config.engine_named().items()}
 
 
 def read_config(document: Mapping[str, Any]) -> ServingConfig:

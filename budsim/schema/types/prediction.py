@@ -21,18 +21,8 @@ Engine = EngineKind  # the same class, registered: annotations can name it
 
 
 def config_fields(config: ServingConfig) -> dict[str, Any]:
-    """A config as DeploymentConfig's fields: core calls TP and PP `tensor_parallel` and `pipeline_parallel`."""
-    return {
-        "tensor_parallel_size": config.tensor_parallel,
-        "pipeline_parallel_size": config.pipeline_parallel,
-        "max_num_seqs": config.max_num_seqs,
-        "max_num_batched_tokens": config.max_num_batched_tokens,
-        "gpu_memory_utilization": config.gpu_memory_utilization,
-        "max_model_len": config.max_model_len,
-        "replicas": config.replicas,
-        "weight_dtype": config.weight_dtype,
-        "kv_cache_dtype": config.kv_cache_dtype,
-    }
+    """A config as DeploymentConfig's fields (core calls TP and PP `tensor_parallel` and `pipeline_parallel`)."""
+    return dict(config.engine_named())
 
 
 @strawberry.type(description="One serving configuration of the engine, replicated `replicas` times.")
