@@ -21,7 +21,7 @@ from budsim.runtime.predictions import Predictions
 from budsim.schema import build_schema
 from budsim.schema.limits import QueryLimits
 from budsim.settings import Settings
-from budsim.web import rest
+from budsim.web import pages, rest
 from budsim.web.admission import WebSocketTurns
 from budsim.web.auth import Authenticate
 from budsim.web.body import BodyLimit
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", WebSocketTurns(graphql, openings)),
         *rest.routes(),
+        *pages.routes(),
     ]
     # Authentication before the body limit: a request without a key is refused before its body is read.
     middleware = [

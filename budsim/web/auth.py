@@ -1,9 +1,11 @@
 """Authentication at the edge: every HTTP route needs `Authorization: Bearer <API key>` unless it is public.
 
 `Authenticate` is ASGI middleware around the whole app, so a route added anywhere (GraphQL, REST) is covered
-without doing anything; only PUBLIC_PATHS (the probes, which orchestrators call without credentials) pass without a
-key. It puts the caller's `Principal` in the ASGI scope under PRINCIPAL_KEY (`principal_of(scope)` reads it), where
-the GraphQL context (and any other adapter) picks it up for `resolvers.auth.require`.
+without doing anything; only PUBLIC_PATHS (the probes, which orchestrators call without credentials) and the browser
+pages (`web.pages.is_page_request`: the dashboard, its assets and GraphiQL's HTML, none of which holds data) pass
+without a key. GraphQL itself, over GET as over POST, always needs one. It puts the caller's `Principal` in the ASGI
+scope under PRINCIPAL_KEY (`principal_of(scope)` reads it), where the GraphQL context (and any other adapter) picks it
+up for `resolvers.auth.require`.
 
 A websocket cannot carry headers from a browser, so its key comes in `connection_init`'s payload, as
 `{"Authorization": "Bearer <key>"}` or `{"token": "<key>"}`; `authenticate_connection` checks it there and the
@@ -25,6 +27,7 @@ from budsim.db import api_keys
 from budsim.db.unavailable import UNAVAILABLE_MESSAGE, is_unavailable
 from budsim.resolvers.auth import DEVELOPMENT, Principal
 from budsim.web.errors import send_error
+from budsim.web.pages import is_page_request
 from budsim.web.rate_limit import RateLimiter
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
@@ -97,7 +100,7 @@ class Authenticate:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        public = scope["type"] == "websocket" or scope["path"] in PUBLIC_PATHS
+        public = scope["type"] == "websocket" or scope["path"] in PUBLIC_PATHS or is_page_request(scope)
         if not self.enabled:
             await self._pass(DEVELOPMENT, scope, receive, send, limited=not public)
             return
@@ -120,7 +123,8 @@ class Authenticate:
     async def _pass(
         self, principal: Principal, scope: Scope, receive: Receive, send: Send, limited: bool = True
     ) -> None:
-        """On to the app as `principal`, if its key's bucket has a token (probes and websockets are not limited)."""
+        """On to the app as `principal`, if its key's bucket has a token (probes, pages and websockets are not
+        limited)."""
         if self.limiter is not None and limited:
             wait = self.limiter.take(principal.key_id)
             if wait is not None:

@@ -15,6 +15,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from budsim.resolvers.context import Context
 from budsim.web.auth import Unauthenticated, authenticate_connection
 from budsim.web.context import request_context
+from budsim.web.pages import page_response
 
 BARE_ACK: UnsetType = UNSET  # on_ws_connect's answer for a `connection_ack` without a payload
 
@@ -33,6 +34,11 @@ def _error_code(error: GraphQLError) -> str:
 class BudSimGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
         return request_context(request)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL built from npm into BudSim's own assets (web.pages), not Strawberry's page, which loads React
+        and GraphiQL from a public CDN and so stays blank on a cluster without internet access."""
+        return page_response("graphiql.html", "GraphiQL page")
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """A websocket is authenticated by its `connection_init` payload (web.auth); the middleware already set the

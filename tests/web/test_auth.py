@@ -1,5 +1,6 @@
-"""Authentication: HTTP 401 without a valid key on every route but the probes, websockets refused at
-`connection_init` in both protocols, and development mode answering without keys."""
+"""Authentication: HTTP 401 without a valid key on every route but the probes and the browser pages
+(tests/web/test_pages.py), websockets refused at `connection_init` in both protocols, and development mode answering
+without keys."""
 
 import asyncio
 import json

@@ -1,0 +1,64 @@
+// Small pieces every view uses.
+import type { ComponentChildren } from "preact";
+import { useEffect, useRef } from "preact/hooks";
+import { confidenceBand, num, statusTone } from "../format";
+
+export function Badge({ tone, children }: { tone: string; children: ComponentChildren }) {
+  return <span class={`badge badge-${tone}`}>{children}</span>;
+}
+
+export function StatusBadge({ status }: { status: string }) {
+  return <Badge tone={statusTone(status)}>{status.replace("_", " ").toLowerCase()}</Badge>;
+}
+
+export function ConfidenceBadge({ confidence }: { confidence: number }) {
+  const band = confidenceBand(confidence);
+  return (
+    <span class={`badge badge-${band.tone}`} title={band.advice}>
+      {num(confidence, 2)} · {band.label}
+    </span>
+  );
+}
+
+export function ErrorBox({ children }: { children: ComponentChildren }) {
+  return (
+    <div class="notice notice-bad" role="alert">
+      {children}
+    </div>
+  );
+}
+
+export function Loading({ what }: { what: string }) {
+  return (
+    <p class="muted" role="status">
+      Loading {what}…
+    </p>
+  );
+}
+
+/** A view's heading, focused when the view opens so that keyboard and screen-reader users start there. */
+export function Heading({ children }: { children: ComponentChildren }) {
+  const ref = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    ref.current?.focus({ preventScroll: true });
+  }, []);
+  return (
+    <h1 tabIndex={-1} ref={ref}>
+      {children}
+    </h1>
+  );
+}
+
+/** Definition list of label/value pairs. */
+export function Facts({ items }: { items: [string, ComponentChildren][] }) {
+  return (
+    <dl class="facts">
+      {items.map(([label, value]) => (
+        <div key={label}>
+          <dt>{label}</dt>
+          <dd>{value}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}

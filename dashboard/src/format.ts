@@ -1,0 +1,87 @@
+// Numbers and words as the pages show them.
+
+const DASH = "—";
+
+export function num(value: number | null | undefined, digits = 0): string {
+  if (value == null || !Number.isFinite(value)) return DASH;
+  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export function ms(value: number | null | undefined): string {
+  return value == null ? DASH : `${num(value, value < 100 ? 1 : 0)} ms`;
+}
+
+export function tps(value: number | null | undefined): string {
+  return value == null ? DASH : `${num(value, 0)} tok/s`;
+}
+
+export function usdPerHour(value: number | null | undefined): string {
+  return value == null ? DASH : `$${num(value, 2)}/h`;
+}
+
+export function usdPerMillion(value: number | null | undefined): string {
+  return value == null ? DASH : `$${num(value, 2)} per 1M tokens`;
+}
+
+export function params(count: number): string {
+  return count >= 1e9 ? `${num(count / 1e9, 1)}B params` : `${num(count / 1e6, 0)}M params`;
+}
+
+export function when(iso: string | null | undefined): string {
+  if (!iso) return DASH;
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
+}
+
+export function seconds(milliseconds: number | null | undefined): string {
+  return milliseconds == null ? DASH : `${num(milliseconds / 1000, 1)} s`;
+}
+
+/** The user guide's confidence bands. */
+export interface Band {
+  label: string;
+  tone: "good" | "warn" | "bad";
+  advice: string;
+}
+
+export function confidenceBand(confidence: number): Band {
+  if (confidence >= 0.9) return { label: "Production ready", tone: "good", advice: "High confidence." };
+  if (confidence >= 0.7) {
+    return { label: "Validate in staging", tone: "warn", advice: "Moderate confidence: validate in staging." };
+  }
+  return {
+    label: "More data needed",
+    tone: "bad",
+    advice: "Low confidence: record benchmarks of this model and GPU (recordBenchmark) or use HEURISTIC as a check.",
+  };
+}
+
+/** A target's API name as people say it. */
+export const TARGET_NAMES: Record<string, string> = {
+  maxTtftMs: "Max TTFT (p99)",
+  max_ttft_ms: "Max TTFT (p99)",
+  maxLatencyMs: "Max p99 latency",
+  max_latency_ms: "Max p99 latency",
+  minThroughputTps: "Min throughput",
+  min_throughput_tps: "Min throughput",
+  maxCostPerHour: "Max cost per hour",
+  max_cost_per_hour: "Max cost per hour",
+  memory: "GPU memory (the model does not fit)",
+  capacity: "Capacity (the load exceeds what it can serve)",
+  request_fits: "Request length (a request does not fit)",
+};
+
+export function targetValue(target: string, value: number | null): string {
+  if (value == null) return DASH;
+  if (/ttft|latency/i.test(target)) return ms(value);
+  if (/throughput/i.test(target)) return tps(value);
+  if (/cost/i.test(target)) return usdPerHour(value);
+  return num(value, 2);
+}
+
+export function statusTone(status: string): "good" | "warn" | "bad" | "info" {
+  if (status === "SUCCEEDED") return "good";
+  if (status === "FAILED") return "bad";
+  if (status === "CANCELLED" || status === "TIMED_OUT") return "warn";
+  return "info";
+}

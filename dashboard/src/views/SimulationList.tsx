@@ -1,0 +1,140 @@
+// #/simulations: the history of stored simulations (every simulate and every optimization's answer), newest first,
+// filtered by model, hardware profile and method, a page at a time.
+import { useState } from "preact/hooks";
+import { ErrorBox, Heading, Loading } from "../components/bits";
+import { ms, num, tps, usdPerHour, when } from "../format";
+import { useQuery, useTitle } from "../hooks";
+import { ops } from "../operations";
+import { href } from "../router";
+import type { Method } from "../types";
+
+const PAGE = 20;
+
+export function SimulationList() {
+  useTitle("History");
+  const [modelId, setModelId] = useState("");
+  const [profileId, setProfileId] = useState("");
+  const [method, setMethod] = useState<Method | "">("");
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const models = useQuery(ops.ModelSearch, { search: null });
+  const profiles = useQuery(ops.HardwareProfileList, { after: null });
+  const { data, error, loading } = useQuery(ops.SimulationList, {
+    first: PAGE,
+    after: cursors.at(-1) ?? null,
+    modelId: modelId || null,
+    hardwareProfileId: profileId || null,
+    method: method || null,
+  });
+  const filter = (set: (value: string) => void) => (event: Event) => {
+    set((event.currentTarget as HTMLSelectElement).value);
+    setCursors([null]);
+  };
+  const page = data?.simulations;
+  return (
+    <section>
+      <Heading>History</Heading>
+      <p class="muted">Every stored simulation: each optimization's answer and each simulate call.</p>
+      <form class="filters" aria-label="Filter simulations" onSubmit={(event) => event.preventDefault()}>
+        <div class="field">
+          <label for="filter-model">Model</label>
+          <select id="filter-model" value={modelId} onChange={filter(setModelId)}>
+            <option value="">All models</option>
+            {(models.data?.models ?? []).map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="filter-profile">Hardware profile</label>
+          <select id="filter-profile" value={profileId} onChange={filter(setProfileId)}>
+            <option value="">All profiles</option>
+            {(profiles.data?.hardwareProfiles.edges ?? []).map(({ node }) => (
+              <option key={node.id} value={node.id}>
+                {node.name} ({node.gpuCount} × {node.gpuType})
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="filter-method">Method</label>
+          <select id="filter-method" value={method} onChange={filter((v) => setMethod(v as Method | ""))}>
+            <option value="">Any method</option>
+            <option value="REGRESSOR">REGRESSOR</option>
+            <option value="HEURISTIC">HEURISTIC</option>
+          </select>
+        </div>
+      </form>
+      {error ? <ErrorBox>{error}</ErrorBox> : null}
+      {loading && !page ? <Loading what="simulations" /> : null}
+      {page ? (
+        <>
+          <div class="table-wrap" tabIndex={0} aria-label="Simulations table" aria-busy={loading}>
+            <table>
+              <caption class="visually-hidden">Simulations, newest first</caption>
+              <thead>
+                <tr>
+                  <th scope="col">When</th>
+                  <th scope="col">Model</th>
+                  <th scope="col">Hardware</th>
+                  <th scope="col">Method</th>
+                  <th scope="col">Config</th>
+                  <th scope="col">Throughput</th>
+                  <th scope="col">p99 latency</th>
+                  <th scope="col">Cost</th>
+                  <th scope="col">Confidence</th>
+                </tr>
+              </thead>
+              <tbody>
+                {page.edges.map(({ node }) => (
+                  <tr key={node.id}>
+                    <th scope="row">
+                      <a href={href.simulation(node.id)}>{when(node.createdAt)}</a>
+                    </th>
+                    <td>{node.model?.name ?? "deleted model"}</td>
+                    <td>{node.hardwareProfile?.name ?? "deleted profile"}</td>
+                    <td>{node.method}</td>
+                    <td>
+                      {node.config
+                        ? `TP ${node.config.tensorParallelSize} × PP ${node.config.pipelineParallelSize} × ${node.config.replicas}`
+                        : "—"}
+                    </td>
+                    <td>{tps(node.metrics?.outputTokensPerS)}</td>
+                    <td>{ms(node.metrics?.e2eLatencyP99Ms)}</td>
+                    <td>{usdPerHour(node.metrics?.costPerHour)}</td>
+                    <td>{num(node.confidence, 2)}</td>
+                  </tr>
+                ))}
+                {page.edges.length === 0 ? (
+                  <tr>
+                    <td colSpan={9} class="muted">
+                      No simulation matches these filters.
+                    </td>
+                  </tr>
+                ) : null}
+              </tbody>
+            </table>
+          </div>
+          <nav class="pager" aria-label="Simulation pages">
+            <span>
+              {num(page.totalCount)} simulation{page.totalCount === 1 ? "" : "s"} · page {cursors.length} of{" "}
+              {Math.max(1, Math.ceil(page.totalCount / PAGE))}
+            </span>
+            <button type="button" class="secondary" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+              Previous
+            </button>
+            <button
+              type="button"
+              class="secondary"
+              disabled={!page.pageInfo.hasNextPage}
+              onClick={() => setCursors([...cursors, page.pageInfo.endCursor])}
+            >
+              Next
+            </button>
+          </nav>
+        </>
+      ) : null}
+    </section>
+  );
+}
