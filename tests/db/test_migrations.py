@@ -18,7 +18,18 @@ from budsim.db.models import BenchmarkRunRow, ModelRow
 from budsim.db.session import create_engine
 from tests.conftest import postgres_or_skip
 
-TABLES = {"hardware_profiles", "models", "simulations", "benchmark_runs", "optimization_jobs", "api_keys"}
+TABLES = {
+    "hardware_profiles",
+    "models",
+    "simulations",
+    "benchmark_runs",
+    "optimization_jobs",
+    "api_keys",
+    "endpoints",
+    "endpoint_profiles",
+    "endpoint_deployments",
+}
+ENDPOINT_TABLES = {"endpoints", "endpoint_profiles", "endpoint_deployments"}
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -87,9 +98,10 @@ async def test_postgresql_stores_documents_as_jsonb() -> None:
 @pytest.mark.parametrize(
     ("revision", "dropped"),
     [
-        ("0004", {"api_keys"}),
-        ("0003", {"api_keys", "optimization_jobs"}),
-        ("0002", {"api_keys", "optimization_jobs", "benchmark_runs"}),
+        ("0006", ENDPOINT_TABLES),
+        ("0004", {"api_keys", *ENDPOINT_TABLES}),
+        ("0003", {"api_keys", "optimization_jobs", *ENDPOINT_TABLES}),
+        ("0002", {"api_keys", "optimization_jobs", "benchmark_runs", *ENDPOINT_TABLES}),
     ],
 )
 async def test_downgrading_drops_only_the_later_tables(
