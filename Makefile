@@ -61,7 +61,7 @@ test: install dashboard browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	cd dashboard && npm run typecheck
+	cd dashboard && npm run lint  # prettier and tsc --noEmit (strict)
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest --numprocesses=2 --cov  # two workers: the slow tests mostly wait on processes
 
 lint: install
@@ -69,7 +69,7 @@ lint: install
 
 typecheck: install dashboard
 	$(BIN)/mypy
-	cd dashboard && npm run typecheck
+	cd dashboard && npm run lint  # prettier and tsc --noEmit (strict)
 
 format: install
 	$(BIN)/ruff format .

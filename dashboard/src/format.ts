@@ -7,6 +7,11 @@ export function num(value: number | null | undefined, digits = 0): string {
   return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
+/** "1 evaluation", "734 evaluations". */
+export function count(value: number, noun: string): string {
+  return `${num(value)} ${noun}${value === 1 ? "" : "s"}`;
+}
+
 export function ms(value: number | null | undefined): string {
   return value == null ? DASH : `${num(value, value < 100 ? 1 : 0)} ms`;
 }

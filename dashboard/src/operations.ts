@@ -30,7 +30,6 @@ function operation<Data, Variables>(name: string, text: string): Operation<Data,
   return { name, text };
 }
 
-
 export const ops = {
   CancelOptimization: operation<T.CancelOptimizationData, { id: string }>("CancelOptimization", CancelOptimization),
   CreateEndpoint: operation<T.CreateEndpointData, { input: T.CreateEndpointInput }>("CreateEndpoint", CreateEndpoint),

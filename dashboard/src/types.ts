@@ -40,7 +40,6 @@ export interface ModelOption {
   id: string;
   name: string;
   parameterCount: number;
-  source: string;
 }
 export interface ModelSearchData {
   models: ModelOption[];
@@ -261,7 +260,12 @@ export interface SimulationDetail {
   warnings: string[];
   model: { name: string } | null;
   hardwareProfile: { name: string; gpuType: string } | null;
-  workload: { inputTokens: number; outputTokens: number; concurrency: number | null; requestRate: number | null } | null;
+  workload: {
+    inputTokens: number;
+    outputTokens: number;
+    concurrency: number | null;
+    requestRate: number | null;
+  } | null;
   config: {
     tensorParallelSize: number;
     pipelineParallelSize: number;

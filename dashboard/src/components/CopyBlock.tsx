@@ -13,7 +13,17 @@ async function copy(text: string, fallback: HTMLTextAreaElement | null): Promise
   if (!document.execCommand("copy")) throw new Error("copy refused");
 }
 
-export function CopyBlock({ id, title, text }: { id: string; title: string; text: string }) {
+export function CopyBlock({
+  id,
+  title,
+  text,
+  wrap = false,
+}: {
+  id: string;
+  title: string;
+  text: string;
+  wrap?: boolean;
+}) {
   const [state, setState] = useState<"idle" | "copied" | "failed">("idle");
   let hidden: HTMLTextAreaElement | null = null;
   const onCopy = async (): Promise<void> => {
@@ -36,7 +46,7 @@ export function CopyBlock({ id, title, text }: { id: string; title: string; text
           {state === "copied" ? `${title} copied to the clipboard` : ""}
         </span>
       </div>
-      <pre id={id} tabIndex={0} aria-label={title}>
+      <pre id={id} class={wrap ? "wrap" : undefined} tabIndex={0} aria-label={title}>
         <code>{text}</code>
       </pre>
       <textarea

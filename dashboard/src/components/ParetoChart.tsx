@@ -21,16 +21,24 @@ interface Point {
   cost: number;
 }
 
-// Low cost teal, high cost orange-red: readable on white and distinguishable by most colour-vision deficiencies
-// through lightness as well as hue.
-const CHEAP = [0, 122, 122];
-const DEAR = [214, 69, 20];
+// Low cost teal, through amber, to high cost orange-red: every stop saturated (a straight teal-to-red line passes
+// through grey), readable on white, and told apart by lightness as well as hue.
+const STOPS: readonly (readonly [number, number, number])[] = [
+  [0, 122, 122],
+  [204, 150, 0],
+  [214, 69, 20],
+];
 
 export function costColour(cost: number, low: number, high: number): string {
   const t = high > low ? Math.min(1, Math.max(0, (cost - low) / (high - low))) : 0;
-  const channel = (i: number): number => Math.round((CHEAP[i] ?? 0) + ((DEAR[i] ?? 0) - (CHEAP[i] ?? 0)) * t);
-  return `rgb(${channel(0)}, ${channel(1)}, ${channel(2)})`;
+  const position = t * (STOPS.length - 1);
+  const index = Math.min(STOPS.length - 2, Math.floor(position));
+  const [from, to] = [STOPS[index]!, STOPS[index + 1]!];
+  const mix = (i: 0 | 1 | 2): number => Math.round(from[i] + (to[i] - from[i]) * (position - index));
+  return `rgb(${mix(0)}, ${mix(1)}, ${mix(2)})`;
 }
+
+const RAMP = `linear-gradient(90deg, ${STOPS.map((s) => `rgb(${s.join(", ")})`).join(", ")})`;
 
 function points(front: readonly ParetoSample[]): Point[] {
   return front
@@ -72,9 +80,11 @@ export interface ParetoChartProps {
   front: readonly ParetoSample[];
   pick?: ParetoSample | null;
   caption: string;
+  /** What to say while the front is empty. */
+  empty: string;
 }
 
-export function ParetoChart({ front, pick = null, caption }: ParetoChartProps) {
+export function ParetoChart({ front, pick = null, caption, empty }: ParetoChartProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const chart = useRef<Chart<"scatter", Point[]> | null>(null);
   const shown = points(front);
@@ -93,8 +103,9 @@ export function ParetoChart({ front, pick = null, caption }: ParetoChartProps) {
         maintainAspectRatio: false,
         animation: false,
         scales: {
-          x: { type: "linear", title: { display: true, text: "Output throughput (tok/s)" } },
-          y: { type: "linear", title: { display: true, text: "p99 end-to-end latency (ms)" } },
+          // Grace keeps the extreme points off the axes.
+          x: { type: "linear", grace: "8%", title: { display: true, text: "Output throughput (tok/s)" } },
+          y: { type: "linear", grace: "8%", title: { display: true, text: "p99 end-to-end latency (ms)" } },
         },
         plugins: {
           tooltip: {
@@ -131,20 +142,24 @@ export function ParetoChart({ front, pick = null, caption }: ParetoChartProps) {
     <figure class="chart" data-points={shown.length}>
       <div class="chart-box">
         <canvas ref={canvas} role="img" aria-label={`Pareto front scatter. ${summary}`} />
+        {shown.length === 0 ? (
+          <p class="chart-empty" aria-hidden="true">
+            {empty}
+          </p>
+        ) : null}
       </div>
       <figcaption>
-        <span>{caption}</span>
-        <span class="cost-scale" aria-hidden={shown.length === 0}>
-          <span>{usdPerHour(low)}</span>
-          <span
-            class="cost-ramp"
-            style={{ background: `linear-gradient(90deg, ${costColour(0, 0, 1)}, ${costColour(1, 0, 1)})` }}
-          />
-          <span>{usdPerHour(high)}</span>
-          <span class="muted">cost per hour{picked ? " · ringed: recommended" : ""}</span>
-        </span>
+        {shown.length ? <span>{caption}</span> : null}
+        {shown.length ? (
+          <span class="cost-scale">
+            <span>{usdPerHour(low)}</span>
+            <span class="cost-ramp" style={{ background: RAMP }} />
+            <span>{usdPerHour(high)}</span>
+            <span class="muted">cost per hour{picked ? " · ringed: recommended" : ""}</span>
+          </span>
+        ) : null}
         <span class="visually-hidden">{summary}</span>
-        <span class="muted">{shown.length ? `${num(shown.length)} points` : ""}</span>
+        <span class="muted">{shown.length ? `${num(shown.length)} point${shown.length === 1 ? "" : "s"}` : ""}</span>
       </figcaption>
     </figure>
   );

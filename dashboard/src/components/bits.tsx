@@ -49,6 +49,11 @@ export function Heading({ children }: { children: ComponentChildren }) {
   );
 }
 
+/** Server-written prose (warnings, notes) with its `code` spans shown as code. */
+export function Prose({ text }: { text: string }) {
+  return <>{text.split("`").map((part, index) => (index % 2 === 1 ? <code key={index}>{part}</code> : part))}</>;
+}
+
 /** Definition list of label/value pairs. */
 export function Facts({ items }: { items: [string, ComponentChildren][] }) {
   return (

@@ -91,10 +91,7 @@ function ModelPicker({ selected, onSelect }: { selected: ModelOption | null; onS
             />
             <span>
               <strong>{model.name}</strong>
-              <span class="muted">
-                {" "}
-                · {params(model.parameterCount)} · {model.source}
-              </span>
+              <span class="muted"> · {params(model.parameterCount)}</span>
             </span>
           </label>
         ))}
@@ -309,7 +306,11 @@ function DefineProfile({ gpuTypes, onCreated }: { gpuTypes: GpuTypeOption[]; onC
           unit="USD"
           value={cost}
           onInput={setCost}
-          hint={catalogPrice != null ? `Empty: the catalog price, ${usdPerHour(catalogPrice)}.` : "Empty: the catalog price."}
+          hint={
+            catalogPrice != null
+              ? `Empty: the catalog price, ${usdPerHour(catalogPrice)}.`
+              : "Empty: the catalog price."
+          }
         />
       </div>
       {error ? <ErrorBox>{error}</ErrorBox> : null}
@@ -468,26 +469,90 @@ export function CreateEndpoint() {
                 <option value="TRTLLM">TensorRT-LLM</option>
               </select>
             </div>
-            <NumberField id="input-tokens" label="Prompt tokens" value={inputTokens} onInput={setInputTokens} min={1} step="1" />
-            <NumberField id="output-tokens" label="Output tokens" value={outputTokens} onInput={setOutputTokens} min={1} step="1" />
-            <NumberField id="concurrency" label="Requests in flight" value={concurrency} onInput={setConcurrency} min={1} />
+            <NumberField
+              id="input-tokens"
+              label="Prompt tokens"
+              value={inputTokens}
+              onInput={setInputTokens}
+              min={1}
+              step="1"
+            />
+            <NumberField
+              id="output-tokens"
+              label="Output tokens"
+              value={outputTokens}
+              onInput={setOutputTokens}
+              min={1}
+              step="1"
+            />
+            <NumberField
+              id="concurrency"
+              label="Requests in flight"
+              value={concurrency}
+              onInput={setConcurrency}
+              min={1}
+            />
           </div>
         </fieldset>
         <fieldset>
           <legend>4. Performance targets</legend>
-          <p class="muted">Each empty target is free. When none of the configs meets them all, the result says which binds.</p>
+          <p class="muted">
+            Each empty target is free. When none of the configs meets them all, the result says which binds.
+          </p>
           <div class="grid">
-            <NumberField id="max-ttft" label="Max TTFT (p99)" unit="ms" value={maxTtft} onInput={setMaxTtft} hint="e.g. 500" />
-            <NumberField id="max-latency" label="Max p99 latency" unit="ms" value={maxLatency} onInput={setMaxLatency} hint="e.g. 2000" />
-            <NumberField id="min-throughput" label="Min throughput" unit="tok/s" value={minThroughput} onInput={setMinThroughput} hint="e.g. 100" />
-            <NumberField id="max-cost" label="Max cost per hour" unit="USD" value={maxCost} onInput={setMaxCost} hint="e.g. 50" />
+            <NumberField
+              id="max-ttft"
+              label="Max TTFT (p99)"
+              unit="ms"
+              value={maxTtft}
+              onInput={setMaxTtft}
+              hint="e.g. 500"
+            />
+            <NumberField
+              id="max-latency"
+              label="Max p99 latency"
+              unit="ms"
+              value={maxLatency}
+              onInput={setMaxLatency}
+              hint="e.g. 2000"
+            />
+            <NumberField
+              id="min-throughput"
+              label="Min throughput"
+              unit="tok/s"
+              value={minThroughput}
+              onInput={setMinThroughput}
+              hint="e.g. 100"
+            />
+            <NumberField
+              id="max-cost"
+              label="Max cost per hour"
+              unit="USD"
+              value={maxCost}
+              onInput={setMaxCost}
+              hint="e.g. 50"
+            />
           </div>
         </fieldset>
         <fieldset>
           <legend>5. Constraints</legend>
           <div class="grid">
-            <NumberField id="max-replicas" label="Max replicas" value={maxReplicas} onInput={setMaxReplicas} min={1} step="1" />
-            <NumberField id="max-gpus" label="Max GPUs per replica" value={maxGpus} onInput={setMaxGpus} min={1} step="1" />
+            <NumberField
+              id="max-replicas"
+              label="Max replicas"
+              value={maxReplicas}
+              onInput={setMaxReplicas}
+              min={1}
+              step="1"
+            />
+            <NumberField
+              id="max-gpus"
+              label="Max GPUs per replica"
+              value={maxGpus}
+              onInput={setMaxGpus}
+              min={1}
+              step="1"
+            />
           </div>
           <label class="choice">
             <input

@@ -2,12 +2,13 @@
 // recommendations once it ends, and Deploy with the generated artifacts.
 import { useEffect, useState } from "preact/hooks";
 import { failureText, request, subscribe } from "../api";
-import { Badge, ConfidenceBadge, ErrorBox, Facts, Heading, Loading, StatusBadge } from "../components/bits";
+import { Badge, ConfidenceBadge, ErrorBox, Facts, Heading, Loading, Prose, StatusBadge } from "../components/bits";
 import { CopyBlock } from "../components/CopyBlock";
 import { ParetoChart } from "../components/ParetoChart";
 import {
   TARGET_NAMES,
   confidenceBand,
+  count,
   ms,
   num,
   params,
@@ -32,23 +33,25 @@ import {
   type RecommendedConfig,
 } from "../types";
 
-/** One row of the recommendations table: the recommended config (paretoIndex null) or a Pareto member. */
+/** One row of the recommendations table: the recommended config (deployed as paretoIndex null) or a Pareto
+member (deployed by its index). */
 interface Row {
   key: string;
   label: string;
   paretoIndex: number | null;
   config: RecommendedConfig;
   metrics: PredictedMetrics;
-  sameAsRecommended: boolean;
 }
 
 function sameConfig(a: RecommendedConfig, b: RecommendedConfig): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** The pick first, then the rest of the Pareto front in its order. The pick is usually a member of the front: it is
+shown once, in its place as "Recommended"; a closest miss (nothing meets the targets) is not, and leads alone. */
 export function rowsOf(result: OptimizationResult): Row[] {
-  const rows: Row[] = [];
   const best = result.optimalConfig;
+  const rows: Row[] = [];
   if (best && result.predictedMetrics) {
     rows.push({
       key: "best",
@@ -56,17 +59,16 @@ export function rowsOf(result: OptimizationResult): Row[] {
       paretoIndex: null,
       config: best,
       metrics: result.predictedMetrics,
-      sameAsRecommended: false,
     });
   }
   result.paretoFront.forEach((point, index) => {
+    if (best && sameConfig(best, point.config)) return;
     rows.push({
       key: `pareto-${index}`,
       label: `Pareto #${index + 1}`,
       paretoIndex: index,
       config: point.config,
       metrics: point.metrics,
-      sameAsRecommended: best !== null && sameConfig(best, point.config),
     });
   });
   return rows;
@@ -78,8 +80,8 @@ function why(result: OptimizationResult, method: string): string {
   const front = result.paretoFront.map((p) => p.metrics.costPerMillionTokens).filter((v): v is number => v != null);
   const searched =
     method === "HEURISTIC"
-      ? `the memory plan of each hardware profile and precision (${num(result.evaluations)} scored)`
-      : `${num(result.evaluations)} configurations over ${num(result.generations)} generations of NSGA-II`;
+      ? `the memory plan of each hardware profile and precision (${count(result.evaluations, "config")} scored)`
+      : `${count(result.evaluations, "configuration")} over ${count(result.generations, "generation")} of NSGA-II`;
   if (!result.meetsTargets) {
     return (
       `No configuration meets every target after ${searched}. The row shown is the closest: the one that breaks ` +
@@ -103,7 +105,7 @@ function why(result: OptimizationResult, method: string): string {
 function ConfigText({ config, profiles }: { config: RecommendedConfig; profiles: Endpoint["hardwareProfiles"] }) {
   const profile = profiles.find((p) => p.id === config.hardwareProfileId);
   return (
-    <>
+    <span class="config">
       <strong>
         TP {config.tensorParallelSize} × PP {config.pipelineParallelSize} × {config.replicas} replica
         {config.replicas === 1 ? "" : "s"}
@@ -111,14 +113,47 @@ function ConfigText({ config, profiles }: { config: RecommendedConfig; profiles:
       <br />
       <span class="muted">
         {config.totalGpus} × {config.gpuType}
-        {profile ? ` (${profile.name})` : ""} · {config.weightDtype}/{config.kvCacheDtype} KV · {config.maxNumSeqs} seqs ·{" "}
-        {num(config.maxModelLen)} ctx · {num(config.gpuMemoryUtilization * 100)}% mem
+        {profile ? ` (${profile.name})` : ""} · {config.weightDtype}/{config.kvCacheDtype} KV · {config.maxNumSeqs} seqs
+        · {num(config.maxModelLen)} ctx · {num(config.gpuMemoryUtilization * 100)}% mem
       </span>
-    </>
+    </span>
   );
 }
 
 // ---- while a job runs
+
+/** The best of each objective over the front: the live values while a search runs, the final front's after. */
+function bests(progress: Progress | null, result: OptimizationResult | null) {
+  const front = result?.paretoFront.map((p) => p.metrics) ?? [];
+  const best = (values: (number | null)[], pick: (...v: number[]) => number): number | null => {
+    const known = values.filter((v): v is number => v != null);
+    return known.length ? pick(...known) : null;
+  };
+  return {
+    generation: progress?.generation ?? result?.generations ?? null,
+    evaluations: progress?.evaluations ?? result?.evaluations ?? null,
+    elapsedMs: progress?.elapsedMs ?? result?.elapsedMs ?? null,
+    throughput:
+      progress?.bestOutputTokensPerS ??
+      best(
+        front.map((m) => m.outputTokensPerS),
+        Math.max,
+      ),
+    latency:
+      progress?.bestE2eLatencyP99Ms ??
+      best(
+        front.map((m) => m.e2eLatencyP99Ms),
+        Math.min,
+      ),
+    cost:
+      progress?.bestCostPerHour ??
+      best(
+        front.map((m) => m.costPerHour),
+        Math.min,
+      ),
+    frontSize: progress?.paretoFrontSize ?? (result ? result.paretoFront.length : null),
+  };
+}
 
 function ProgressPanel(props: {
   job: EndpointJob;
@@ -129,6 +164,7 @@ function ProgressPanel(props: {
 }) {
   const { job, progress } = props;
   const running = !ENDED.has(progress?.status ?? job.status);
+  const shown = bests(progress, job.result);
   return (
     <section class="panel" aria-labelledby="progress-title">
       <div class="title-row">
@@ -143,13 +179,13 @@ function ProgressPanel(props: {
       <div role="status" aria-live="polite" aria-atomic="false">
         <Facts
           items={[
-            ["Generation", progress?.generation == null ? "—" : num(progress.generation)],
-            ["Evaluations", num(progress?.evaluations)],
-            ["Elapsed", seconds(progress?.elapsedMs)],
-            ["Best throughput", tps(progress?.bestOutputTokensPerS)],
-            ["Best p99 latency", ms(progress?.bestE2eLatencyP99Ms)],
-            ["Best cost", usdPerHour(progress?.bestCostPerHour)],
-            ["Pareto front", progress?.paretoFrontSize == null ? "—" : `${num(progress.paretoFrontSize)} configs`],
+            ["Generation", num(shown.generation)],
+            ["Evaluations", num(shown.evaluations)],
+            ["Elapsed", seconds(shown.elapsedMs)],
+            ["Best throughput", tps(shown.throughput)],
+            ["Best p99 latency", ms(shown.latency)],
+            ["Best cost", usdPerHour(shown.cost)],
+            ["Pareto front", shown.frontSize == null ? "—" : `${num(shown.frontSize)} configs`],
             ["Progress events", <span data-testid="progress-events">{num(props.events)}</span>],
           ]}
         />
@@ -178,7 +214,11 @@ function ResultPanel(props: {
     <section class="panel" aria-labelledby="result-title">
       <div class="title-row">
         <h2 id="result-title">Recommendations</h2>
-        {result.meetsTargets ? <Badge tone="good">meets every target</Badge> : <Badge tone="bad">targets not met</Badge>}
+        {result.meetsTargets ? (
+          <Badge tone="good">meets every target</Badge>
+        ) : (
+          <Badge tone="bad">targets not met</Badge>
+        )}
         {rated ? <ConfidenceBadge confidence={result.confidence} /> : null}
       </div>
       <p class="why" data-testid="why">
@@ -198,7 +238,7 @@ function ResultPanel(props: {
               <tr>
                 <th scope="col">Target</th>
                 <th scope="col">Required</th>
-                <th scope="col">Closest achieves</th>
+                <th scope="col">Closest achieves (as judged)</th>
               </tr>
             </thead>
             <tbody>
@@ -211,18 +251,24 @@ function ResultPanel(props: {
               ))}
             </tbody>
           </table>
-          <p>Relax these targets, allow more GPUs or replicas, or a smaller model or precision.</p>
+          <p>
+            Relax these targets, allow more GPUs or replicas, or a smaller model or precision. A target is judged on the
+            pessimistic end of a prediction's interval where confidence is low, so what the closest achieves can differ
+            from its predicted value in the table.
+          </p>
         </div>
       ) : null}
       {result.warnings.length ? (
         <ul class="warnings" aria-label="Warnings">
           {result.warnings.map((w) => (
-            <li key={w}>{w}</li>
+            <li key={w}>
+              <Prose text={w} />
+            </li>
           ))}
         </ul>
       ) : null}
       <div class="table-wrap" tabIndex={0} aria-label="Recommendations table">
-        <table class="recommendations">
+        <table class="recommendations cards">
           <caption class="visually-hidden">Recommended configuration and the Pareto-optimal alternatives</caption>
           <thead>
             <tr>
@@ -241,12 +287,18 @@ function ResultPanel(props: {
           </thead>
           <tbody>
             {rows.map((row) => {
-              const deployed = deployedHere !== null && deployedHere.paretoIndex === row.paretoIndex;
+              const deployed =
+                deployedHere !== null &&
+                (deployedHere.paretoIndex === row.paretoIndex ||
+                  (row.paretoIndex === null &&
+                    deployedHere.paretoIndex !== null &&
+                    result.optimalConfig !== null &&
+                    result.paretoFront[deployedHere.paretoIndex] !== undefined &&
+                    sameConfig(result.optimalConfig, result.paretoFront[deployedHere.paretoIndex]!.config)));
               return (
                 <tr key={row.key} class={row.paretoIndex === null ? "pick" : ""}>
                   <th scope="row">
                     {row.label}
-                    {row.sameAsRecommended ? <span class="muted"> (= recommended)</span> : null}
                     {deployed ? (
                       <>
                         {" "}
@@ -254,16 +306,18 @@ function ResultPanel(props: {
                       </>
                     ) : null}
                   </th>
-                  <td>
+                  <td data-label="Deployment" class="config-cell">
                     <ConfigText config={row.config} profiles={endpoint.hardwareProfiles} />
                   </td>
-                  <td>{tps(row.metrics.outputTokensPerS)}</td>
-                  <td>{ms(row.metrics.e2eLatencyP99Ms)}</td>
-                  <td>{ms(row.metrics.ttftP99Ms)}</td>
-                  <td>{usdPerHour(row.metrics.costPerHour)}</td>
-                  <td>{row.metrics.costPerMillionTokens == null ? "—" : `$${num(row.metrics.costPerMillionTokens, 2)}`}</td>
-                  <td>{rated ? <ConfidenceBadge confidence={result.confidence} /> : "—"}</td>
-                  <td>
+                  <td data-label="Throughput">{tps(row.metrics.outputTokensPerS)}</td>
+                  <td data-label="p99 latency">{ms(row.metrics.e2eLatencyP99Ms)}</td>
+                  <td data-label="p99 TTFT">{ms(row.metrics.ttftP99Ms)}</td>
+                  <td data-label="Cost">{usdPerHour(row.metrics.costPerHour)}</td>
+                  <td data-label="Per 1M tokens">
+                    {row.metrics.costPerMillionTokens == null ? "—" : `$${num(row.metrics.costPerMillionTokens, 2)}`}
+                  </td>
+                  <td data-label="Confidence">{rated ? <ConfidenceBadge confidence={result.confidence} /> : "—"}</td>
+                  <td data-label="">
                     <button
                       type="button"
                       class={row.paretoIndex === null ? "" : "secondary"}
@@ -281,9 +335,11 @@ function ResultPanel(props: {
         </table>
       </div>
       <p class="muted small">
-        {num(result.evaluations)} evaluations · {num(result.generations)} generations · {seconds(result.elapsedMs)} ·
-        finished {when(job.finishedAt)} · <a href={href.simulation(result.simulation.id)}>stored simulation</a>.
-        Confidence is the job's: the predictor's confidence for this model and hardware.
+        {count(result.evaluations, "evaluation")} ·{" "}
+        {endpoint.method === "HEURISTIC" ? "memory plan" : count(result.generations, "generation")} ·{" "}
+        {seconds(result.elapsedMs)} · finished {when(job.finishedAt)} ·{" "}
+        <a href={href.simulation(result.simulation.id)}>stored simulation</a>. Confidence is the job's: the predictor's
+        confidence for this model and hardware.
       </p>
     </section>
   );
@@ -305,12 +361,14 @@ function DeploymentPanel({ deployment }: { deployment: Deployment }) {
       {deployment.notes.length ? (
         <ul class="warnings" aria-label="Before you deploy">
           {deployment.notes.map((note) => (
-            <li key={note}>{note}</li>
+            <li key={note}>
+              <Prose text={note} />
+            </li>
           ))}
         </ul>
       ) : null}
-      <CopyBlock id="launch-command" title="Launch command (one replica)" text={deployment.launchCommand} />
-      <CopyBlock id="docker-run" title="docker run" text={deployment.dockerRun} />
+      <CopyBlock id="launch-command" title="Launch command (one replica)" text={deployment.launchCommand} wrap />
+      <CopyBlock id="docker-run" title="docker run" text={deployment.dockerRun} wrap />
       <CopyBlock id="kubernetes-manifest" title="Kubernetes Deployment" text={deployment.kubernetesManifest} />
     </section>
   );
@@ -328,14 +386,19 @@ function Settings({ endpoint }: { endpoint: Endpoint }) {
           [
             "Hardware",
             endpoint.hardwareProfiles
-              .map((p) => `${p.name}: ${p.nodeCount > 1 ? `${p.nodeCount}×` : ""}${p.gpuCount}× ${p.gpuType} at ${usdPerHour(p.costPerGpuHour)}/GPU`)
+              .map(
+                (p) =>
+                  `${p.name}: ${p.nodeCount > 1 ? `${p.nodeCount}×` : ""}${p.gpuCount}× ${p.gpuType} at ${usdPerHour(p.costPerGpuHour)}/GPU`,
+              )
               .join("; "),
           ],
           ["Method", `${endpoint.method} · ${endpoint.engine} · seed ${endpoint.seed}`],
           [
             "Workload",
             `${num(workload.inputTokens)} in / ${num(workload.outputTokens)} out tokens, ` +
-              (workload.concurrency != null ? `${num(workload.concurrency)} in flight` : `${num(workload.requestRate, 1)} req/s`),
+              (workload.concurrency != null
+                ? `${num(workload.concurrency)} in flight`
+                : `${num(workload.requestRate, 1)} req/s`),
           ],
           [
             "Targets",
@@ -380,24 +443,28 @@ export function EndpointDetail({ id }: { id: string }) {
   useEffect(() => {
     if (!followed) return;
     let ended = false;
-    const stop = subscribe(ops.OptimizationProgress, { jobId: followed }, {
-      next: (data) => {
-        const progress = data.optimizationProgress;
-        setLive((now) => ({
-          jobId: followed,
-          progress,
-          events: (now?.jobId === followed ? now.events : 0) + 1,
-        }));
-        if (ENDED.has(progress.status) && !ended) {
-          ended = true;
-          void reload();
-        }
+    const stop = subscribe(
+      ops.OptimizationProgress,
+      { jobId: followed },
+      {
+        next: (data) => {
+          const progress = data.optimizationProgress;
+          setLive((now) => ({
+            jobId: followed,
+            progress,
+            events: (now?.jobId === followed ? now.events : 0) + 1,
+          }));
+          if (ENDED.has(progress.status) && !ended) {
+            ended = true;
+            void reload();
+          }
+        },
+        error: (caught) => setNotice(`Live progress stopped: ${caught.message}`),
+        complete: () => {
+          if (!ended) void reload();
+        },
       },
-      error: (caught) => setNotice(`Live progress stopped: ${caught.message}`),
-      complete: () => {
-        if (!ended) void reload();
-      },
-    });
+    );
     return stop;
   }, [followed]);
 
@@ -421,7 +488,10 @@ export function EndpointDetail({ id }: { id: string }) {
     try {
       const answer = (await request(ops.CancelOptimization, { id: job.id })).cancelOptimization;
       if (answer.__typename !== "OptimizationJob") setNotice(`Cancel was refused: ${failureText(answer)}`);
-      else setNotice(`Cancel requested: the job stops within a generation and keeps its best so far (${answer.status.toLowerCase()}).`);
+      else
+        setNotice(
+          `Cancel requested: the job stops within a generation and keeps its best so far (${answer.status.toLowerCase()}).`,
+        );
     } catch (caught) {
       setNotice(caught instanceof Error ? caught.message : String(caught));
     } finally {
@@ -495,7 +565,9 @@ export function EndpointDetail({ id }: { id: string }) {
           <strong>These recommendations may be out of date.</strong>
           <ul>
             {endpoint.staleReasons.map((reason) => (
-              <li key={reason}>{reason}</li>
+              <li key={reason}>
+                <Prose text={reason} />
+              </li>
             ))}
           </ul>
           Re-optimize when hardware or models change (the guide's best practice 5).
@@ -544,8 +616,13 @@ export function EndpointDetail({ id }: { id: string }) {
             caption={
               result
                 ? "Throughput against p99 latency of the final Pareto front: further right is faster, lower is snappier."
+                : "Live: the feasible Pareto front after each generation."
+            }
+            empty={
+              result
+                ? "No configuration meets every target, so no feasible front: the closest miss is in the table below."
                 : running
-                  ? "Live: the feasible Pareto front after each generation."
+                  ? "Waiting for the first feasible configuration…"
                   : "The job ended without a result."
             }
           />

@@ -39,7 +39,7 @@ export function EndpointList() {
       {page && page.totalCount > 0 ? (
         <>
           <div class="table-wrap" tabIndex={0} aria-label="Endpoints table">
-            <table>
+            <table class="cards">
               <caption class="visually-hidden">Endpoints, newest first</caption>
               <thead>
                 <tr>
@@ -55,7 +55,7 @@ export function EndpointList() {
               <tbody>
                 {page.edges.map(({ node }) => (
                   <tr key={node.id}>
-                    <th scope="row">
+                    <th scope="row" class="nowrap">
                       <a href={href.endpoint(node.id)}>{node.name}</a>
                       {node.stale ? (
                         <>
@@ -64,12 +64,18 @@ export function EndpointList() {
                         </>
                       ) : null}
                     </th>
-                    <td>{node.model.name}</td>
-                    <td>{node.hardwareProfiles.map((p) => p.name).join(", ")}</td>
-                    <td>{node.method}</td>
-                    <td>{node.latestJob ? <StatusBadge status={node.latestJob.status} /> : "not optimized"}</td>
-                    <td>{node.deployment ? when(node.deployment.createdAt) : "no"}</td>
-                    <td>{when(node.createdAt)}</td>
+                    <td data-label="Model">{node.model.name}</td>
+                    <td data-label="Hardware">{node.hardwareProfiles.map((p) => p.name).join(", ")}</td>
+                    <td data-label="Method">{node.method}</td>
+                    <td data-label="Latest job">
+                      {node.latestJob ? <StatusBadge status={node.latestJob.status} /> : "not optimized"}
+                    </td>
+                    <td data-label="Deployed" class="nowrap">
+                      {node.deployment ? when(node.deployment.createdAt) : "no"}
+                    </td>
+                    <td data-label="Created" class="nowrap">
+                      {when(node.createdAt)}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -79,7 +85,12 @@ export function EndpointList() {
             <span>
               {page.totalCount} endpoint{page.totalCount === 1 ? "" : "s"} · page {cursors.length}
             </span>
-            <button type="button" class="secondary" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+            <button
+              type="button"
+              class="secondary"
+              disabled={cursors.length === 1}
+              onClick={() => setCursors(cursors.slice(0, -1))}
+            >
               Previous
             </button>
             <button

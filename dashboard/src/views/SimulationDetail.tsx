@@ -1,5 +1,5 @@
 // #/simulations/<id>: one stored simulation, what it predicted and for what.
-import { ConfidenceBadge, ErrorBox, Facts, Heading, Loading } from "../components/bits";
+import { ConfidenceBadge, ErrorBox, Facts, Heading, Loading, Prose } from "../components/bits";
 import { ms, num, tps, usdPerHour, usdPerMillion, when } from "../format";
 import { useQuery, useTitle } from "../hooks";
 import { ops } from "../operations";
@@ -101,7 +101,9 @@ export function SimulationDetail({ id }: { id: string }) {
           <h2 id="sim-warnings">Warnings</h2>
           <ul class="warnings">
             {sim.warnings.map((w) => (
-              <li key={w}>{w}</li>
+              <li key={w}>
+                <Prose text={w} />
+              </li>
             ))}
           </ul>
         </section>

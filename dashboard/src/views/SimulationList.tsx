@@ -71,7 +71,7 @@ export function SimulationList() {
       {page ? (
         <>
           <div class="table-wrap" tabIndex={0} aria-label="Simulations table" aria-busy={loading}>
-            <table>
+            <table class="cards">
               <caption class="visually-hidden">Simulations, newest first</caption>
               <thead>
                 <tr>
@@ -89,21 +89,27 @@ export function SimulationList() {
               <tbody>
                 {page.edges.map(({ node }) => (
                   <tr key={node.id}>
-                    <th scope="row">
+                    <th scope="row" class="nowrap">
                       <a href={href.simulation(node.id)}>{when(node.createdAt)}</a>
                     </th>
-                    <td>{node.model?.name ?? "deleted model"}</td>
-                    <td>{node.hardwareProfile?.name ?? "deleted profile"}</td>
-                    <td>{node.method}</td>
-                    <td>
+                    <td data-label="Model">{node.model?.name ?? "deleted model"}</td>
+                    <td data-label="Hardware">{node.hardwareProfile?.name ?? "deleted profile"}</td>
+                    <td data-label="Method">{node.method}</td>
+                    <td data-label="Config" class="nowrap">
                       {node.config
                         ? `TP ${node.config.tensorParallelSize} × PP ${node.config.pipelineParallelSize} × ${node.config.replicas}`
                         : "—"}
                     </td>
-                    <td>{tps(node.metrics?.outputTokensPerS)}</td>
-                    <td>{ms(node.metrics?.e2eLatencyP99Ms)}</td>
-                    <td>{usdPerHour(node.metrics?.costPerHour)}</td>
-                    <td>{num(node.confidence, 2)}</td>
+                    <td data-label="Throughput" class="nowrap">
+                      {tps(node.metrics?.outputTokensPerS)}
+                    </td>
+                    <td data-label="p99 latency" class="nowrap">
+                      {ms(node.metrics?.e2eLatencyP99Ms)}
+                    </td>
+                    <td data-label="Cost" class="nowrap">
+                      {usdPerHour(node.metrics?.costPerHour)}
+                    </td>
+                    <td data-label="Confidence">{num(node.confidence, 2)}</td>
                   </tr>
                 ))}
                 {page.edges.length === 0 ? (
@@ -121,7 +127,12 @@ export function SimulationList() {
               {num(page.totalCount)} simulation{page.totalCount === 1 ? "" : "s"} · page {cursors.length} of{" "}
               {Math.max(1, Math.ceil(page.totalCount / PAGE))}
             </span>
-            <button type="button" class="secondary" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+            <button
+              type="button"
+              class="secondary"
+              disabled={cursors.length === 1}
+              onClick={() => setCursors(cursors.slice(0, -1))}
+            >
               Previous
             </button>
             <button
