@@ -1,3 +1,14 @@
+# The dashboard and GraphiQL (dashboard/, Vite): built here from the lock file; only the built files reach the image,
+# which runs no Node.js. The build imports the GraphQL operations from budsim/web/operations/ and writes
+# budsim/web/static/ beside them, so both keep the repository's layout under /src.
+FROM node:20-slim AS dashboard
+WORKDIR /src/dashboard
+COPY dashboard/package.json dashboard/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY dashboard ./
+COPY budsim/web/operations /src/budsim/web/operations
+RUN npm run build
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
@@ -10,6 +21,7 @@ RUN useradd --create-home --uid 10001 budsim && mkdir -p /data /app/models && ch
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY budsim ./budsim
+COPY --from=dashboard /src/budsim/web/static ./budsim/web/static
 COPY migrations ./migrations
 COPY data ./data
 RUN pip install -e .  # compiled at install: each process (server, prediction and search children) starts ~1 s sooner

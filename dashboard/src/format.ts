@@ -57,7 +57,7 @@ export function confidenceBand(confidence: number): Band {
   return {
     label: "More data needed",
     tone: "bad",
-    advice: "Low confidence: record benchmarks of this model and GPU (recordBenchmark) or use HEURISTIC as a check.",
+    advice: "Low confidence: the model and hardware may be untested; record benchmarks of them (recordBenchmark).",
   };
 }
 

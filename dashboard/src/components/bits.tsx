@@ -11,8 +11,17 @@ export function StatusBadge({ status }: { status: string }) {
   return <Badge tone={statusTone(status)}>{status.replace("_", " ").toLowerCase()}</Badge>;
 }
 
-export function ConfidenceBadge({ confidence }: { confidence: number }) {
+/** The score in the guide's band; `compact` puts the band's name under the score, for table cells. */
+export function ConfidenceBadge({ confidence, compact = false }: { confidence: number; compact?: boolean }) {
   const band = confidenceBand(confidence);
+  if (compact) {
+    return (
+      <span class="confidence" title={band.advice}>
+        <span class={`badge badge-${band.tone}`}>{num(confidence, 2)}</span>
+        <span class={`band band-${band.tone}`}>{band.label}</span>
+      </span>
+    );
+  }
   return (
     <span class={`badge badge-${band.tone}`} title={band.advice}>
       {num(confidence, 2)} · {band.label}

@@ -94,9 +94,12 @@ function why(result: OptimizationResult, method: string): string {
     perToken != null && next != null && perToken > 0
       ? ` The next Pareto config costs ${usdPerMillion(next)} (${num(((next - perToken) / perToken) * 100, 0)}% more per token).`
       : "";
+  const among =
+    result.paretoFront.length === 1
+      ? "the only Pareto-optimal configuration that meets every target"
+      : `the least of the ${result.paretoFront.length} Pareto-optimal configurations that meet every target`;
   return (
-    `It delivers output tokens at the lowest cost: ${usdPerMillion(perToken)}, the least of the ` +
-    `${result.paretoFront.length} Pareto-optimal configurations that meet every target, after ${searched}. ` +
+    `It delivers output tokens at the lowest cost: ${usdPerMillion(perToken)}, ${among}, after ${searched}. ` +
     "Neither the cheapest deployment (often idle) nor the fastest (over-provisioned) wins by itself; ties go to " +
     `higher throughput, then lower p99 latency.${margin}`
   );
@@ -185,7 +188,7 @@ function ProgressPanel(props: {
             ["Best throughput", tps(shown.throughput)],
             ["Best p99 latency", ms(shown.latency)],
             ["Best cost", usdPerHour(shown.cost)],
-            ["Pareto front", shown.frontSize == null ? "—" : `${num(shown.frontSize)} configs`],
+            ["Pareto front", shown.frontSize == null ? "—" : count(shown.frontSize, "config")],
             ["Progress events", <span data-testid="progress-events">{num(props.events)}</span>],
           ]}
         />
@@ -273,7 +276,6 @@ function ResultPanel(props: {
           <thead>
             <tr>
               <th scope="col">Config</th>
-              <th scope="col">Deployment</th>
               <th scope="col">Throughput</th>
               <th scope="col">p99 latency</th>
               <th scope="col">p99 TTFT</th>
@@ -297,18 +299,18 @@ function ResultPanel(props: {
                     sameConfig(result.optimalConfig, result.paretoFront[deployedHere.paretoIndex]!.config)));
               return (
                 <tr key={row.key} class={row.paretoIndex === null ? "pick" : ""}>
-                  <th scope="row">
-                    {row.label}
-                    {deployed ? (
-                      <>
-                        {" "}
-                        <Badge tone="good">deployed</Badge>
-                      </>
-                    ) : null}
-                  </th>
-                  <td data-label="Deployment" class="config-cell">
+                  <th scope="row" class="config-cell">
+                    <span class="row-label">
+                      {row.label}
+                      {deployed ? (
+                        <>
+                          {" "}
+                          <Badge tone="good">deployed</Badge>
+                        </>
+                      ) : null}
+                    </span>
                     <ConfigText config={row.config} profiles={endpoint.hardwareProfiles} />
-                  </td>
+                  </th>
                   <td data-label="Throughput">{tps(row.metrics.outputTokensPerS)}</td>
                   <td data-label="p99 latency">{ms(row.metrics.e2eLatencyP99Ms)}</td>
                   <td data-label="p99 TTFT">{ms(row.metrics.ttftP99Ms)}</td>
@@ -316,7 +318,9 @@ function ResultPanel(props: {
                   <td data-label="Per 1M tokens">
                     {row.metrics.costPerMillionTokens == null ? "—" : `$${num(row.metrics.costPerMillionTokens, 2)}`}
                   </td>
-                  <td data-label="Confidence">{rated ? <ConfidenceBadge confidence={result.confidence} /> : "—"}</td>
+                  <td data-label="Confidence">
+                    {rated ? <ConfidenceBadge confidence={result.confidence} compact /> : "—"}
+                  </td>
                   <td data-label="">
                     <button
                       type="button"
