@@ -607,3 +607,25 @@ async def test_progress_events_carry_the_front_as_it_converges(live_server: Live
     assert final["result"]["generations"] == final["generation"]
     assert final["paretoFront"] == running[-1]["paretoFront"]  # the end keeps the last generation's front
     assert [point["costPerHour"] for point in final["paretoFront"]] == [point["costPerHour"] for point in kept]
+
+
+async def test_a_deploy_after_the_profile_changed_follows_it_and_says_so(client: httpx.AsyncClient) -> None:
+    """TensorRT-LLM's KV share is read from the GPU's memory: the launch command of a job run before the change no
+    longer matches, and the deployment keeps its three artifacts in agreement with the profile as it is now."""
+    profile = await create_profile(client, name=unique("trt"))
+    fields = await endpoint_input(client, method="HEURISTIC", engine="TRTLLM") | {"hardwareProfileIds": [profile["id"]]}
+    endpoint = await create(client, **fields)
+    job = await optimize(client, endpoint["id"])
+    reported = job["result"]["optimalConfig"]["launchCommand"]
+    assert (await deploy(client, endpoint["id"]))["launchCommand"] == reported
+
+    await gql_data(client, UPDATE_PROFILE, id=profile["id"], input={"gpuMemoryGb": 94})
+    deployment = await deploy(client, endpoint["id"])
+    assert deployment["launchCommand"] != reported
+    assert deployment["config"]["launchCommand"] == reported  # the job's answer itself is unchanged
+    [note] = [note for note in deployment["notes"] if "differs from the one job" in note]
+    assert job["id"] in note
+    _, engine_container = manifest_container(deployment["kubernetesManifest"])
+    assert " ".join(engine_container["command"] + engine_container["args"]).startswith(
+        deployment["launchCommand"].split("  # ")[0]
+    )
