@@ -276,10 +276,12 @@ class Deployed:
 async def latest_deployments(session: AsyncSession, endpoint_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Deployed]:
     pages = await _newest_per_endpoint(session, EndpointDeploymentRow, endpoint_ids, 1)
     latest = {endpoint_id: page.rows[0] for endpoint_id, page in pages.items() if page.rows}
+    if not latest:
+        return {}
     jobs = select(OptimizationJobRow.id, OptimizationJobRow.simulation_id).where(
         OptimizationJobRow.id.in_({row.job_id for row in latest.values()})
     )
-    simulations = dict((await session.execute(jobs)).tuples().all()) if latest else {}
+    simulations = {job_id: simulation_id for job_id, simulation_id in (await session.execute(jobs)).all()}
     return {endpoint_id: Deployed(row, simulations.get(row.job_id)) for endpoint_id, row in latest.items()}
 
 

@@ -9,6 +9,7 @@ input spells it (`input.targets.maxTtftMs`). `deployEndpoint` generates the arti
 """
 
 import uuid
+from dataclasses import replace
 
 import strawberry
 from sqlalchemy.exc import IntegrityError
@@ -239,6 +240,13 @@ async def deploy(ctx: Context, id: str, choice: DeployChoiceInput | None) -> End
             config=chosen.config.config,
         )
     )
+    reported = chosen.config.launch_command
+    if reported is not None and reported != artifacts.launch_command:
+        # Only a change to the profile since the job ran does this (TensorRT-LLM's KV share follows the GPU's memory):
+        # the three artifacts agree with each other and with the profile as it is now.
+        changed = f"The launch command differs from the one job {job.id} reported ({reported}): its hardware "
+        changed += "profile changed since; these artifacts follow the profile as it is now."
+        artifacts = replace(artifacts, notes=(*artifacts.notes, changed))
     row = EndpointDeploymentRow(
         endpoint_id=endpoint_id,
         job_id=job.id,

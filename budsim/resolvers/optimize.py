@@ -25,6 +25,7 @@ from budsim.schema.inputs import ConstraintsInput, OptimizeInput, TargetsInput
 from budsim.schema.types.optimization import OptimizationJob
 
 MAX_PROFILES = 32
+MAX_GPU_TYPE_LENGTH = 100  # as a hardware profile's gpuType
 
 
 def _targets(data: TargetsInput | None) -> Targets:
@@ -175,7 +176,8 @@ def _allowed_rows(rows: list[HardwareProfileRow], allowed: list[str]) -> list[Ha
     field = "input.constraints.allowedGpuTypes"
     profile_types = {row.gpu_type.lower() for row in rows}
     wanted_catalog: set[str] = set()
-    for name in allowed:
+    for n, name in enumerate(allowed):
+        check.text(name, f"{field}[{n}]", max_length=MAX_GPU_TYPE_LENGTH)  # an endpoint stores them as given
         covered = gpus_named(name)
         if not covered and name.lower() not in profile_types:
             accepted = ", ".join([*GPU_FAMILIES, *(g for g in GPUS if g not in GPU_FAMILIES)])
