@@ -607,7 +607,8 @@ class Schemas:
 ELSEWHERE = (
     ("/healthz", "get", "Liveness: the process answers."),
     ("/readyz", "get", "Readiness: the database is reachable and migrated (503 otherwise)."),
-    ("/graphql", "get", "GraphiQL, or a GraphQL query in the query string."),
+    ("/", "get", "The dashboard: BudSim's web page (HTML, no key needed; its data comes from /graphql)."),
+    ("/graphql", "get", "GraphiQL (for a browser, no key needed), or a GraphQL query in the query string."),
     ("/graphql", "post", "A GraphQL operation; the schema (SDL) is `budsim export-schema`'s output."),
 )
 

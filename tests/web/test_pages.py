@@ -164,3 +164,11 @@ def test_which_requests_are_pages(method: str, path: str, query: bytes, accept: 
         "headers": [(b"accept", accept.encode())],
     }
     assert pages.is_page_request(scope) is public
+
+
+def test_websockets_and_requests_without_accept_are_not_pages() -> None:
+    """A websocket is authenticated at connection_init, never as a page; a GET without Accept asks for no HTML."""
+    websocket = {"type": "websocket", "path": "/graphql", "query_string": b"", "headers": [(b"accept", b"text/html")]}
+    bare = {"type": "http", "method": "GET", "path": "/graphql", "query_string": b"", "headers": []}
+    assert pages.is_page_request(websocket) is False
+    assert pages.is_page_request(bare) is False
