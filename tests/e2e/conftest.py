@@ -196,3 +196,12 @@ COLOURED_PIXELS = """
 """
 
 NO_HORIZONTAL_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth"
+
+# Form controls a screen reader could not name: no <label>, no aria-label(ledby), no text (buttons).
+UNLABELLED_CONTROLS = """
+() => [...document.querySelectorAll("input, select, textarea, button")]
+  .filter((el) => el.type !== "hidden" && !el.closest("[aria-hidden='true']"))
+  .filter((el) => !(el.labels?.length || el.getAttribute("aria-label") || el.getAttribute("aria-labelledby")
+                    || (el.tagName === "BUTTON" && el.innerText.trim())))
+  .map((el) => el.outerHTML.slice(0, 120))
+"""

@@ -14,6 +14,7 @@ from tests.e2e.conftest import (
     DESKTOP,
     NO_HORIZONTAL_SCROLL,
     PHONE,
+    UNLABELLED_CONTROLS,
     Budsim,
     Traffic,
     open_page,
@@ -136,6 +137,7 @@ async def test_create_optimize_and_deploy_through_the_page(desktop: tuple[Page, 
     copied = await page.evaluate("() => navigator.clipboard.readText()")
     assert copied == await launch.inner_text()
     await screenshot(page, "endpoint-deployed")
+    assert await page.evaluate(UNLABELLED_CONTROLS) == []
 
     # The list shows it, deployed.
     await page.get_by_role("link", name="Endpoints", exact=True).first.click()

@@ -7,7 +7,15 @@ import httpx
 from playwright.async_api import Browser, Page, expect
 
 from tests.api.helpers import CHAT, SIMULATE
-from tests.e2e.conftest import NO_HORIZONTAL_SCROLL, PHONE, Budsim, Traffic, open_page, screenshot
+from tests.e2e.conftest import (
+    NO_HORIZONTAL_SCROLL,
+    PHONE,
+    UNLABELLED_CONTROLS,
+    Budsim,
+    Traffic,
+    open_page,
+    screenshot,
+)
 
 LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
 
@@ -76,6 +84,7 @@ async def test_history_pages_filters_and_opens_a_simulation(desktop: tuple[Page,
     await expect(rows.first).to_contain_text("HEURISTIC")
     await expect(rows.first).to_contain_text("A100-80GB-SXM x8")
     await expect(pager).to_contain_text("2 simulations")
+    assert await page.evaluate(UNLABELLED_CONTROLS) == []
 
     await page.get_by_label("Method").select_option("REGRESSOR")
     await expect(rows).to_have_count(1)  # the "no simulation matches" row
@@ -167,3 +176,6 @@ async def test_the_keyboard_reaches_optimize_through_every_control(desktop: tupl
     assert any(v.startswith("input#max-ttft") for v in visited)
     outline = await page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"  # the focus ring is visible
+    for disclosure in await page.locator("details > summary").all():
+        await disclosure.click()
+    assert await page.evaluate(UNLABELLED_CONTROLS) == []
