@@ -66,7 +66,8 @@ class EndpointDeployment:
     config: OptimalConfig
     metrics: PerformanceMetrics | None = strawberry.field(description="The chosen config's predicted metrics.")
     launch_command: str = strawberry.field(
-        description="One replica, in the engine's own flags (the same text as OptimalConfig.launchCommand)."
+        description="One replica, in the engine's own flags (the same text as OptimalConfig.launchCommand, unless "
+        "the hardware profile changed since the job ran: then it follows the profile and `notes` says so)."
     )
     docker_run: str = strawberry.field(description="`docker run` of the engine's official image for one replica.")
     kubernetes_manifest: str = strawberry.field(
@@ -129,7 +130,8 @@ class Endpoint:
         return deployment
 
     @strawberry.field(
-        description="Its model or one of its hardware profiles changed after its latest optimization started."
+        description="Its model or one of its hardware profiles changed after its latest optimization started (was "
+        "queued: the job may have read either version). Models have no update path, so today only profiles do."
     )
     async def stale(self, info: strawberry.Info) -> bool:
         return bool(await info.context.loaders.stale_reasons.load(self.key))
