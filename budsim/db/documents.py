@@ -1,4 +1,5 @@
-"""The one translation between typed values and the JSON documents stored in `simulations` and `optimization_jobs`.
+"""The one translation between typed values and the JSON documents stored in `simulations`, `optimization_jobs`,
+`endpoints` and `endpoint_deployments`.
 
 Writers (the simulate mutation, a worker in another process, maybe another version of this code) and readers (the
 API, a worker resuming a job) meet only here, so a key is spelt in one place. Keys are the GraphQL types' snake_case
@@ -8,9 +9,10 @@ field names, which are also the typed values' attribute names (`core.results`); 
 Every column document written here carries a `version`. Documents stored before versions existed have none and read
 as version 1; version 2 is version 1's layout plus the marker. Readers meet every version still in the database, so a
 new layout bumps DOCUMENT_VERSION and teaches the readers to tell it from the old ones; a version newer than this
-code is refused rather than misread. Parts (a config, a metrics document) carry no version of their own: they are
-read under their column document's. `simulations.input_config` is not written here: it echoes the request as the
-user sent it and nothing reads it back.
+code is refused rather than misread. A key added to a layout, which readers of every version treat as absent when
+it is (a progress document's `pareto_front`), is no new layout: older code reading the newer document ignores it.
+Parts (a config, a metrics document) carry no version of their own: they are read under their column document's.
+`simulations.input_config` is not written here: it echoes the request as the user sent it and nothing reads it back.
 """
 
 import uuid
@@ -18,10 +20,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from budsim.core.artifacts import Artifacts
 from budsim.core.deployment import ServingConfig, Workload
 from budsim.core.optimization import BindingTarget, Constraints
 from budsim.core.results import METRIC_NAMES, Interval, MemoryFootprint, Metrics
 from budsim.core.search import Targets
+from budsim.core.search.nsga2 import FrontPoint
 from budsim.core.simulation import Prediction
 from budsim.core.types import Dtype, Engine, JobStatus, Method
 
@@ -29,6 +33,9 @@ Document = dict[str, Any]
 VERSION_KEY = "version"
 DOCUMENT_VERSION = 2
 READABLE_VERSIONS = frozenset({1, 2})
+# A progress document's front as rows of three numbers in this order (the ParetoSample type's fields), not as
+# objects: 64 points as objects were 5 kB of a NOTIFY payload's 7.9 (budsim.jobs.news), as rows they are 1.6.
+PARETO_SAMPLE_FIELDS = ("output_tokens_per_s", "e2e_latency_p99_ms", "cost_per_hour")
 
 
 class UnreadableDocument(ValueError):
@@ -99,6 +106,20 @@ class Progress:
     pareto_front_size: int | None = None
     min_violation: float | None = None
     best_config: PlacedConfig | None = None
+    pareto_front: tuple[FrontPoint, ...] = ()  # a sample of the feasible front (budsim.jobs.request.front_sample)
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSettings:
+    """What an endpoint asks of each optimization besides its model, profiles, method and engine (columns of their
+    own), as createEndpoint validated it and as optimizeEndpoint sends it again."""
+
+    precisions: tuple[Dtype, ...] | None  # None: the model's own, decided at each optimization as optimize does
+    workload: Workload
+    targets: Targets
+    constraints: Constraints
+    allowed_gpu_types: tuple[str, ...] | None  # as given; each optimization narrows the profiles by them again
+    seed: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,8 +382,17 @@ def read_optimization_result(document: Mapping[str, Any]) -> OptimizationAnswer:
 # ---------------------------------------------------------------- optimization jobs
 
 
+def _front_document(front: tuple[FrontPoint, ...]) -> list[list[float]]:
+    return [[point.output_tokens_per_s, point.e2e_p99_ms, point.cost_per_hour] for point in front]
+
+
+def _read_front(rows: Any) -> tuple[FrontPoint, ...]:
+    return tuple(FrontPoint(*(float(value) for value in row)) for row in rows or ())
+
+
 def progress_document(progress: Progress) -> Document:
-    """A job's progress as kept on its row and published to its subscribers (well under NOTIFY's 8 kB)."""
+    """A job's progress as kept on its row and published to its subscribers (well under NOTIFY's 8 kB; its front as
+    rows in PARETO_SAMPLE_FIELDS order)."""
     return _versioned(
         {
             "attempt": progress.attempt,
@@ -375,6 +405,7 @@ def progress_document(progress: Progress) -> Document:
             "pareto_front_size": progress.pareto_front_size,
             "min_violation": progress.min_violation,
             "best_config": placed_config_document(progress.best_config) if progress.best_config else None,
+            "pareto_front": _front_document(progress.pareto_front),
         }
     )
 
@@ -393,6 +424,23 @@ def read_progress(document: Mapping[str, Any]) -> Progress:
         pareto_front_size=document.get("pareto_front_size"),
         min_violation=document.get("min_violation"),
         best_config=read_placed_config(best) if best else None,
+        pareto_front=_read_front(document.get("pareto_front")),
+    )
+
+
+def _constraints_document(constraints: Constraints) -> Document:
+    return {
+        "max_replicas": constraints.max_replicas,
+        "max_gpus_per_replica": constraints.max_gpus_per_replica,
+        "require_high_availability": constraints.require_high_availability,
+    }
+
+
+def _read_constraints(document: Mapping[str, Any]) -> Constraints:
+    return Constraints(
+        max_replicas=int(document["max_replicas"]),
+        max_gpus_per_replica=int(document["max_gpus_per_replica"]),
+        require_high_availability=bool(document["require_high_availability"]),
     )
 
 
@@ -407,11 +455,7 @@ def request_document(request: JobRequest) -> Document:
             "precisions": [p.value for p in request.precisions],
             "workload": workload_document(request.workload),
             "targets": targets_document(request.targets),
-            "constraints": {
-                "max_replicas": request.constraints.max_replicas,
-                "max_gpus_per_replica": request.constraints.max_gpus_per_replica,
-                "require_high_availability": request.constraints.require_high_availability,
-            },
+            "constraints": _constraints_document(request.constraints),
             "seed": request.seed,
         }
     )
@@ -428,10 +472,62 @@ def read_request(document: Mapping[str, Any]) -> JobRequest:
         precisions=tuple(Dtype(p) for p in document["precisions"]),
         workload=read_workload(document["workload"]),
         targets=read_targets(document["targets"]),
-        constraints=Constraints(
-            max_replicas=int(constraints["max_replicas"]),
-            max_gpus_per_replica=int(constraints["max_gpus_per_replica"]),
-            require_high_availability=bool(constraints["require_high_availability"]),
-        ),
+        constraints=_read_constraints(constraints),
         seed=int(document["seed"]),
+    )
+
+
+# ---------------------------------------------------------------- endpoints
+
+
+def endpoint_settings_document(settings: EndpointSettings) -> Document:
+    """Endpoint.settings: the allowed GPU types sit in its constraints, where the request's input has them."""
+    return _versioned(
+        {
+            "precisions": [p.value for p in settings.precisions] if settings.precisions is not None else None,
+            "workload": workload_document(settings.workload),
+            "targets": targets_document(settings.targets),
+            "constraints": {
+                **_constraints_document(settings.constraints),
+                "allowed_gpu_types": list(settings.allowed_gpu_types)
+                if settings.allowed_gpu_types is not None
+                else None,
+            },
+            "seed": settings.seed,
+        }
+    )
+
+
+def read_endpoint_settings(document: Mapping[str, Any]) -> EndpointSettings:
+    version_of(document)
+    precisions, allowed = document.get("precisions"), document["constraints"].get("allowed_gpu_types")
+    return EndpointSettings(
+        precisions=tuple(Dtype(p) for p in precisions) if precisions is not None else None,
+        workload=read_workload(document["workload"]),
+        targets=read_targets(document["targets"]),
+        constraints=_read_constraints(document["constraints"]),
+        allowed_gpu_types=tuple(str(name) for name in allowed) if allowed is not None else None,
+        seed=int(document["seed"]),
+    )
+
+
+def artifacts_document(artifacts: Artifacts) -> Document:
+    """EndpointDeployment.artifacts: the text handed out, under the EndpointDeployment type's field names."""
+    return _versioned(
+        {
+            "launch_command": artifacts.launch_command,
+            "docker_run": artifacts.docker_run,
+            "kubernetes_manifest": artifacts.kubernetes_manifest,
+            "notes": list(artifacts.notes),
+        }
+    )
+
+
+def read_artifacts(document: Mapping[str, Any]) -> Artifacts:
+    version_of(document)
+    return Artifacts(
+        launch_command=str(document["launch_command"]),
+        docker_run=str(document["docker_run"]),
+        kubernetes_manifest=str(document["kubernetes_manifest"]),
+        notes=tuple(str(note) for note in document["notes"]),
     )

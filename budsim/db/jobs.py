@@ -36,7 +36,12 @@ class Claim:
 
 
 def _new_job(
-    model_id: uuid.UUID, method: str, request: dict[str, Any], max_attempts: int, api_key_id: uuid.UUID | None
+    model_id: uuid.UUID,
+    method: str,
+    request: dict[str, Any],
+    max_attempts: int,
+    api_key_id: uuid.UUID | None,
+    endpoint_id: uuid.UUID | None,
 ) -> Job:
     return Job(
         model_id=model_id,
@@ -45,6 +50,7 @@ def _new_job(
         max_attempts=max_attempts,
         cancel_requested=False,
         api_key_id=api_key_id,
+        endpoint_id=endpoint_id,
     )
 
 
@@ -56,8 +62,9 @@ async def insert(
     request: dict[str, Any],
     max_attempts: int,
     api_key_id: uuid.UUID | None = None,
+    endpoint_id: uuid.UUID | None = None,
 ) -> Job:
-    job = _new_job(model_id, method, request, max_attempts, api_key_id)
+    job = _new_job(model_id, method, request, max_attempts, api_key_id, endpoint_id)
     session.add(job)
     await session.commit()
     return job
@@ -72,6 +79,7 @@ async def insert_within(
     method: str,
     request: dict[str, Any],
     max_attempts: int,
+    endpoint_id: uuid.UUID | None = None,
 ) -> Job | None:
     """`insert` for a key that may have at most `limit` jobs queued or running: None, and nothing written, when it
     has that many already.
@@ -87,7 +95,7 @@ async def insert_within(
         )
         if (active or 0) >= limit:
             return None
-        job = _new_job(model_id, method, request, max_attempts, api_key_id)
+        job = _new_job(model_id, method, request, max_attempts, api_key_id, endpoint_id)
         session.add(job)
     return job
 

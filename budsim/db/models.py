@@ -154,6 +154,8 @@ class OptimizationJobRow(HasId, HasCreatedAt, Base):
         Index("ix_optimization_jobs_created_at_id", "created_at", "id"),
         # A key's queued and running jobs, counted before each of its submissions (MAX_ACTIVE_JOBS_PER_KEY).
         Index("ix_optimization_jobs_api_key_id_status", "api_key_id", "status"),
+        # An endpoint's jobs newest first: its `optimizationJobs`, its latest job, which job a deploy defaults to.
+        Index("ix_optimization_jobs_endpoint_id_created_at", "endpoint_id", "created_at"),
     )
 
     model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("models.id", ondelete="RESTRICT"))
@@ -172,6 +174,8 @@ class OptimizationJobRow(HasId, HasCreatedAt, Base):
     simulation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("simulations.id", ondelete="RESTRICT"))
     # The key that submitted it; None for the development principal, and once the key is deleted.
     api_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    # The endpoint whose settings it ran (optimizeEndpoint); None for a plain optimize, and once the endpoint is gone.
+    endpoint_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("endpoints.id", ondelete="SET NULL"))
 
 
 class ApiKeyRow(HasId, HasCreatedAt, Base):
@@ -185,3 +189,65 @@ class ApiKeyRow(HasId, HasCreatedAt, Base):
     scopes: Mapped[str] = mapped_column(String(32))  # what the key grants, implied scopes included: "read,write"
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+
+
+class EndpointRow(HasId, HasCreatedAt, Base):
+    """A named plan for serving one model: what `optimizeEndpoint` asks each time, on which hardware profiles.
+
+    The settings are the validated optimize request less its model, profiles, method and engine, which have columns
+    of their own (`budsim.db.documents.EndpointSettings`); the profiles are in `endpoint_profiles`.
+    """
+
+    __tablename__ = "endpoints"
+    __table_args__ = (
+        CheckConstraint(_one_of("method", METHODS), name="method_known"),
+        CheckConstraint(_one_of("engine", ENGINES), name="engine_known"),
+        CheckConstraint("trim(name) <> ''", name="name_not_blank"),
+        Index("ix_endpoints_created_at_id", "created_at", "id"),  # listed newest first
+    )
+
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("models.id", ondelete="RESTRICT"))
+    method: Mapped[str] = mapped_column(String(16))
+    engine: Mapped[str] = mapped_column(String(16))
+    settings: Mapped[dict[str, Any]]
+    # The key that created it; None for the development principal, and once the key is deleted.
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class EndpointProfileRow(Base):
+    """Which profiles an endpoint optimizes over, in the order given. RESTRICT on the profile: a profile an endpoint
+    names cannot be deleted from under it, as a profile a simulation names cannot."""
+
+    __tablename__ = "endpoint_profiles"
+    __table_args__ = (
+        CheckConstraint("position >= 0", name="position_not_negative"),
+        Index("ix_endpoint_profiles_hardware_profile_id", "hardware_profile_id"),  # is a profile in use?
+    )
+
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("endpoints.id", ondelete="CASCADE"), primary_key=True)
+    hardware_profile_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("hardware_profiles.id", ondelete="RESTRICT"), primary_key=True
+    )
+    position: Mapped[int]
+
+
+class EndpointDeploymentRow(HasId, HasCreatedAt, Base):
+    """A `deployEndpoint` answer: which config of which job was chosen, and the artifacts handed out for it.
+
+    The config and its metrics are read from the job's Simulation, which never changes; the artifacts are stored
+    (`budsim.db.documents.DeploymentArtifacts`) because they come from code and data that do change: the pinned
+    image tags, the flags, the profile's GPUs per node. The record shows what was given, not what would be today.
+    """
+
+    __tablename__ = "endpoint_deployments"
+    __table_args__ = (
+        CheckConstraint("pareto_index IS NULL OR pareto_index >= 0", name="pareto_index_not_negative"),
+        Index("ix_endpoint_deployments_endpoint_id_created_at", "endpoint_id", "created_at"),
+    )
+
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("endpoints.id", ondelete="CASCADE"))
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("optimization_jobs.id", ondelete="RESTRICT"))
+    pareto_index: Mapped[int | None]  # None: the job's recommended config (its optimal_config)
+    artifacts: Mapped[dict[str, Any]]

@@ -8,11 +8,22 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from budsim.db.models import BenchmarkRunRow, HardwareProfileRow, ModelRow, OptimizationJobRow, SimulationRow
+from budsim.db.models import (
+    BenchmarkRunRow,
+    EndpointDeploymentRow,
+    EndpointProfileRow,
+    EndpointRow,
+    HardwareProfileRow,
+    ModelRow,
+    OptimizationJobRow,
+    SimulationRow,
+)
 
 T = TypeVar("T")
-TimeIdRow = TypeVar("TimeIdRow", SimulationRow, BenchmarkRunRow, OptimizationJobRow)
+TimeIdRow = TypeVar("TimeIdRow", SimulationRow, BenchmarkRunRow, OptimizationJobRow, EndpointRow)
+PerEndpointRow = TypeVar("PerEndpointRow", OptimizationJobRow, EndpointDeploymentRow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +94,18 @@ async def list_benchmark_runs(
 
 
 async def list_optimization_jobs(
-    session: AsyncSession, *, first: int, after: tuple[datetime, uuid.UUID] | None, status: str | None
+    session: AsyncSession,
+    *,
+    first: int,
+    after: tuple[datetime, uuid.UUID] | None,
+    status: str | None = None,
+    endpoint_id: uuid.UUID | None = None,
 ) -> Page[OptimizationJobRow]:
     stmt = select(OptimizationJobRow)
     if status is not None:
         stmt = stmt.where(OptimizationJobRow.status == status)
+    if endpoint_id is not None:
+        stmt = stmt.where(OptimizationJobRow.endpoint_id == endpoint_id)
     return await _newest_first(session, OptimizationJobRow, stmt, after, first)
 
 
@@ -165,3 +183,114 @@ async def model_name_taken(session: AsyncSession, name: str) -> bool:
 async def simulations_using_profile(session: AsyncSession, profile_id: uuid.UUID) -> int:
     stmt = select(func.count()).select_from(SimulationRow).where(SimulationRow.hardware_profile_id == profile_id)
     return int(await session.scalar(stmt) or 0)
+
+
+# ---------------------------------------------------------------- endpoints
+
+
+async def list_endpoints(
+    session: AsyncSession, *, first: int, after: tuple[datetime, uuid.UUID] | None
+) -> Page[EndpointRow]:
+    return await _newest_first(session, EndpointRow, select(EndpointRow), after, first)
+
+
+async def endpoints_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, EndpointRow]:
+    rows = await session.scalars(select(EndpointRow).where(EndpointRow.id.in_(set(ids))))
+    return {row.id: row for row in rows}
+
+
+async def endpoint_name_taken(session: AsyncSession, name: str) -> bool:
+    return (await session.scalar(select(EndpointRow.id).where(EndpointRow.name == name).limit(1))) is not None
+
+
+async def endpoint_profiles(
+    session: AsyncSession, endpoint_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[HardwareProfileRow]]:
+    """Each endpoint's hardware profiles in the order it named them, for all `endpoint_ids` in one query."""
+    stmt = (
+        select(EndpointProfileRow.endpoint_id, HardwareProfileRow)
+        .join(HardwareProfileRow, HardwareProfileRow.id == EndpointProfileRow.hardware_profile_id)
+        .where(EndpointProfileRow.endpoint_id.in_(set(endpoint_ids)))
+        .order_by(EndpointProfileRow.endpoint_id, EndpointProfileRow.position)
+    )
+    found: dict[uuid.UUID, list[HardwareProfileRow]] = {endpoint_id: [] for endpoint_id in endpoint_ids}
+    for endpoint_id, profile in (await session.execute(stmt)).all():
+        found[endpoint_id].append(profile)
+    return found
+
+
+async def endpoints_using_profile(session: AsyncSession, profile_id: uuid.UUID) -> int:
+    stmt = (
+        select(func.count()).select_from(EndpointProfileRow).where(EndpointProfileRow.hardware_profile_id == profile_id)
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+async def _newest_per_endpoint(
+    session: AsyncSession, table: type[PerEndpointRow], endpoint_ids: Sequence[uuid.UUID], first: int
+) -> dict[uuid.UUID, Page[PerEndpointRow]]:
+    """The first page (newest first) of each endpoint's rows of `table`, for all `endpoint_ids` in one query: each
+    row numbered within its endpoint by a window function, then cut at `first` + 1 (whether a next page follows)."""
+    newest = (table.created_at.desc(), table.id.desc())
+    inner = (
+        select(
+            table,
+            func.row_number().over(partition_by=table.endpoint_id, order_by=newest).label("rank"),
+            func.count().over(partition_by=table.endpoint_id).label("total"),
+        )
+        .where(table.endpoint_id.in_(set(endpoint_ids)))
+        .subquery()
+    )
+    row = aliased(table, inner)
+    stmt = select(row, inner.c.total).where(inner.c.rank <= first + 1).order_by(inner.c.endpoint_id, inner.c.rank)
+    grouped: dict[uuid.UUID, list[PerEndpointRow]] = {}
+    totals: dict[uuid.UUID, int] = {}
+    for found, total in (await session.execute(stmt)).all():
+        grouped.setdefault(found.endpoint_id, []).append(found)
+        totals[found.endpoint_id] = int(total)
+    return {
+        endpoint_id: Page(
+            rows=grouped.get(endpoint_id, [])[:first],
+            has_next_page=len(grouped.get(endpoint_id, [])) > first,
+            total_count=totals.get(endpoint_id, 0),
+        )
+        for endpoint_id in endpoint_ids
+    }
+
+
+async def endpoint_job_pages(
+    session: AsyncSession, endpoint_ids: Sequence[uuid.UUID], first: int
+) -> dict[uuid.UUID, Page[OptimizationJobRow]]:
+    """Each endpoint's newest `first` jobs (its latest job with `first` 1)."""
+    return await _newest_per_endpoint(session, OptimizationJobRow, endpoint_ids, first)
+
+
+@dataclass(frozen=True, slots=True)
+class Deployed:
+    """An endpoint's latest deployment and the Simulation holding the answer it chose from."""
+
+    row: EndpointDeploymentRow
+    simulation_id: uuid.UUID | None
+
+
+async def latest_deployments(session: AsyncSession, endpoint_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Deployed]:
+    pages = await _newest_per_endpoint(session, EndpointDeploymentRow, endpoint_ids, 1)
+    latest = {endpoint_id: page.rows[0] for endpoint_id, page in pages.items() if page.rows}
+    if not latest:
+        return {}
+    jobs = select(OptimizationJobRow.id, OptimizationJobRow.simulation_id).where(
+        OptimizationJobRow.id.in_({row.job_id for row in latest.values()})
+    )
+    simulations = {job_id: simulation_id for job_id, simulation_id in (await session.execute(jobs)).all()}
+    return {endpoint_id: Deployed(row, simulations.get(row.job_id)) for endpoint_id, row in latest.items()}
+
+
+async def newest_job_with_result(session: AsyncSession, endpoint_id: uuid.UUID) -> OptimizationJobRow | None:
+    """The job a deploy defaults to: the endpoint's newest with an answer stored (SUCCEEDED, TIMED_OUT, CANCELLED)."""
+    stmt = (
+        select(OptimizationJobRow)
+        .where(OptimizationJobRow.endpoint_id == endpoint_id, OptimizationJobRow.simulation_id.is_not(None))
+        .order_by(OptimizationJobRow.created_at.desc(), OptimizationJobRow.id.desc())
+        .limit(1)
+    )
+    return (await session.scalars(stmt)).first()

@@ -121,8 +121,13 @@ class PostgresJobNews(JobNews):
     async def _send(self, message: dict[str, Any]) -> None:
         payload = json.dumps(message, separators=(",", ":"))
         if len(payload.encode()) > NOTIFY_LIMIT and "progress" in message:
-            message = {**message, "progress": {**message["progress"], "best_config": None}}
-            payload = json.dumps(message, separators=(",", ":"))
+            # The front (64 points, 1.6 kB) fits beside any best config; what is too large goes, the config first.
+            lighter: tuple[dict[str, Any], ...] = ({"best_config": None}, {"best_config": None, "pareto_front": []})
+            for dropped in lighter:
+                message = {**message, "progress": {**message["progress"], **dropped}}
+                payload = json.dumps(message, separators=(",", ":"))
+                if len(payload.encode()) <= NOTIFY_LIMIT:
+                    break
         elif len(payload.encode()) > NOTIFY_LIMIT and message.get("profile") is not None:
             # Free-form specs can make a profile too large to announce: its id goes, and subscribers read the row.
             message = {**message, "profile": None}

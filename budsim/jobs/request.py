@@ -6,6 +6,7 @@ Simulation. Nothing here touches the event loop or the database session: `solve`
 (`budsim.jobs.search_process`).
 """
 
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -24,7 +25,7 @@ from budsim.core.optimization import (
 )
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.search import ClusterOption
-from budsim.core.search.nsga2 import GenerationCallback, GenerationReport
+from budsim.core.search.nsga2 import FrontPoint, GenerationCallback, GenerationReport
 from budsim.core.types import Engine, JobStatus
 from budsim.db.converters import cluster_from_profile
 from budsim.db.documents import (
@@ -39,6 +40,11 @@ from budsim.db.documents import (
     read_progress,
 )
 from budsim.db.models import HardwareProfileRow, ModelRow, SimulationRow
+
+# Points of the front each progress event carries: a scatter plot's worth, 1.6 kB of a NOTIFY payload's 7.9
+# (budsim.jobs.news.NOTIFY_LIMIT; tests/jobs/test_request.py checks the worst case).
+PROGRESS_FRONT_POINTS = 64
+FRONT_DIGITS = 4  # significant digits of each value sent: within 0.05%, finer than a plot shows
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +121,24 @@ def placed(task: Problem, config: ServingConfig, cluster_label: str) -> PlacedCo
     )
 
 
+def _significant(value: float) -> float:
+    return float(f"{value:.{FRONT_DIGITS}g}")
+
+
+def front_sample(front: Sequence[FrontPoint], limit: int = PROGRESS_FRONT_POINTS) -> tuple[FrontPoint, ...]:
+    """At most `limit` points spread evenly along `front` (ordered by throughput), its two ends kept, each value
+    rounded to FRONT_DIGITS. A point with an unbounded value is left out: JSON (and PostgreSQL's jsonb) has no
+    infinity."""
+    finite = [p for p in front if math.isfinite(p.output_tokens_per_s + p.e2e_p99_ms + p.cost_per_hour)]
+    if len(finite) > limit:
+        step = (len(finite) - 1) / (limit - 1)  # above 1, so the rounded indices never repeat
+        finite = [finite[round(i * step)] for i in range(limit)]
+    return tuple(
+        FrontPoint(_significant(p.output_tokens_per_s), _significant(p.e2e_p99_ms), _significant(p.cost_per_hour))
+        for p in finite
+    )
+
+
 def generation_progress(task: Problem, report: GenerationReport, attempt: int) -> dict[str, Any]:
     """One generation's report as pushed to subscribers and kept on the job row."""
     best = report.best
@@ -130,6 +154,7 @@ def generation_progress(task: Problem, report: GenerationReport, attempt: int) -
             pareto_front_size=report.front_size,
             min_violation=round(report.min_violation, 6),
             best_config=placed(task, best.config, best.cluster_label) if best is not None else None,
+            pareto_front=front_sample(report.front),
         )
     )
 

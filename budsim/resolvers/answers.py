@@ -6,30 +6,40 @@ becomes a Simulation, an optimization's result, a job or its progress passes thr
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 from budsim.core.optimization import PICKED_AS_NEAREST_MISS, PICKED_FOR_COST
-from budsim.core.types import JobStatus, Method
+from budsim.core.results import Interval, Metrics
+from budsim.core.types import Engine, JobStatus, Method
 from budsim.db.documents import (
     PlacedConfig,
     Progress,
+    read_artifacts,
+    read_endpoint_settings,
     read_optimal_config,
     read_optimization_result,
     read_progress,
     read_simulation,
     without_version,
 )
-from budsim.db.models import OptimizationJobRow, SimulationRow
+from budsim.db.models import EndpointDeploymentRow, EndpointRow, OptimizationJobRow, SimulationRow
+from budsim.db.queries import Page
+from budsim.resolvers.pagination import encode_cursor, page_info
+from budsim.schema.types.endpoint import ConstraintsSpec, Endpoint, EndpointDeployment, TargetsSpec
 from budsim.schema.types.optimization import (
     BindingTarget,
     OptimalConfig,
     OptimizationJob,
+    OptimizationJobConnection,
+    OptimizationJobEdge,
     OptimizationProgress,
     OptimizationResult,
     ParetoPoint,
+    ParetoSample,
     SimulationRef,
 )
 from budsim.schema.types.prediction import DeploymentConfig, MemoryReport, PerformanceMetrics, WorkloadSpec
@@ -113,6 +123,7 @@ def progress(
         pareto_front_size=stored.pareto_front_size,
         best_config=optimal_config(stored.best_config) if stored.best_config else None,
         error=error,
+        pareto_front=[ParetoSample.from_point(point) for point in stored.pareto_front],
         simulation_id=simulation_id,
     )
 
@@ -140,4 +151,80 @@ def job(row: OptimizationJobRow) -> OptimizationJob:
         error=row.error,
         progress=job_progress(row) if row.progress else None,
         simulation_id=row.simulation_id,
+        endpoint_id=row.endpoint_id,
+    )
+
+
+def job_connection(page: Page[OptimizationJobRow], after: str | None) -> OptimizationJobConnection:
+    """A page of jobs, newest first, with (created_at, id) cursors."""
+    edges = [OptimizationJobEdge(cursor=encode_cursor(r.created_at.isoformat(), r.id), node=job(r)) for r in page.rows]
+    return OptimizationJobConnection(
+        edges=edges,
+        page_info=page_info([edge.cursor for edge in edges], page.has_next_page, after),
+        total_count=page.total_count,
+    )
+
+
+def endpoint(row: EndpointRow) -> Endpoint:
+    settings = read_endpoint_settings(row.settings)
+    return Endpoint(
+        id=strawberry.ID(str(row.id)),
+        name=row.name,
+        method=Method(row.method),
+        engine=Engine(row.engine),
+        precisions=list(settings.precisions) if settings.precisions is not None else None,
+        workload=WorkloadSpec.from_workload(settings.workload),
+        targets=TargetsSpec.from_targets(settings.targets),
+        constraints=ConstraintsSpec.from_constraints(settings.constraints, settings.allowed_gpu_types),
+        seed=settings.seed,
+        created_at=row.created_at,
+        key=row.id,
+        model_id=row.model_id,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """One config of an optimization's answer, with its predicted metrics where the answer has them."""
+
+    config: PlacedConfig
+    metrics: Metrics | None
+    interval: Interval | None
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """What a deploy can choose from one job's answer: its pick (None when nothing could be evaluated) or a member
+    of its Pareto front, by index."""
+
+    pick: Chosen | None
+    front: tuple[Chosen, ...]
+
+    def at(self, pareto_index: int | None) -> Chosen | None:
+        if pareto_index is None:
+            return self.pick
+        return self.front[pareto_index] if 0 <= pareto_index < len(self.front) else None
+
+
+def choices(row: SimulationRow) -> Choices:
+    answer = read_optimization_result(row.result)
+    pick = read_optimal_config(row.optimal_config) if row.optimal_config else None
+    return Choices(
+        pick=Chosen(pick, answer.metrics, answer.interval) if pick else None,
+        front=tuple(Chosen(entry.config, entry.metrics, entry.interval) for entry in answer.pareto_front),
+    )
+
+
+def deployment(row: EndpointDeploymentRow, chosen: Chosen) -> EndpointDeployment:
+    artifacts = read_artifacts(row.artifacts)
+    return EndpointDeployment(
+        job_id=strawberry.ID(str(row.job_id)),
+        pareto_index=row.pareto_index,
+        config=optimal_config(chosen.config),
+        metrics=PerformanceMetrics.from_metrics(chosen.metrics, chosen.interval) if chosen.metrics else None,
+        launch_command=artifacts.launch_command,
+        docker_run=artifacts.docker_run,
+        kubernetes_manifest=artifacts.kubernetes_manifest,
+        notes=list(artifacts.notes),
+        created_at=row.created_at,
     )

@@ -190,8 +190,13 @@ async def delete_profile(ctx: Context, id: str) -> DeletedHardwareProfile:
         used = await queries.simulations_using_profile(session, profile_id)
         if used:
             raise Conflict("id", f"hardware profile {row.name!r} is used by {used} simulation(s); delete those first")
+        endpoints = await queries.endpoints_using_profile(session, profile_id)
+        if endpoints:
+            raise Conflict(
+                "id", f"hardware profile {row.name!r} is used by {endpoints} endpoint(s); delete those first"
+            )
         await session.delete(row)
-        await commit_or_conflict(session, "id", "hardware profile is referenced by simulations")
+        await commit_or_conflict(session, "id", "hardware profile is referenced by simulations or endpoints")
     await _announce(ctx, ChangeKind.DELETED, id, None)
     return DeletedHardwareProfile(id=strawberry.ID(str(profile_id)))
 

@@ -19,13 +19,8 @@ from budsim.resolvers import answers
 from budsim.resolvers.auth import Scope, require
 from budsim.resolvers.context import Context
 from budsim.resolvers.errors import NotFound
-from budsim.resolvers.pagination import check_first, decode_time_id_cursor, encode_cursor, page_info, query_id
-from budsim.schema.types.optimization import (
-    OptimizationJob,
-    OptimizationJobConnection,
-    OptimizationJobEdge,
-    OptimizationProgress,
-)
+from budsim.resolvers.pagination import check_first, decode_time_id_cursor, query_id
+from budsim.schema.types.optimization import OptimizationJob, OptimizationJobConnection, OptimizationProgress
 
 # A follower that hears nothing for this long re-reads the job row: news can be missed (a dropped LISTEN
 # connection, a worker killed between its last write and its announcement), the row cannot.
@@ -55,15 +50,7 @@ async def list_jobs(ctx: Context, first: int, after: str | None, status: JobStat
             after=decode_time_id_cursor(after) if after else None,
             status=status.value if status else None,
         )
-    edges = [
-        OptimizationJobEdge(cursor=encode_cursor(r.created_at.isoformat(), r.id), node=answers.job(r))
-        for r in page.rows
-    ]
-    return OptimizationJobConnection(
-        edges=edges,
-        page_info=page_info([edge.cursor for edge in edges], page.has_next_page, after),
-        total_count=page.total_count,
-    )
+    return answers.job_connection(page, after)
 
 
 async def wait_for_end(ctx: Context, job_id: uuid.UUID, timeout_s: float) -> OptimizationJobRow:

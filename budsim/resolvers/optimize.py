@@ -1,6 +1,7 @@
 """The `optimize` mutation: validate everything up front, then queue a job that a worker runs off the event loop."""
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from budsim.core.catalog.gpus import GPU_FAMILIES, GPUS, find_gpu, gpus_named
@@ -24,6 +25,7 @@ from budsim.schema.inputs import ConstraintsInput, OptimizeInput, TargetsInput
 from budsim.schema.types.optimization import OptimizationJob
 
 MAX_PROFILES = 32
+MAX_GPU_TYPE_LENGTH = 100  # as a hardware profile's gpuType
 
 
 def _targets(data: TargetsInput | None) -> Targets:
@@ -62,11 +64,25 @@ def model_precision(config: dict[str, Any]) -> Dtype:
     return Dtype.FP16 if str(config.get("torch_dtype", "")).lower() == "float16" else Dtype.BF16
 
 
-async def run_optimization(ctx: Context, data: OptimizeInput, wait: bool = True) -> OptimizationJob:
-    """Validate everything the search would refuse, queue the job, and answer with it: ended, or at once."""
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """An optimize input with nothing left for the search to refuse: the job's request, and the profiles as named
+    (distinct, in order) before `allowedGpuTypes` narrowed them, which is what an endpoint keeps."""
+
+    request: JobRequest
+    named_profile_ids: tuple[uuid.UUID, ...]
+
+
+async def run_optimization(
+    ctx: Context, data: OptimizeInput, wait: bool = True, endpoint_id: uuid.UUID | None = None
+) -> OptimizationJob:
+    """Validate everything the search would refuse, queue the job, and answer with it: ended, or at once. Every
+    optimization starts here, a plain `optimize` and an endpoint's (`endpoint_id`) alike, so the checks, the per-key
+    job limit, the wait limit and the news are the same for both."""
     require(ctx, Scope.WRITE)
     async with ctx.bulk:  # a client submitting 20 jobs at once takes its turns, not every other request's
-        job = await _queue(ctx, data)
+        checked = await check_input(ctx, data)
+        job = await _queue(ctx, checked.request, endpoint_id)
     if wait:
         # Bounded by WAIT_LIMIT_SECONDS, not by the search's own timeout plus the queue ahead of it: a held request
         # is a connection and a slot in every proxy on the way, and the job runs on whether or not anyone waits.
@@ -74,7 +90,9 @@ async def run_optimization(ctx: Context, data: OptimizeInput, wait: bool = True)
     return answers.job(job)
 
 
-async def _queue(ctx: Context, data: OptimizeInput) -> store.Job:
+async def check_input(ctx: Context, data: OptimizeInput) -> Checked:
+    """The one validation of an optimize request, for `optimize`, `createEndpoint` and `optimizeEndpoint`: every
+    field, the model and profiles it names, and what the search itself would refuse (in milliseconds)."""
     model_id = check.parse_id(data.model_id, "input.modelId")
     if not data.hardware_profile_ids:
         raise Invalid("input.hardwareProfileIds", "name at least one hardware profile")
@@ -93,6 +111,7 @@ async def _queue(ctx: Context, data: OptimizeInput) -> store.Job:
         if profile_id not in found:
             raise NotFound("HardwareProfile", raw)
         rows.append(found[profile_id])
+    named = tuple(dict.fromkeys(row.id for row in rows))
     allowed = data.constraints.allowed_gpu_types if data.constraints else None
     if allowed is not None:
         rows = _allowed_rows(rows, allowed)
@@ -112,6 +131,10 @@ async def _queue(ctx: Context, data: OptimizeInput) -> store.Job:
         preflight(problem(request, model, rows))
     except CoreError as error:
         raise invalid_input(error) from None
+    return Checked(request=request, named_profile_ids=named)
+
+
+async def _queue(ctx: Context, request: JobRequest, endpoint_id: uuid.UUID | None) -> store.Job:
     document = request_document(request)
     attempts = ctx.settings.job_max_attempts
     key_id = uuid.UUID(ctx.principal.key_id) if ctx.principal and ctx.principal.key_id else None
@@ -122,10 +145,11 @@ async def _queue(ctx: Context, data: OptimizeInput) -> store.Job:
                 session,
                 limit,
                 key_id,
-                model_id=model.id,
-                method=data.method.value,
+                model_id=request.model_id,
+                method=request.method.value,
                 request=document,
                 max_attempts=attempts,
+                endpoint_id=endpoint_id,
             )
         if queued is None:
             raise TooManyJobs(limit)
@@ -134,11 +158,12 @@ async def _queue(ctx: Context, data: OptimizeInput) -> store.Job:
         async with ctx.reader() as session:  # one INSERT is atomic by itself: no BEGIN and COMMIT round trips
             job = await store.insert(
                 session,
-                model_id=model.id,
-                method=data.method.value,
+                model_id=request.model_id,
+                method=request.method.value,
                 request=document,
                 max_attempts=attempts,
                 api_key_id=key_id,
+                endpoint_id=endpoint_id,
             )
     await ctx.news.queued()
     return job
@@ -151,7 +176,8 @@ def _allowed_rows(rows: list[HardwareProfileRow], allowed: list[str]) -> list[Ha
     field = "input.constraints.allowedGpuTypes"
     profile_types = {row.gpu_type.lower() for row in rows}
     wanted_catalog: set[str] = set()
-    for name in allowed:
+    for n, name in enumerate(allowed):
+        check.text(name, f"{field}[{n}]", max_length=MAX_GPU_TYPE_LENGTH)  # an endpoint stores them as given
         covered = gpus_named(name)
         if not covered and name.lower() not in profile_types:
             accepted = ", ".join([*GPU_FAMILIES, *(g for g in GPUS if g not in GPU_FAMILIES)])

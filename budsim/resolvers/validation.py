@@ -14,10 +14,16 @@ def parse_id(value: str, field: str) -> uuid.UUID:
         raise Invalid(field, f"is not a valid id: {value!r}") from None
 
 
+# PostgreSQL's text and jsonb cannot hold U+0000; refused here, by its field, rather than failing the write.
+NUL = "\x00"
+
+
 def text(value: str, field: str, *, max_length: int) -> str:
     stripped = value.strip()
     if not stripped:
         raise Invalid(field, "must not be blank")
+    if NUL in stripped:
+        raise Invalid(field, "must not contain the NUL character (U+0000)")
     if len(stripped) > max_length:
         raise Invalid(field, f"must be at most {max_length} characters, got {len(stripped)}")
     return stripped
@@ -40,8 +46,9 @@ def integer(value: int, field: str, *, minimum: int, maximum: int) -> int:
 
 
 def json_object(value: Any, field: str) -> dict[str, Any]:
-    """A JSON object to store as given. Python's json reads `Infinity` and `NaN`, but PostgreSQL's jsonb refuses
-    them, so a non-finite number anywhere in it is refused here, by its path, rather than failing the write."""
+    """A JSON object to store as given. Python's json reads `Infinity` and `NaN`, and strings with U+0000, but
+    PostgreSQL's jsonb refuses them, so any of those anywhere in it is refused here, by its path, rather than failing
+    the write."""
     if not isinstance(value, dict):
         raise Invalid(field, f"must be a JSON object, got {type(value).__name__}")
     pending: list[tuple[str, Any]] = [(field, value)]
@@ -49,7 +56,12 @@ def json_object(value: Any, field: str) -> dict[str, Any]:
         path, item = pending.pop()
         if isinstance(item, float) and not math.isfinite(item):
             raise Invalid(path, f"must be a finite number, got {item!r}")
+        if isinstance(item, str) and NUL in item:
+            raise Invalid(path, "must not contain the NUL character (U+0000)")
         if isinstance(item, dict):
+            for key in item:
+                if NUL in key:
+                    raise Invalid(path, "must not have a key with the NUL character (U+0000)")
             pending.extend((f"{path}.{key}", child) for key, child in item.items())
         elif isinstance(item, list):
             pending.extend((f"{path}[{i}]", child) for i, child in enumerate(item))

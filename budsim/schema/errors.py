@@ -14,6 +14,7 @@ from budsim.core.errors import CoreError
 from budsim.resolvers.auth import Forbidden
 from budsim.resolvers.errors import UNAVAILABLE_MESSAGE, Conflict, Invalid, NotFound, is_unavailable
 from budsim.schema.types.benchmark import BenchmarkRun
+from budsim.schema.types.endpoint import DeletedEndpoint, Endpoint, EndpointDeployment
 from budsim.schema.types.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from budsim.schema.types.hardware import DeletedHardwareProfile, HardwareProfile
 from budsim.schema.types.model import Model
@@ -45,6 +46,17 @@ RegisterModelResult = Annotated[
 ]
 RecordBenchmarkResult = Annotated[
     BenchmarkRun | ValidationError | NotFoundError | ForbiddenError, strawberry.union("RecordBenchmarkResult")
+]
+
+CreateEndpointResult = Annotated[
+    Endpoint | ValidationError | NotFoundError | ConflictError | ForbiddenError,
+    strawberry.union("CreateEndpointResult"),
+]
+DeployEndpointResult = Annotated[
+    EndpointDeployment | ValidationError | NotFoundError | ForbiddenError, strawberry.union("DeployEndpointResult")
+]
+DeleteEndpointResult = Annotated[
+    DeletedEndpoint | NotFoundError | ForbiddenError, strawberry.union("DeleteEndpointResult")
 ]
 
 

@@ -124,3 +124,33 @@ class RecordBenchmarkInput:
     output_tokens_per_s: float = strawberry.field(description="Output tokens/s of the whole run (not input + output).")
     e2e_latency_ms: float | None = strawberry.field(default=None, description="Mean end-to-end request latency.")
     source: str = strawberry.field(description="Provenance: a URL, or who measured it, with what tool and how.")
+
+
+@strawberry.input(
+    description="An endpoint: a name, and an optimize request's fields, checked as `optimize` checks them."
+)
+class CreateEndpointInput:
+    name: str = strawberry.field(description="Unique, 1-200 characters.")
+    model_id: strawberry.ID
+    hardware_profile_ids: list[strawberry.ID]
+    method: Method = MethodKind.REGRESSOR
+    engine: Engine = EngineKind.VLLM
+    precisions: list[Dtype] | None = strawberry.field(
+        default=None, description="Weight precisions to consider; default the model's own."
+    )
+    workload: WorkloadInput | None = strawberry.field(
+        default=None, description="Default: 1024 input tokens, 256 output tokens, concurrency 32."
+    )
+    targets: TargetsInput | None = None
+    constraints: ConstraintsInput | None = None
+    seed: int = 0
+
+
+@strawberry.input(description="Which config of which job to deploy.")
+class DeployChoiceInput:
+    job_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The job whose answer to deploy; default the endpoint's newest job with a result."
+    )
+    pareto_index: int | None = strawberry.field(
+        default=None, description="Index into that result's paretoFront; default the recommended optimalConfig."
+    )

@@ -3,11 +3,14 @@
 import strawberry
 from strawberry.scalars import JSON
 
-from budsim.resolvers import benchmarks, hardware, models, optimization_jobs, optimize, simulate
+from budsim.resolvers import benchmarks, endpoints, hardware, models, optimization_jobs, optimize, simulate
 from budsim.schema.errors import (
     CancelOptimizationResult,
+    CreateEndpointResult,
     CreateHardwareProfileResult,
+    DeleteEndpointResult,
     DeleteHardwareProfileResult,
+    DeployEndpointResult,
     OptimizeResult,
     RecordBenchmarkResult,
     RegisterModelResult,
@@ -15,7 +18,9 @@ from budsim.schema.errors import (
     UpdateHardwareProfileResult,
 )
 from budsim.schema.inputs import (
+    CreateEndpointInput,
     CreateHardwareProfileInput,
+    DeployChoiceInput,
     OptimizeInput,
     RecordBenchmarkInput,
     SimulateInput,
@@ -71,3 +76,27 @@ class Mutation:
     )
     async def record_benchmark(self, info: strawberry.Info, input: RecordBenchmarkInput) -> RecordBenchmarkResult:
         return await benchmarks.record(info.context, input)
+
+    @strawberry.mutation(
+        description="Store a named plan for serving a model; validated as `optimize` validates, nothing runs."
+    )
+    async def create_endpoint(self, info: strawberry.Info, input: CreateEndpointInput) -> CreateEndpointResult:
+        return await endpoints.create(info.context, input)
+
+    @strawberry.mutation(
+        description="Queue an optimization with the endpoint's stored settings (same answer shape as `optimize`): "
+        "checked again, then run as `optimize` runs it. `wait: true` answers when it ends or at the server's wait "
+        "limit."
+    )
+    async def optimize_endpoint(self, info: strawberry.Info, id: strawberry.ID, wait: bool = False) -> OptimizeResult:
+        return await endpoints.optimize_endpoint(info.context, id, wait)
+
+    @strawberry.mutation(description="Record which config of a job's answer is chosen and return how to deploy it.")
+    async def deploy_endpoint(
+        self, info: strawberry.Info, id: strawberry.ID, choice: DeployChoiceInput | None = None
+    ) -> DeployEndpointResult:
+        return await endpoints.deploy(info.context, id, choice)
+
+    @strawberry.mutation(description="Delete an endpoint and its deployments (its jobs stay, unlinked).")
+    async def delete_endpoint(self, info: strawberry.Info, id: strawberry.ID) -> DeleteEndpointResult:
+        return await endpoints.delete(info.context, id)

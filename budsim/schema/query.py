@@ -2,8 +2,9 @@
 
 import strawberry
 
-from budsim.resolvers import benchmarks, gpus, hardware, models, optimization_jobs, simulations
+from budsim.resolvers import benchmarks, endpoints, gpus, hardware, models, optimization_jobs, simulations
 from budsim.schema.types.benchmark import BenchmarkRunConnection
+from budsim.schema.types.endpoint import Endpoint, EndpointConnection
 from budsim.schema.types.gpu import GpuType
 from budsim.schema.types.hardware import HardwareProfile, HardwareProfileConnection
 from budsim.schema.types.model import Model
@@ -70,3 +71,11 @@ class Query:
         status: JobStatus | None = None,
     ) -> OptimizationJobConnection:
         return await optimization_jobs.list_jobs(info.context, first, after, status)
+
+    @strawberry.field(description="Endpoints newest first.")
+    async def endpoints(self, info: strawberry.Info, first: int = 20, after: str | None = None) -> EndpointConnection:
+        return await endpoints.list_endpoints(info.context, first, after)
+
+    @strawberry.field
+    async def endpoint(self, info: strawberry.Info, id: strawberry.ID) -> Endpoint | None:
+        return await endpoints.get_endpoint(info.context, id)

@@ -118,11 +118,21 @@ async def assert_rows_hang_together(engine: AsyncEngine) -> None:
         "profile without a name": "SELECT count(*) FROM hardware_profiles WHERE name = ''",
         "succeeded job without its simulation": "SELECT count(*) FROM optimization_jobs "
         "WHERE status = 'SUCCEEDED' AND simulation_id IS NULL",
+        "endpoint without its model": "SELECT count(*) FROM endpoints e LEFT JOIN models m ON m.id = e.model_id "
+        "WHERE m.id IS NULL",
+        "endpoint without a profile": "SELECT count(*) FROM endpoints e WHERE NOT EXISTS "
+        "(SELECT 1 FROM endpoint_profiles p WHERE p.endpoint_id = e.id)",
+        "endpoint profile without its profile": "SELECT count(*) FROM endpoint_profiles p "
+        "LEFT JOIN hardware_profiles h ON h.id = p.hardware_profile_id WHERE h.id IS NULL",
+        "deployment without its job": "SELECT count(*) FROM endpoint_deployments d LEFT JOIN optimization_jobs j "
+        "ON j.id = d.job_id WHERE j.id IS NULL",
+        "job of an endpoint that is gone": "SELECT count(*) FROM optimization_jobs j LEFT JOIN endpoints e "
+        "ON e.id = j.endpoint_id WHERE j.endpoint_id IS NOT NULL AND e.id IS NULL",
     }
     async with engine.connect() as connection:
         for problem, query in dangling.items():
             assert (await connection.execute(text(query))).scalar_one() == 0, problem
-        for table in ("hardware_profiles", "models", "simulations", "benchmark_runs", "optimization_jobs"):
+        for table in ("hardware_profiles", "models", "simulations", "benchmark_runs", "optimization_jobs", "endpoints"):
             count = (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
             assert 0 <= count < 100_000, (table, count)
 

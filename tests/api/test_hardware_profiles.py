@@ -116,6 +116,10 @@ async def test_custom_gpu_needs_memory_specs_and_price(client: httpx.AsyncClient
         ({"specs": "fast"}, "input.specs"),
         ({"specs": {"bf16_tflops": -5}}, "input.specs.bf16_tflops"),
         ({"specs": {"memory_bandwidth_gbs": "lots"}}, "input.specs.memory_bandwidth_gbs"),
+        # PostgreSQL's text and jsonb hold no U+0000: refused by field rather than failing the write
+        ({"name": "rack\x001"}, "input.name"),
+        ({"specs": {"notes": ["ok", "bad\x00"]}}, "input.specs.notes[1]"),
+        ({"specs": {"bad\x00key": 1}}, "input.specs"),
     ],
 )
 async def test_bad_profile_input_is_a_validation_error_and_writes_nothing(

@@ -14,6 +14,7 @@ from budsim.core.auth import Scope
 from budsim.db.models import OptimizationJobRow
 from budsim.settings import Settings
 from tests.api.helpers import JOB_FIELDS, OPTIMIZE, job_input
+from tests.api.test_endpoints import OPTIMIZE_ENDPOINT, create, endpoint_input
 from tests.conftest import BACKENDS, LiveServer, bearer, gql_data, migrated_database, new_key, serve
 
 CANCEL = f"mutation($id: ID!) {{ cancelOptimization(id: $id) {{ ... on OptimizationJob {{ {JOB_FIELDS} }} }} }}"
@@ -99,3 +100,17 @@ async def test_the_development_principal_has_no_job_limit(tmp_path: Path, model_
 def _snake(data: dict[str, object]) -> dict[str, object]:
     names = {"modelId": "model_id", "hardwareProfileIds": "hardware_profile_ids"}
     return {names.get(name, name): value for name, value in data.items()}
+
+
+async def test_an_endpoints_optimizations_count_against_the_same_limit(server: LiveServer) -> None:
+    """optimizeEndpoint queues through optimize's own path: one key's plain and endpoint jobs share one count."""
+    async with server.client(timeout=60) as http:
+        endpoint = await create(http, **await endpoint_input(http))
+        queued = (await gql_data(http, OPTIMIZE_ENDPOINT, id=endpoint["id"], wait=False))["optimizeEndpoint"]
+        plain = (await gql_data(http, OPTIMIZE, input=await job_input(http), wait=False))["optimize"]
+        again = (await gql_data(http, OPTIMIZE_ENDPOINT, id=endpoint["id"], wait=False))["optimizeEndpoint"]
+    assert (queued["status"], queued["endpoint"]) == ("QUEUED", {"id": endpoint["id"], "name": endpoint["name"]})
+    assert (plain["__typename"], plain["field"]) == ("ValidationError", "input")
+    assert (again["__typename"], again["field"]) == ("ValidationError", "input")
+    assert "MAX_ACTIVE_JOBS_PER_KEY" in again["message"]
+    assert [status for status, _ in await _jobs(server)] == ["QUEUED"]

@@ -74,7 +74,7 @@ async def test_optimize_returns_a_feasible_pick_on_the_pareto_front(client: http
 
 @pytest.mark.parametrize(
     ("engine", "command"),
-    [("SGLANG", "python -m sglang.launch_server --model-path"), ("TRTLLM", "trtllm-serve")],
+    [("SGLANG", "python3 -m sglang.launch_server --model-path"), ("TRTLLM", "trtllm-serve")],
 )
 async def test_the_launch_command_is_the_chosen_engines_and_vllm_args_only_vllms(
     client: httpx.AsyncClient, engine: str, command: str

@@ -51,7 +51,7 @@ def test_vllm_gets_its_own_flags_for_every_knob_of_the_config() -> None:
 
 def test_sglang_gets_its_server_args_not_vllms() -> None:
     command = launch_command(Engine.SGLANG, LLAMA_70B, factories.arch(LLAMA_70B), H100, CONFIG)
-    assert command.startswith(f"python -m sglang.launch_server --model-path {LLAMA_70B} ")
+    assert command.startswith(f"python3 -m sglang.launch_server --model-path {LLAMA_70B} ")
     assert _flags(command) == {
         "--model-path": LLAMA_70B,
         "--tp": "4",

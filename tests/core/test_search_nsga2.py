@@ -240,6 +240,17 @@ def test_progress_is_reported_every_generation_with_the_best_so_far() -> None:
     assert all(a.elapsed_ms <= b.elapsed_ms for a, b in itertools.pairwise(reports))
 
 
+def test_each_report_carries_the_feasible_front_by_throughput() -> None:
+    reports: list[GenerationReport] = []
+    result = optimize(space_for(), evaluator(), seed=0, on_generation=reports.append)
+    last = reports[-1]
+    members = sorted((c.output_tokens_per_s, c.e2e_p99_ms, c.cost_per_hour) for c in result.pareto)
+    assert [(p.output_tokens_per_s, p.e2e_p99_ms, p.cost_per_hour) for p in last.front] == members
+    assert all(len(report.front) == report.front_size for report in reports)
+    throughputs = [p.output_tokens_per_s for p in last.front]
+    assert throughputs == sorted(throughputs)
+
+
 def test_the_callback_cancels_by_returning_false() -> None:
     def stop_at_three(report: GenerationReport) -> bool:
         return report.generation < 3

@@ -15,14 +15,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from budsim.core.artifacts import Artifacts
 from budsim.core.deployment import ServingConfig, Workload
 from budsim.core.optimization import BindingTarget, Constraints
 from budsim.core.results import Interval, MemoryFootprint, Metrics
 from budsim.core.search import Targets
+from budsim.core.search.nsga2 import FrontPoint
 from budsim.core.simulation import Prediction
 from budsim.core.types import Dtype, Engine, JobStatus, Method
 from budsim.db.documents import (
     DOCUMENT_VERSION,
+    EndpointSettings,
     JobRequest,
     OptimizationAnswer,
     ParetoEntry,
@@ -30,10 +33,14 @@ from budsim.db.documents import (
     Progress,
     StoredSimulation,
     UnreadableDocument,
+    artifacts_document,
+    endpoint_settings_document,
     optimal_config_document,
     optimization_result_document,
     prediction_result_document,
     progress_document,
+    read_artifacts,
+    read_endpoint_settings,
     read_optimal_config,
     read_optimization_result,
     read_progress,
@@ -239,7 +246,10 @@ PROGRESS = Progress(
     pareto_front_size=5,
     min_violation=0.0,
     best_config=PLACED,
+    pareto_front=(FrontPoint(812.0, 1204.5, 11.96), FrontPoint(1591.1, 2390.4, 23.92)),
 )
+# What a progress document says now beyond version 1's layout: the front, as rows (PARETO_SAMPLE_FIELDS order).
+PROGRESS_FRONT = {"pareto_front": [[812.0, 1204.5, 11.96], [1591.1, 2390.4, 23.92]]}
 REQUEST = JobRequest(
     model_id=MODEL_ID,
     hardware_profile_ids=(PROFILE_ID,),
@@ -296,6 +306,27 @@ def test_progress_reads_back_as_written() -> None:
     assert read_progress(stored(progress_document(Progress(attempt=2)))) == Progress(attempt=2)
 
 
+def test_endpoint_settings_read_back_as_written() -> None:
+    settings = EndpointSettings(
+        precisions=(Dtype.FP8,),
+        workload=WORKLOAD,
+        targets=Targets(max_latency_ms=2000.0, min_throughput_tps=100.0),
+        constraints=Constraints(max_replicas=4, max_gpus_per_replica=8, require_high_availability=True),
+        allowed_gpu_types=("H100", "A100-80GB-SXM"),
+        seed=3,
+    )
+    assert read_endpoint_settings(stored(endpoint_settings_document(settings))) == settings
+    defaults = replace(settings, precisions=None, allowed_gpu_types=None)  # the model's own; every profile
+    assert read_endpoint_settings(stored(endpoint_settings_document(defaults))) == defaults
+
+
+def test_deployment_artifacts_read_back_as_written() -> None:
+    artifacts = Artifacts("vllm serve m  # 1 replica", "docker run x", "kind: Deployment\n", ("check the tag",))
+    document = artifacts_document(artifacts)
+    assert document["version"] == DOCUMENT_VERSION
+    assert read_artifacts(stored(document)) == artifacts
+
+
 def test_a_job_request_reads_back_as_written() -> None:
     assert read_request(stored(request_document(REQUEST))) == REQUEST
 
@@ -306,7 +337,7 @@ def test_every_column_document_is_version_1s_layout_marked_with_its_version() ->
         "config": (optimal_config_document(CONFIG), CONFIG_V1),
         "placed": (optimal_config_document(PLACED), PLACED_V1),
         "optimization": (optimization_result_document(ANSWER), OPTIMIZATION_RESULT_V1),
-        "progress": (progress_document(PROGRESS), PROGRESS_V1),
+        "progress": (progress_document(PROGRESS), PROGRESS_V1 | PROGRESS_FRONT),  # a key added, not a new layout
         "request": (request_document(REQUEST), REQUEST_V1),
     }
     for kind, (document, v1) in written.items():
@@ -332,7 +363,7 @@ def test_an_optimization_stored_in_version_1_reads() -> None:
 
 
 def test_progress_stored_in_version_1_reads() -> None:
-    assert read_progress(PROGRESS_V1) == PROGRESS
+    assert read_progress(PROGRESS_V1) == replace(PROGRESS, pareto_front=())  # stored before fronts were reported
     # a job that ended before its first generation was saved: only the outcome's totals
     ended = {"attempt": 1, "generation": 0, "evaluations": 0, "elapsed_ms": 3.2}
     assert read_progress(ended) == Progress(attempt=1, generation=0, evaluations=0, elapsed_ms=3.2)

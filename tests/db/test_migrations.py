@@ -8,17 +8,36 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import delete, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from budsim.db import migrate
 from budsim.db.base import Base, utcnow
-from budsim.db.models import BenchmarkRunRow, ModelRow
+from budsim.db.models import (
+    BenchmarkRunRow,
+    EndpointDeploymentRow,
+    EndpointProfileRow,
+    EndpointRow,
+    HardwareProfileRow,
+    ModelRow,
+    OptimizationJobRow,
+)
 from budsim.db.session import create_engine
 from tests.conftest import postgres_or_skip
 
-TABLES = {"hardware_profiles", "models", "simulations", "benchmark_runs", "optimization_jobs", "api_keys"}
+TABLES = {
+    "hardware_profiles",
+    "models",
+    "simulations",
+    "benchmark_runs",
+    "optimization_jobs",
+    "api_keys",
+    "endpoints",
+    "endpoint_profiles",
+    "endpoint_deployments",
+}
+ENDPOINT_TABLES = {"endpoints", "endpoint_profiles", "endpoint_deployments"}
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -87,9 +106,10 @@ async def test_postgresql_stores_documents_as_jsonb() -> None:
 @pytest.mark.parametrize(
     ("revision", "dropped"),
     [
-        ("0004", {"api_keys"}),
-        ("0003", {"api_keys", "optimization_jobs"}),
-        ("0002", {"api_keys", "optimization_jobs", "benchmark_runs"}),
+        ("0006", ENDPOINT_TABLES),
+        ("0004", {"api_keys", *ENDPOINT_TABLES}),
+        ("0003", {"api_keys", "optimization_jobs", *ENDPOINT_TABLES}),
+        ("0002", {"api_keys", "optimization_jobs", "benchmark_runs", *ENDPOINT_TABLES}),
     ],
 )
 async def test_downgrading_drops_only_the_later_tables(
@@ -161,3 +181,51 @@ async def test_migrated_benchmark_runs_refuse_what_the_api_refuses(
     with pytest.raises(IntegrityError):
         async with empty_engine.begin() as connection:
             await connection.execute(insert(BenchmarkRunRow), [row | change | {"id": uuid.uuid4()}])
+
+
+async def test_migrated_endpoints_hold_their_profiles_and_leave_their_jobs_when_deleted(
+    empty_engine: AsyncEngine,
+) -> None:
+    """The foreign keys' ON DELETE rules, as the migration wrote them on each backend."""
+    await migrate.upgrade(empty_engine)
+    async with empty_engine.begin() as connection:
+        model_id = await connection.scalar(select(ModelRow.id).limit(1))
+        profile_id = await connection.scalar(select(HardwareProfileRow.id).limit(1))
+        endpoint_id, job_id = uuid.uuid4(), uuid.uuid4()
+        now = utcnow()
+        await connection.execute(
+            insert(EndpointRow),
+            [
+                {
+                    "id": endpoint_id,
+                    "name": "chat",
+                    "model_id": model_id,
+                    "method": "HEURISTIC",
+                    "engine": "VLLM",
+                    "settings": {},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            ],
+        )
+        await connection.execute(
+            insert(EndpointProfileRow), [{"endpoint_id": endpoint_id, "hardware_profile_id": profile_id, "position": 0}]
+        )
+        job = {"id": job_id, "model_id": model_id, "method": "HEURISTIC", "request": {}, "status": "FAILED"}
+        job |= {"attempts": 1, "max_attempts": 1, "cancel_requested": False, "created_at": now}
+        await connection.execute(insert(OptimizationJobRow), [job | {"endpoint_id": endpoint_id}])
+        deployment = {"id": uuid.uuid4(), "endpoint_id": endpoint_id, "job_id": job_id, "artifacts": {}}
+        await connection.execute(insert(EndpointDeploymentRow), [deployment | {"created_at": now}])
+
+    with pytest.raises(IntegrityError):  # a profile an endpoint names stays
+        async with empty_engine.begin() as connection:
+            await connection.execute(delete(HardwareProfileRow).where(HardwareProfileRow.id == profile_id))
+
+    async with empty_engine.begin() as connection:
+        await connection.execute(delete(EndpointRow).where(EndpointRow.id == endpoint_id))
+        assert (await connection.execute(select(EndpointProfileRow))).all() == []
+        assert (await connection.execute(select(EndpointDeploymentRow))).all() == []
+        assert (
+            await connection.scalar(select(OptimizationJobRow.endpoint_id).where(OptimizationJobRow.id == job_id))
+            is None
+        )

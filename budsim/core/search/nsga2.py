@@ -82,6 +82,15 @@ class SearchCancelled(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class FrontPoint:
+    """One feasible non-dominated candidate's objectives, for watching the front move."""
+
+    output_tokens_per_s: float
+    e2e_p99_ms: float
+    cost_per_hour: float
+
+
+@dataclass(frozen=True, slots=True)
 class GenerationReport:
     """Progress after one generation (generation 0 is the initial population); the best values are over the
     feasible candidates seen so far, None while there are none."""
@@ -93,6 +102,7 @@ class GenerationReport:
     best_e2e_p99_ms: float | None
     best_cost_per_hour: float | None
     front_size: int
+    front: tuple[FrontPoint, ...]  # the feasible front so far, one point per distinct member, by throughput
     best: Candidate | None  # the pick rule's choice so far
     min_violation: float  # total violation of the nearest miss; 0 once something is feasible
     hypervolume: float
@@ -365,9 +375,13 @@ def _observe(space: SearchSpace, archive: Archive, progress: _Progress, toleranc
 def _report(generation: int, archive: Archive, progress: _Progress, elapsed_ms: float) -> GenerationReport:
     pick = archive.pick()
     best: tuple[float | None, float | None, float | None] = (None, None, None)
+    distinct = archive.distinct_front()
+    front: tuple[FrontPoint, ...] = ()
     if archive.front.size:
         objectives = archive.objectives_of(archive.front)
         best = (float(objectives[:, 0].max()), float(objectives[:, 1].min()), float(objectives[:, 2].min()))
+        points = archive.objectives_of(distinct)
+        front = tuple(FrontPoint(*(float(v) for v in row)) for row in points[np.argsort(points[:, 0], kind="stable")])
     return GenerationReport(
         generation=generation,
         evaluations=len(archive),
@@ -375,7 +389,8 @@ def _report(generation: int, archive: Archive, progress: _Progress, elapsed_ms: 
         best_output_tokens_per_s=best[0],
         best_e2e_p99_ms=best[1],
         best_cost_per_hour=best[2],
-        front_size=int(archive.distinct_front().size),
+        front_size=int(distinct.size),
+        front=front,
         best=archive.candidate(pick) if pick is not None else None,
         min_violation=0.0 if archive.front.size else archive.violation_of(int(archive.least_violating(1)[0])),
         hypervolume=progress.hypervolume,
@@ -501,6 +516,7 @@ def optimize(
 
 __all__ = [
     "Archive",
+    "FrontPoint",
     "GenerationCallback",
     "GenerationReport",
     "SearchCancelled",

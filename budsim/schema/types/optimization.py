@@ -6,15 +6,19 @@ documents (`budsim.resolvers.answers`).
 
 import uuid
 from datetime import datetime
-from typing import Self
+from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
 
 from budsim.core.deployment import ServingConfig
+from budsim.core.search.nsga2 import FrontPoint
 from budsim.core.types import JobStatus as JobStatusKind
 from budsim.schema.types.pagination import PageInfo
 from budsim.schema.types.prediction import DeploymentConfig, PerformanceMetrics, config_fields
 from budsim.schema.types.simulation import Method
+
+if TYPE_CHECKING:
+    from budsim.schema.types.endpoint import Endpoint
 
 strawberry.enum(
     JobStatusKind,
@@ -34,7 +38,7 @@ class OptimalConfig(DeploymentConfig):
     launch_command: str | None = strawberry.field(
         default=None,
         description="The command that starts one replica in the chosen engine (`vllm serve`, "
-        "`python -m sglang.launch_server` or `trtllm-serve`), ending in a shell comment with the replica count. "
+        "`python3 -m sglang.launch_server` or `trtllm-serve`), ending in a shell comment with the replica count. "
         "Null in answers stored before it was reported.",
     )
 
@@ -100,6 +104,21 @@ async def _load_result(info: strawberry.Info, simulation_id: uuid.UUID | None) -
     return result
 
 
+@strawberry.type(description="One point of the current Pareto front, for plotting while a search runs.")
+class ParetoSample:
+    output_tokens_per_s: float
+    e2e_latency_p99_ms: float
+    cost_per_hour: float
+
+    @classmethod
+    def from_point(cls, point: FrontPoint) -> Self:
+        return cls(
+            output_tokens_per_s=point.output_tokens_per_s,
+            e2e_latency_p99_ms=point.e2e_p99_ms,
+            cost_per_hour=point.cost_per_hour,
+        )
+
+
 @strawberry.type(
     description="Where a search stands: one per generation while it runs, then a last one carrying the end status "
     "and the result. The best values are over the feasible configs seen so far (null while there are none)."
@@ -117,6 +136,11 @@ class OptimizationProgress:
     pareto_front_size: int | None
     best_config: OptimalConfig | None = strawberry.field(description="The config the pick rule would choose now.")
     error: str | None = strawberry.field(description="Why the job FAILED (or was cancelled without running).")
+    pareto_front: list[ParetoSample] = strawberry.field(
+        default_factory=list,
+        description="The feasible Pareto front after this generation (at most 64 points, spread evenly along it by "
+        "throughput, each value to 4 significant digits); empty while nothing is feasible.",
+    )
     simulation_id: strawberry.Private[uuid.UUID | None] = None
 
     @strawberry.field(description="The answer, on the last event of a job that produced one.")
@@ -138,10 +162,20 @@ class OptimizationJob:
         description="The latest generation a worker saved (at most a second old while running)."
     )
     simulation_id: strawberry.Private[uuid.UUID | None]
+    endpoint_id: strawberry.Private[uuid.UUID | None] = None
 
     @strawberry.field(description="The answer; null until the job ends with one (SUCCEEDED, TIMED_OUT, CANCELLED).")
     async def result(self, info: strawberry.Info) -> OptimizationResult | None:
         return await _load_result(info, self.simulation_id)
+
+    @strawberry.field(description="The endpoint it optimizes; null for a plain optimize call (or once deleted).")
+    async def endpoint(
+        self, info: strawberry.Info
+    ) -> Annotated["Endpoint", strawberry.lazy("budsim.schema.types.endpoint")] | None:
+        if self.endpoint_id is None:
+            return None
+        endpoint: Endpoint | None = await info.context.loaders.endpoint.load(self.endpoint_id)
+        return endpoint
 
 
 @strawberry.type
