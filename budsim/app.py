@@ -27,6 +27,7 @@ from budsim.web.auth import Authenticate
 from budsim.web.body import BodyLimit
 from budsim.web.graphql import BudSimGraphQL
 from budsim.web.probes import healthz, readyz
+from budsim.web.trusted import trusted_digests
 
 log = logging.getLogger("budsim")
 
@@ -84,8 +85,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         max_tokens=settings.max_query_tokens,
         max_simulations=settings.max_simulations_per_request,
         introspection=settings.introspection,
+        trusted_documents=trusted_digests() if settings.trusted_documents else None,
     )
-    graphql = BudSimGraphQL(build_schema(limits))
+    # Trusted documents leave GraphiQL nothing to run but the page's operations, so it is not served then.
+    graphql = BudSimGraphQL(build_schema(limits), graphql_ide=None if settings.trusted_documents else "graphiql")
     openings = asyncio.Semaphore(settings.bulk_concurrency)  # websocket openings' turns (budsim.web.admission)
     routes = [
         Route("/healthz", healthz),

@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         description="Answer introspection (`__schema`, `__type`): GraphiQL needs it; false hides the schema "
         "from clients in production.",
     )
+    trusted_documents: bool = Field(
+        False,
+        description="Answer only the dashboard's own GraphQL operations (budsim/web/operations), as a production "
+        "server whose clients are the page should; any other document is refused with UNTRUSTED_DOCUMENT and "
+        "GraphiQL is not served. The REST routes are unaffected.",
+    )
     cors_origins: str = Field(
         "",
         description="Comma-separated origins (https://app.example.com) whose browsers may call the API; empty: "

@@ -102,6 +102,18 @@ class Choice:
     interval: Interval | None = None
 
 
+# Why an answer's pick is the pick, as both methods choose (`search.operators.pick_order`, `heuristic_deployment`).
+PICKED_FOR_COST = (
+    "It meets every target at the lowest cost per million output tokens of the configs scored: the price of the work "
+    "delivered, which neither the cheapest (idle) nor the fastest (over-provisioned) deployment wins by itself. Ties "
+    "go to the higher throughput, then the lower p99 latency."
+)
+PICKED_AS_NEAREST_MISS = (
+    "No config scored meets every target, so this is the one that misses them least; bindingTargets names each "
+    "target it misses, what it requires and what this config achieves."
+)
+
+
 @dataclass(frozen=True, slots=True)
 class OptimizationOutcome:
     best: Choice | None  # the pick, or the closest miss when nothing meets the targets

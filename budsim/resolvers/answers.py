@@ -12,6 +12,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
+from budsim.core.optimization import PICKED_AS_NEAREST_MISS, PICKED_FOR_COST
 from budsim.core.results import Interval, Metrics
 from budsim.core.types import Engine, JobStatus, Method
 from budsim.db.documents import (
@@ -97,6 +98,7 @@ def optimization_result(row: SimulationRow) -> OptimizationResult:
         elapsed_ms=answer.elapsed_ms,
         warnings=list(answer.warnings),
         simulation=SimulationRef(id=strawberry.ID(str(row.id))),
+        pick_reason=PICKED_FOR_COST if answer.meets_targets else PICKED_AS_NEAREST_MISS,
     )
 
 

@@ -29,6 +29,8 @@ from graphql import (
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, SchemaExtension
 
+from budsim.schema.trusted import trusted_rule
+
 CODE = "QUERY_TOO_COMPLEX"
 COSTLY_FIELDS = frozenset({"simulate", "optimize"})  # each starts a prediction or a search
 _PARSE_LIMIT_MESSAGE = "tokens. Parsing aborted."
@@ -41,6 +43,8 @@ class QueryLimits:
     max_tokens: int = 5000
     max_simulations: int = 10
     introspection: bool = True
+    # Digests (budsim.schema.trusted) of the only documents to run; None: any document within the limits.
+    trusted_documents: frozenset[str] | None = None
 
 
 def too_complex(message: str, nodes: Node | list[Node] | None = None) -> GraphQLError:
@@ -149,4 +153,6 @@ def limit_extensions(limits: QueryLimits) -> list[Callable[[], SchemaExtension]]
     rules: list[type[ASTValidationRule]] = [limit_rule(limits)]
     if not limits.introspection:
         rules.append(NoIntrospection)
+    if limits.trusted_documents is not None:
+        rules.append(trusted_rule(limits.trusted_documents))
     return [partial(TokenLimit, limits.max_tokens), partial(AddValidationRules, rules)]

@@ -21,7 +21,7 @@ mutation Optimize($input: OptimizeInput!) {
         predictedMetrics { ttftP99Ms e2eLatencyP99Ms outputTokensPerS costPerHour }
         paretoFront { config { tensorParallelSize replicas gpuType }
                       metrics { outputTokensPerS costPerHour p10 { outputTokensPerS } p90 { outputTokensPerS } } }
-        confidence meetsTargets bindingTargets { target required achieved }
+        confidence meetsTargets bindingTargets { target required achieved } pickReason
         evaluations generations elapsedMs simulation { id }
       }
     }
@@ -49,6 +49,7 @@ async def test_optimize_returns_a_feasible_pick_on_the_pareto_front(client: http
     result = job["result"]
     assert result["meetsTargets"] is True
     assert result["bindingTargets"] == []
+    assert result["pickReason"].startswith("It meets every target at the lowest cost per million output tokens")
     config = result["optimalConfig"]
     assert config["gpuType"] in {"H100-SXM", "A100-80GB-SXM"}
     assert config["totalGpus"] <= 8
@@ -102,6 +103,7 @@ async def test_unmeetable_targets_name_the_binding_target_and_the_closest_config
     assert binding["max_ttft_ms"]["required"] == 1
     assert binding["max_ttft_ms"]["achieved"] > 1
     assert result["confidence"] == 0
+    assert result["pickReason"].startswith("No config scored meets every target")
 
 
 async def test_high_availability_and_gpu_limits_are_honoured(client: httpx.AsyncClient) -> None:

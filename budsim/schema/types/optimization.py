@@ -91,6 +91,10 @@ class OptimizationResult:
     elapsed_ms: float
     warnings: list[str]
     simulation: SimulationRef
+    pick_reason: str = strawberry.field(
+        description="Why optimalConfig was chosen over the other configs scored (or, missing a target, which "
+        "rule chose the nearest miss)."
+    )
 
 
 async def _load_result(info: strawberry.Info, simulation_id: uuid.UUID | None) -> OptimizationResult | None:
