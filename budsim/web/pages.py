@@ -20,7 +20,6 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 STATIC_DIR = Path(__file__).parent / "static"
-OPERATIONS_DIR = Path(__file__).parent / "operations"  # the dashboard's GraphQL operations, one per file
 ASSETS_PREFIX = "/assets/"
 GRAPHQL_PATH = "/graphql"
 PAGE_PATHS = frozenset({"/"})

@@ -170,6 +170,7 @@ export interface BindingTarget {
   achieved: number | null;
 }
 export interface OptimizationResult {
+  pickReason: string;
   confidence: number;
   meetsTargets: boolean;
   evaluations: number;

@@ -8,6 +8,7 @@ fail. Each test gets a fresh browser context that records every request the page
 server's origin or if the page threw. Screenshots go to build/screenshots/.
 """
 
+import json
 import os
 import re
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, Request, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page, Request, Response, WebSocket, async_playwright
 
 from budsim.core.auth import Scope
 from budsim.db import api_keys
@@ -125,14 +126,40 @@ async def secured(tmp_path_factory: pytest.TempPathFactory, model_path: Path) ->
         yield server
 
 
+@pytest.fixture(scope="session")
+async def trusted_budsim(tmp_path_factory: pytest.TempPathFactory, model_path: Path) -> AsyncIterator[Budsim]:
+    """A development server with TRUSTED_DOCUMENTS on: it answers only budsim/web/operations' documents."""
+    directory = tmp_path_factory.mktemp("e2e-trusted")
+    async with start_budsim(directory, model_path, auth=False, extra_env={"TRUSTED_DOCUMENTS": "true"}) as server:
+        yield server
+
+
 @dataclass
 class Traffic:
-    """What a page did: every request it made, what it logged as an error, and what it threw."""
+    """What a page did: every request it made, the GraphQL operations it sent (over HTTP and graphql-ws) and the
+    error codes they were answered with, what it logged as an error, and what it threw."""
 
     origin: str
     requests: list[str] = field(default_factory=list)
+    operations: list[str] = field(default_factory=list)
+    error_codes: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+
+    def sent(self, body: str | None) -> None:
+        """An HTTP body or websocket frame the page sent: note the operation it names."""
+        try:
+            message = json.loads(body or "")
+        except ValueError:
+            return
+        if isinstance(message, dict) and message.get("type") == "subscribe":
+            message = message.get("payload")
+        if isinstance(message, dict) and isinstance(message.get("operationName"), str):
+            self.operations.append(message["operationName"])
+
+    def answered(self, body: str) -> None:
+        """An answer the page received: note its errors' codes."""
+        self.error_codes.extend(re.findall(r'"code":\s*"([A-Z_]+)"', body))
 
     def foreign(self) -> list[str]:
         """Requests to anywhere but the server (data: URLs stay in the page)."""
@@ -151,13 +178,25 @@ async def open_page(browser: Browser, origin: str, viewport: dict[str, int]) -> 
 
     def on_request(request: Request) -> None:
         traffic.requests.append(request.url)
+        if request.method == "POST" and request.url.endswith("/graphql"):
+            traffic.sent(request.post_data)
+
+    async def on_response(response: Response) -> None:
+        if response.request.method == "POST" and response.url.endswith("/graphql"):
+            traffic.answered(await response.text())
+
+    def on_websocket(ws: WebSocket) -> None:
+        traffic.requests.append(ws.url)
+        ws.on("framesent", lambda frame: traffic.sent(frame if isinstance(frame, str) else frame.decode()))
+        ws.on("framereceived", lambda frame: traffic.answered(frame if isinstance(frame, str) else frame.decode()))
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":
             traffic.console_errors.append(message.text)
 
     page.on("request", on_request)
-    page.on("websocket", lambda ws: traffic.requests.append(ws.url))
+    page.on("response", on_response)
+    page.on("websocket", on_websocket)
     page.on("console", on_console)
     page.on("pageerror", lambda error: traffic.page_errors.append(str(error)))
     return page, traffic

@@ -6,8 +6,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
+from budsim.web.trusted import OPERATIONS, operation_files
 from tests.api.helpers import JOB_PROFILES, LLAMA_70B, unique
 from tests.e2e.conftest import (
     COLOURED_PIXELS,
@@ -23,10 +25,10 @@ from tests.e2e.conftest import (
 )
 
 FALCON_7B = Path(__file__).parents[1] / "fixtures" / "hf_configs" / "tiiuae__falcon-7b.json"
-IDS = "query($s: String) { models(search: $s) { id name } hardwareProfiles(first: 100) { edges { node { id name } } } }"
-CREATE = """
-mutation($input: CreateEndpointInput!) { createEndpoint(input: $input) { __typename ... on Endpoint { id } } }
-"""
+# The tests set up through the page's own documents, which a TRUSTED_DOCUMENTS server accepts as well.
+MODELS, PROFILES, CREATE = (
+    (OPERATIONS / f"{name}.graphql").read_text() for name in ("ModelSearch", "HardwareProfileList", "CreateEndpoint")
+)
 
 
 async def graphql(server: Budsim, query: str, **variables: Any) -> dict[str, Any]:
@@ -38,9 +40,11 @@ async def graphql(server: Budsim, query: str, **variables: Any) -> dict[str, Any
 
 
 async def ids(server: Budsim, model: str, profiles: list[str]) -> tuple[str, list[str]]:
-    found = await graphql(server, IDS, s=model)
-    by_name = {edge["node"]["name"]: edge["node"]["id"] for edge in found["hardwareProfiles"]["edges"]}
-    return next(m["id"] for m in found["models"] if m["name"] == model), [by_name[name] for name in profiles]
+    """The ids of a model and of hardware profiles, by their names."""
+    models = (await graphql(server, MODELS, search=model))["models"]
+    edges = (await graphql(server, PROFILES, after=None))["hardwareProfiles"]["edges"]
+    by_name = {edge["node"]["name"]: edge["node"]["id"] for edge in edges}
+    return next(m["id"] for m in models if m["name"] == model), [by_name[name] for name in profiles]
 
 
 async def create_endpoint(server: Budsim, name: str, method: str, **extra: Any) -> str:
@@ -61,8 +65,43 @@ async def chart_points(page: Page) -> int:
     return int(await page.locator("figure.chart").get_attribute("data-points") or 0)
 
 
-async def test_create_optimize_and_deploy_through_the_page(desktop: tuple[Page, Traffic]) -> None:
-    page, traffic = desktop
+@pytest.fixture(params=["development", "trusted-documents"])
+def any_server(request: pytest.FixtureRequest) -> tuple[str, Budsim]:
+    """The development server, and one with TRUSTED_DOCUMENTS on, which refuses any document but the page's."""
+    server: Budsim = request.getfixturevalue("budsim" if request.param == "development" else "trusted_budsim")
+    return request.param, server
+
+
+async def test_create_optimize_and_deploy_through_the_page(browser: Browser, any_server: tuple[str, Budsim]) -> None:
+    variant, server = any_server
+    page, traffic = await open_page(browser, server.url, DESKTOP)
+    try:
+        await create_optimize_and_deploy(page, traffic, shots=variant == "development")
+        await open_the_history(page)
+    finally:
+        await page.context.close()
+    assert traffic.foreign() == []
+    assert traffic.page_errors == []
+    # Every query, mutation and subscription the page has but Cancel's (test_cancel_stops_a_running_search) was
+    # sent, and none was refused: on the trusted server, each was recognised as one of the shipped documents.
+    assert set(traffic.operations) == {path.stem for path in operation_files()} - {"CancelOptimization"}
+    assert traffic.error_codes == []
+
+
+async def open_the_history(page: Page) -> None:
+    await page.get_by_role("link", name="History").click()
+    await page.get_by_label("Method").select_option("HEURISTIC")
+    rows = page.locator("table tbody tr")
+    await expect(rows.first).to_contain_text("HEURISTIC")
+    await rows.first.get_by_role("link").click()
+    await expect(page.get_by_role("heading", name="Predicted")).to_be_visible()
+
+
+async def create_optimize_and_deploy(page: Page, traffic: Traffic, *, shots: bool) -> None:
+    async def shot(name: str) -> None:
+        if shots:
+            await screenshot(page, name)
+
     name = unique("chat")
     await page.goto("/")
     await expect(page.get_by_role("heading", name="Endpoints", level=1)).to_be_visible()
@@ -100,7 +139,7 @@ async def test_create_optimize_and_deploy_through_the_page(desktop: tuple[Page, 
     await page.get_by_label("Min throughput").fill("100")
     await page.get_by_label("Max replicas").fill("4")
     await expect(page.get_by_text("Ready to optimize.")).to_be_visible()
-    await screenshot(page, "create-endpoint")
+    await shot("create-endpoint")
 
     await page.get_by_role("button", name="Optimize").click()
     await expect(page).to_have_url(re.compile(r"#/endpoints/[0-9a-f-]{36}$"))
@@ -122,7 +161,7 @@ async def test_create_optimize_and_deploy_through_the_page(desktop: tuple[Page, 
     await expect(canvas).to_be_visible()
     assert await chart_points(page) >= 1
     assert await canvas.evaluate(COLOURED_PIXELS) > 20  # the points are drawn, not only the axes
-    await screenshot(page, "endpoint-result")
+    await shot("endpoint-result")
 
     await recommended.get_by_role("button", name="Deploy Recommended").click()
     launch = page.locator("#launch-command")
@@ -136,7 +175,7 @@ async def test_create_optimize_and_deploy_through_the_page(desktop: tuple[Page, 
     await expect(page.get_by_role("button", name="Copied")).to_be_visible()
     copied = await page.evaluate("() => navigator.clipboard.readText()")
     assert copied == await launch.inner_text()
-    await screenshot(page, "endpoint-deployed")
+    await shot("endpoint-deployed")
     assert await page.evaluate(UNLABELLED_CONTROLS) == []
 
     # The list shows it, deployed.
@@ -145,7 +184,7 @@ async def test_create_optimize_and_deploy_through_the_page(desktop: tuple[Page, 
     await expect(row).to_contain_text("succeeded")
     await expect(row).to_contain_text("HEURISTIC")
     await expect(row).to_contain_text(profile)
-    await screenshot(page, "endpoints")
+    await shot("endpoints")
     assert any(url.startswith(traffic.origin.replace("http", "ws")) for url in traffic.requests)  # the subscription
 
 
@@ -169,8 +208,9 @@ async def test_a_regressor_search_streams_generations_into_the_chart(
 
 async def test_cancel_stops_a_running_search(browser: Browser, tmp_path: Path, model_path: Path) -> None:
     """A search long enough to watch and cancel: Llama 3.1 70B over four GPU types in two precisions, populations of
-    400 (about 0.3 s a generation here; the 16 of the shared server converge in well under a second)."""
-    slow = {"POPULATION_SIZE": "400", "GENERATIONS": "100"}
+    400 (about 0.3 s a generation here; the 16 of the shared server converge in well under a second). The server
+    runs with TRUSTED_DOCUMENTS on, so that CancelOptimization is shown to be one of the documents it accepts."""
+    slow = {"POPULATION_SIZE": "400", "GENERATIONS": "100", "TRUSTED_DOCUMENTS": "true"}
     async with start_budsim(tmp_path, model_path, auth=False, extra_env=slow) as server:
         model, profiles = await ids(server, LLAMA_70B, JOB_PROFILES)
         payload = {
@@ -200,6 +240,8 @@ async def test_cancel_stops_a_running_search(browser: Browser, tmp_path: Path, m
             await page.context.close()
         assert traffic.foreign() == []
         assert traffic.page_errors == []
+        assert "CancelOptimization" in traffic.operations  # and, with TRUSTED_DOCUMENTS on, answered:
+        assert traffic.error_codes == []
 
 
 async def test_an_endpoint_whose_targets_cannot_be_met_says_which_bind(
@@ -217,7 +259,7 @@ async def test_an_endpoint_whose_targets_cannot_be_met_says_which_bind(
     await expect(binding).to_contain_text("Min throughput")
     await expect(binding).to_contain_text("1,000,000 tok/s")
     await expect(page.get_by_role("rowheader", name="Closest (misses targets)")).to_be_visible()
-    await expect(page.get_by_test_id("why")).to_contain_text("No configuration meets every target")
+    await expect(page.get_by_test_id("why")).to_contain_text("No config scored meets every target")
     await screenshot(page, "endpoint-binding")
 
 

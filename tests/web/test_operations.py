@@ -20,7 +20,7 @@ from graphql import (
     validate,
 )
 
-from budsim.web.pages import OPERATIONS_DIR
+from budsim.web.trusted import OPERATIONS as OPERATIONS_DIR
 
 ROOT = Path(__file__).parents[2]
 SCHEMA = ROOT / "schema.graphql"

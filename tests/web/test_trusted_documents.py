@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from graphql import parse
+from graphql import OperationDefinitionNode, OperationType, parse
 
 from budsim.schema.trusted import CODE, document_digest
 from budsim.settings import Settings
@@ -46,10 +46,11 @@ async def trusted(tmp_path_factory: pytest.TempPathFactory, model_path: Path) ->
 
 @pytest.fixture
 def shipped_query() -> str:
-    """A query the dashboard ships: the server must run it unchanged."""
+    """A query the dashboard ships: the server must run it unchanged (comments and all)."""
     for path in operation_files():
         text = path.read_text()
-        if text.lstrip().startswith("query") and "$" not in text.split("{", 1)[0]:
+        operations = [d for d in parse(text).definitions if isinstance(d, OperationDefinitionNode)]
+        if all(o.operation == OperationType.QUERY and not o.variable_definitions for o in operations):
             return text
     pytest.skip("no variable-free query among the shipped operations")
 

@@ -74,35 +74,23 @@ export function rowsOf(result: OptimizationResult): Row[] {
   return rows;
 }
 
-/** Why the pick was chosen, in words, from the rows themselves. */
-function why(result: OptimizationResult, method: string): string {
-  const perToken = result.predictedMetrics?.costPerMillionTokens;
-  const front = result.paretoFront.map((p) => p.metrics.costPerMillionTokens).filter((v): v is number => v != null);
+/** The figures behind the server's reason for the pick: what was scored, and what the pick saves per token. */
+function whyFigures(result: OptimizationResult, method: string): string {
   const searched =
     method === "HEURISTIC"
-      ? `the memory plan of each hardware profile and precision (${count(result.evaluations, "config")} scored)`
-      : `${count(result.evaluations, "configuration")} over ${count(result.generations, "generation")} of NSGA-II`;
-  if (!result.meetsTargets) {
-    return (
-      `No configuration meets every target after ${searched}. The row shown is the closest: the one that breaks ` +
-      "the targets least; the targets that bind are listed with what they require and what it achieves."
-    );
-  }
-  const others = front.filter((v) => perToken == null || v > perToken * (1 + 1e-9)).sort((a, b) => a - b);
+      ? `Scored: the memory plan of each hardware profile and precision (${count(result.evaluations, "config")}).`
+      : `Scored: ${count(result.evaluations, "configuration")} over ${count(result.generations, "generation")} of NSGA-II.`;
+  const perToken = result.predictedMetrics?.costPerMillionTokens;
+  if (!result.meetsTargets || perToken == null || perToken <= 0) return searched;
+  const others = result.paretoFront
+    .map((p) => p.metrics.costPerMillionTokens)
+    .filter((v): v is number => v != null && v > perToken * (1 + 1e-9))
+    .sort((a, b) => a - b);
   const next = others[0];
-  const margin =
-    perToken != null && next != null && perToken > 0
-      ? ` The next Pareto config costs ${usdPerMillion(next)} (${num(((next - perToken) / perToken) * 100, 0)}% more per token).`
-      : "";
-  const among =
-    result.paretoFront.length === 1
-      ? "the only Pareto-optimal configuration that meets every target"
-      : `the least of the ${result.paretoFront.length} Pareto-optimal configurations that meet every target`;
-  return (
-    `It delivers output tokens at the lowest cost: ${usdPerMillion(perToken)}, ${among}, after ${searched}. ` +
-    "Neither the cheapest deployment (often idle) nor the fastest (over-provisioned) wins by itself; ties go to " +
-    `higher throughput, then lower p99 latency.${margin}`
-  );
+  const pick = `This one: ${usdPerMillion(perToken)}`;
+  return next == null
+    ? `${pick}, the only Pareto-optimal config. ${searched}`
+    : `${pick}; the next Pareto config ${usdPerMillion(next)} (${num(((next - perToken) / perToken) * 100, 0)}% more). ${searched}`;
 }
 
 function ConfigText({ config, profiles }: { config: RecommendedConfig; profiles: Endpoint["hardwareProfiles"] }) {
@@ -226,7 +214,7 @@ function ResultPanel(props: {
       </div>
       <p class="why" data-testid="why">
         <strong>Why this pick: </strong>
-        {why(result, endpoint.method)}
+        {result.pickReason} {whyFigures(result, endpoint.method)}
       </p>
       {rated ? (
         <p class="muted">
