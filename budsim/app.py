@@ -87,8 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         introspection=settings.introspection,
         trusted_documents=trusted_digests() if settings.trusted_documents else None,
     )
-    # Trusted documents leave GraphiQL nothing to run but the page's operations, so it is not served then.
-    graphql = BudSimGraphQL(build_schema(limits), graphql_ide=None if settings.trusted_documents else "graphiql")
+    graphql = BudSimGraphQL(build_schema(limits), trusted_documents=settings.trusted_documents)
     openings = asyncio.Semaphore(settings.bulk_concurrency)  # websocket openings' turns (budsim.web.admission)
     routes = [
         Route("/healthz", healthz),

@@ -4,19 +4,28 @@ from typing import Any
 
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from budsim.resolvers.context import Context
 from budsim.web.auth import Unauthenticated, authenticate_connection
 from budsim.web.context import request_context
-from budsim.web.pages import page_response
+from budsim.web.pages import PAGE_HEADERS, page_response
 
+GRAPHIQL_OFF = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>BudSim: GraphiQL is off</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 42rem; margin: 3rem auto; line-height: 1.5">
+<h1>GraphiQL is off on this server</h1>
+<p>It answers only the dashboard's own operations (<code>TRUSTED_DOCUMENTS=true</code>), so GraphiQL could run
+nothing else. Use <a href="/">the dashboard</a>, the REST routes, or a server without that setting.</p>
+</body></html>
+"""
 BARE_ACK: UnsetType = UNSET  # on_ws_connect's answer for a `connection_ack` without a payload
 
 
@@ -32,12 +41,19 @@ def _error_code(error: GraphQLError) -> str:
 
 
 class BudSimGraphQL(GraphQL[Context, None]):
+    def __init__(self, schema: BaseSchema, *, trusted_documents: bool = False) -> None:
+        super().__init__(schema)
+        self.trusted_documents = trusted_documents
+
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
         return request_context(request)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL built from npm into BudSim's own assets (web.pages), not Strawberry's page, which loads React
-        and GraphiQL from a public CDN and so stays blank on a cluster without internet access."""
+        and GraphiQL from a public CDN and so stays blank on a cluster without internet access. Where only the
+        dashboard's operations run (TRUSTED_DOCUMENTS) GraphiQL could run nothing else, so a page says so."""
+        if self.trusted_documents:
+            return HTMLResponse(GRAPHIQL_OFF, status_code=404, headers=PAGE_HEADERS)
         return page_response("graphiql.html", "GraphiQL page")
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
