@@ -83,25 +83,11 @@ async def get_endpoint(ctx: Context, id: str) -> Endpoint | None:
     return endpoint
 
 
-def _optimize_input(data: CreateEndpointInput) -> OptimizeInput:
-    return OptimizeInput(
-        model_id=data.model_id,
-        hardware_profile_ids=data.hardware_profile_ids,
-        method=data.method,
-        engine=data.engine,
-        precisions=data.precisions,
-        workload=data.workload,
-        targets=data.targets,
-        constraints=data.constraints,
-        seed=data.seed,
-    )
-
-
 async def create(ctx: Context, data: CreateEndpointInput) -> Endpoint:
     """Check the request as `optimize` would, then store it; nothing runs. The name is unique (ConflictError)."""
     require(ctx, Scope.WRITE)
     name = check.text(data.name, "input.name", max_length=MAX_NAME_LENGTH)
-    checked = await optimize.check_input(ctx, _optimize_input(data))
+    checked = await optimize.check_input(ctx, data)  # an endpoint's input is an optimize input, named
     request = checked.request
     allowed = data.constraints.allowed_gpu_types if data.constraints else None
     settings = EndpointSettings(

@@ -129,21 +129,8 @@ class RecordBenchmarkInput:
 @strawberry.input(
     description="An endpoint: a name, and an optimize request's fields, checked as `optimize` checks them."
 )
-class CreateEndpointInput:
+class CreateEndpointInput(OptimizeInput):
     name: str = strawberry.field(description="Unique, 1-200 characters.")
-    model_id: strawberry.ID
-    hardware_profile_ids: list[strawberry.ID]
-    method: Method = MethodKind.REGRESSOR
-    engine: Engine = EngineKind.VLLM
-    precisions: list[Dtype] | None = strawberry.field(
-        default=None, description="Weight precisions to consider; default the model's own."
-    )
-    workload: WorkloadInput | None = strawberry.field(
-        default=None, description="Default: 1024 input tokens, 256 output tokens, concurrency 32."
-    )
-    targets: TargetsInput | None = None
-    constraints: ConstraintsInput | None = None
-    seed: int = 0
 
 
 @strawberry.input(description="Which config of which job to deploy.")

@@ -76,3 +76,42 @@ export function Facts({ items }: { items: [string, ComponentChildren][] }) {
     </dl>
   );
 }
+
+/** Previous and Next over a connection. `cursors` holds the `after` of each page opened so far, the first null. */
+export function Pager({
+  label,
+  summary,
+  cursors,
+  setCursors,
+  hasNextPage,
+  endCursor,
+}: {
+  label: string;
+  summary: ComponentChildren;
+  cursors: (string | null)[];
+  setCursors: (cursors: (string | null)[]) => void;
+  hasNextPage: boolean;
+  endCursor: string | null;
+}) {
+  return (
+    <nav class="pager" aria-label={label}>
+      <span>{summary}</span>
+      <button
+        type="button"
+        class="secondary"
+        disabled={cursors.length === 1}
+        onClick={() => setCursors(cursors.slice(0, -1))}
+      >
+        Previous
+      </button>
+      <button
+        type="button"
+        class="secondary"
+        disabled={!hasNextPage}
+        onClick={() => setCursors([...cursors, endCursor])}
+      >
+        Next
+      </button>
+    </nav>
+  );
+}

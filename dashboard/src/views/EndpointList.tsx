@@ -1,6 +1,6 @@
 // #/endpoints: every endpoint, newest first, a page at a time.
 import { useState } from "preact/hooks";
-import { Badge, ErrorBox, Heading, Loading, StatusBadge } from "../components/bits";
+import { Badge, ErrorBox, Heading, Loading, Pager, StatusBadge } from "../components/bits";
 import { when } from "../format";
 import { useQuery, useTitle } from "../hooks";
 import { ops } from "../operations";
@@ -81,27 +81,18 @@ export function EndpointList() {
               </tbody>
             </table>
           </div>
-          <nav class="pager" aria-label="Endpoint pages">
-            <span>
-              {page.totalCount} endpoint{page.totalCount === 1 ? "" : "s"} · page {cursors.length}
-            </span>
-            <button
-              type="button"
-              class="secondary"
-              disabled={cursors.length === 1}
-              onClick={() => setCursors(cursors.slice(0, -1))}
-            >
-              Previous
-            </button>
-            <button
-              type="button"
-              class="secondary"
-              disabled={!page.pageInfo.hasNextPage}
-              onClick={() => setCursors([...cursors, page.pageInfo.endCursor])}
-            >
-              Next
-            </button>
-          </nav>
+          <Pager
+            label="Endpoint pages"
+            summary={
+              <>
+                {page.totalCount} endpoint{page.totalCount === 1 ? "" : "s"} · page {cursors.length}
+              </>
+            }
+            cursors={cursors}
+            setCursors={setCursors}
+            hasNextPage={page.pageInfo.hasNextPage}
+            endCursor={page.pageInfo.endCursor}
+          />
         </>
       ) : null}
     </section>

@@ -1,7 +1,7 @@
 // #/simulations: the history of stored simulations (every simulate and every optimization's answer), newest first,
 // filtered by model, hardware profile and method, a page at a time.
 import { useState } from "preact/hooks";
-import { ErrorBox, Heading, Loading } from "../components/bits";
+import { ErrorBox, Heading, Loading, Pager } from "../components/bits";
 import { ms, num, tps, usdPerHour, when } from "../format";
 import { useQuery, useTitle } from "../hooks";
 import { ops } from "../operations";
@@ -122,28 +122,19 @@ export function SimulationList() {
               </tbody>
             </table>
           </div>
-          <nav class="pager" aria-label="Simulation pages">
-            <span>
-              {num(page.totalCount)} simulation{page.totalCount === 1 ? "" : "s"} · page {cursors.length} of{" "}
-              {Math.max(1, Math.ceil(page.totalCount / PAGE))}
-            </span>
-            <button
-              type="button"
-              class="secondary"
-              disabled={cursors.length === 1}
-              onClick={() => setCursors(cursors.slice(0, -1))}
-            >
-              Previous
-            </button>
-            <button
-              type="button"
-              class="secondary"
-              disabled={!page.pageInfo.hasNextPage}
-              onClick={() => setCursors([...cursors, page.pageInfo.endCursor])}
-            >
-              Next
-            </button>
-          </nav>
+          <Pager
+            label="Simulation pages"
+            summary={
+              <>
+                {num(page.totalCount)} simulation{page.totalCount === 1 ? "" : "s"} · page {cursors.length} of{" "}
+                {Math.max(1, Math.ceil(page.totalCount / PAGE))}
+              </>
+            }
+            cursors={cursors}
+            setCursors={setCursors}
+            hasNextPage={page.pageInfo.hasNextPage}
+            endCursor={page.pageInfo.endCursor}
+          />
         </>
       ) : null}
     </section>
