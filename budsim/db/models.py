@@ -27,6 +27,24 @@ PARALLEL_DIVIDES_GPU_COUNT = (
 )
 
 
+# A run's load is one of the two: a closed loop of requests in flight, or an open loop at a rate.
+ONE_LOAD = (
+    "(concurrency IS NOT NULL AND request_rate IS NULL) OR (concurrency IS NULL AND request_rate IS NOT NULL)"
+)
+# The metrics a run may hold: a run with none of them measured nothing.
+METRIC_COLUMNS = (
+    "ttft_ms",
+    "ttft_p50_ms",
+    "ttft_p99_ms",
+    "tpot_ms",
+    "output_tokens_per_s",
+    "requests_per_s",
+    "e2e_latency_ms",
+    "e2e_p99_ms",
+)
+SOME_METRIC = " OR ".join(f"{column} IS NOT NULL" for column in METRIC_COLUMNS)
+
+
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
@@ -83,7 +101,13 @@ class SimulationRow(HasId, HasCreatedAt, Base):
 
 
 class BenchmarkRunRow(HasId, HasCreatedAt, Base):
-    """One measured closed-loop serving run, with its provenance; `budsim train` learns from these and the CSV."""
+    """One measured serving run, with its provenance; `budsim train` learns from these and the CSV.
+
+    A run is closed loop (`concurrency` requests in flight) or open loop (`request_rate` requests/s offered), never
+    both, and holds whichever metrics were measured (at least one). Every physical check below is written so that it
+    holds wherever its inputs are present: SQL passes a CHECK whose value is NULL, so a missing figure skips exactly
+    the relations it takes part in.
+    """
 
     __tablename__ = "benchmark_runs"
     __table_args__ = (
@@ -100,25 +124,43 @@ class BenchmarkRunRow(HasId, HasCreatedAt, Base):
         # TPOT is the gap between output tokens: a run needs two of them for it to be measured at all.
         CheckConstraint("output_tokens > 1", name="output_tokens_above_one"),
         CheckConstraint("concurrency > 0", name="concurrency_positive"),
+        CheckConstraint("request_rate > 0", name="request_rate_positive"),
+        CheckConstraint(ONE_LOAD, name="one_load"),
+        CheckConstraint(SOME_METRIC, name="some_metric"),
         CheckConstraint("ttft_ms > 0", name="ttft_positive"),
+        CheckConstraint("ttft_p50_ms > 0", name="ttft_p50_positive"),
+        CheckConstraint("ttft_p99_ms > 0", name="ttft_p99_positive"),
+        CheckConstraint("ttft_p50_ms <= ttft_p99_ms", name="ttft_p50_within_p99"),
         CheckConstraint("tpot_ms > 0", name="tpot_positive"),
         CheckConstraint("output_tokens_per_s > 0", name="throughput_positive"),
+        CheckConstraint("requests_per_s > 0", name="requests_per_s_positive"),
         CheckConstraint(
             f"output_tokens_per_s * tpot_ms <= {THROUGHPUT_PER_CONCURRENCY_TPOT}.0 * concurrency",
             name="throughput_within_decode_bound",
         ),
         CheckConstraint("e2e_latency_ms IS NULL OR e2e_latency_ms > 0", name="e2e_positive"),
+        CheckConstraint("e2e_p99_ms > 0", name="e2e_p99_positive"),
         CheckConstraint("e2e_latency_ms IS NULL OR ttft_ms < e2e_latency_ms", name="ttft_within_e2e"),
+        # Each request's first token comes before its last, so every quantile of TTFT is below the same one of E2E.
+        CheckConstraint("ttft_p99_ms < e2e_p99_ms", name="ttft_p99_within_e2e_p99"),
         CheckConstraint(
             "e2e_latency_ms IS NULL OR tpot_ms * (output_tokens - 1) <= e2e_latency_ms", name="decode_within_e2e"
         ),
         CheckConstraint("trim(source) <> ''", name="source_not_blank"),
         Index("ix_benchmark_runs_created_at_id", "created_at", "id"),
         Index("ix_benchmark_runs_model_id_created_at", "model_id", "created_at"),
+        Index("ix_benchmark_runs_simulation_id", "simulation_id"),
     )
 
     model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("models.id", ondelete="RESTRICT"))
-    gpu_type: Mapped[str] = mapped_column(String(100))  # the catalog's canonical name (`core.catalog.gpus`)
+    # The GPU's name: the catalog's canonical one (`core.catalog.gpus`), or a custom profile's `gpu_type`.
+    gpu_type: Mapped[str] = mapped_column(String(100))
+    # The profile it ran on, where given; a deleted profile leaves its runs, named by `gpu_type`.
+    hardware_profile_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("hardware_profiles.id", ondelete="SET NULL")
+    )
+    # The stored prediction this run measured (`validateSimulation`); a deleted simulation leaves the run.
+    simulation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("simulations.id", ondelete="SET NULL"))
     gpu_count: Mapped[int]
     tensor_parallel: Mapped[int]
     pipeline_parallel: Mapped[int] = mapped_column(default=1)
@@ -128,11 +170,16 @@ class BenchmarkRunRow(HasId, HasCreatedAt, Base):
     engine_version: Mapped[str | None] = mapped_column(String(100))
     input_tokens: Mapped[int]
     output_tokens: Mapped[int]
-    concurrency: Mapped[int]  # requests in flight; open-loop (request-rate) runs are not stored
-    ttft_ms: Mapped[float]
-    tpot_ms: Mapped[float]
-    output_tokens_per_s: Mapped[float]
+    concurrency: Mapped[int | None]  # requests in flight (closed loop), or None for an open-loop run
+    request_rate: Mapped[float | None]  # requests/s offered (open loop), or None for a closed-loop run
+    ttft_ms: Mapped[float | None]  # means, medians and 99th percentiles, each None where not measured
+    ttft_p50_ms: Mapped[float | None]
+    ttft_p99_ms: Mapped[float | None]
+    tpot_ms: Mapped[float | None]
+    output_tokens_per_s: Mapped[float | None]
+    requests_per_s: Mapped[float | None]
     e2e_latency_ms: Mapped[float | None]
+    e2e_p99_ms: Mapped[float | None]
     source: Mapped[str] = mapped_column(Text)  # a URL, or who measured it and how: provenance is mandatory
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import delete, insert, inspect, select
@@ -106,6 +107,7 @@ async def test_postgresql_stores_documents_as_jsonb() -> None:
 @pytest.mark.parametrize(
     ("revision", "dropped"),
     [
+        ("0007", set()),  # 0008 changes benchmark_runs' columns only
         ("0006", ENDPOINT_TABLES),
         ("0004", {"api_keys", *ENDPOINT_TABLES}),
         ("0003", {"api_keys", "optimization_jobs", *ENDPOINT_TABLES}),
@@ -164,6 +166,18 @@ MEASURED_RUN = {
         {"e2e_latency_ms": 40.0},  # shorter than the first token
         {"e2e_latency_ms": 1000.0},  # shorter than 199 gaps of 9.5 ms
         {"source": "   "},
+        # Migration 0008: open-loop runs and partial metrics, still refused where nonsense
+        {"concurrency": None},  # no load at all
+        {"request_rate": 8.0},  # both loads
+        {"concurrency": None, "request_rate": 0.0},
+        {"ttft_ms": None, "tpot_ms": None, "output_tokens_per_s": None, "e2e_latency_ms": None},  # nothing measured
+        {"ttft_p50_ms": 60.0, "ttft_p99_ms": 50.0},  # the median above the 99th percentile
+        {"ttft_p99_ms": 0.0},
+        {"ttft_p99_ms": 2500.0, "e2e_p99_ms": 2400.0},  # a first token after the same quantile's last
+        {"requests_per_s": 0.0},
+        {"e2e_p99_ms": -1.0},
+        {"tpot_ms": None, "e2e_latency_ms": 20.0},  # the TTFT check holds without TPOT
+        {"e2e_latency_ms": None, "ttft_ms": None, "output_tokens_per_s": 2000.0},  # the decode bound without TTFT
     ],
     ids=lambda change: ",".join(f"{k}={v}" for k, v in change.items()),
 )
@@ -181,6 +195,29 @@ async def test_migrated_benchmark_runs_refuse_what_the_api_refuses(
     with pytest.raises(IntegrityError):
         async with empty_engine.begin() as connection:
             await connection.execute(insert(BenchmarkRunRow), [row | change | {"id": uuid.uuid4()}])
+
+
+OPEN_LOOP_RUN = MEASURED_RUN | {"concurrency": None, "request_rate": 4.0, "ttft_ms": None, "ttft_p99_ms": 120.0}
+
+
+async def test_migrated_benchmark_runs_take_open_loop_and_partial_runs_and_downgrading_drops_only_those(
+    empty_engine: AsyncEngine,
+) -> None:
+    """0008 stores an open-loop run with a p99 TTFT and no mean; 0007's table cannot, so a downgrade deletes it and
+    keeps the complete closed-loop run."""
+    await migrate.upgrade(empty_engine)
+    async with empty_engine.begin() as connection:
+        model_id = await connection.scalar(select(ModelRow.id).limit(1))
+        closed, opened = uuid.uuid4(), uuid.uuid4()
+        for run_id, run in ((closed, MEASURED_RUN), (opened, OPEN_LOOP_RUN)):
+            await connection.execute(
+                insert(BenchmarkRunRow), [{"id": run_id, "model_id": model_id, "created_at": utcnow(), **run}]
+            )
+    await migrate.downgrade(empty_engine, "0007")
+    async with empty_engine.begin() as connection:
+        ids = (await connection.execute(sa.text("SELECT id FROM benchmark_runs"))).scalars().all()
+    assert [uuid.UUID(str(i)) for i in ids] == [closed]
+    await migrate.upgrade(empty_engine)
 
 
 async def test_migrated_endpoints_hold_their_profiles_and_leave_their_jobs_when_deleted(
