@@ -28,9 +28,7 @@ PARALLEL_DIVIDES_GPU_COUNT = (
 
 
 # A run's load is one of the two: a closed loop of requests in flight, or an open loop at a rate.
-ONE_LOAD = (
-    "(concurrency IS NOT NULL AND request_rate IS NULL) OR (concurrency IS NULL AND request_rate IS NOT NULL)"
-)
+ONE_LOAD = "(concurrency IS NOT NULL AND request_rate IS NULL) OR (concurrency IS NULL AND request_rate IS NOT NULL)"
 # The metrics a run may hold: a run with none of them measured nothing.
 METRIC_COLUMNS = (
     "ttft_ms",

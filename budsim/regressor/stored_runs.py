@@ -1,7 +1,16 @@
-"""Benchmark runs users recorded through the API (`recordBenchmark`), as training input for the residual regressor.
+"""Benchmark runs users recorded through the API (`recordBenchmark(s)`, `importBenchmarkResults`), as training input
+for the residual regressor.
 
 `budsim train` and start-up training learn from data/benchmarks.csv plus these rows, so a team's own measurements
 sharpen the corrections (and the confidence) for the models and GPUs they actually run.
+
+Not every stored run can be learned from; these are skipped, each reason logged once per fetch with its count:
+- open-loop runs (`request_rate`, no `concurrency`): the regressor's features and the CSV's rows are closed loops of
+  N requests in flight, and an offered rate does not say how many were in flight;
+- runs without all three of mean TTFT, TPOT and output tokens/s: those are the regressor's three targets, and a row
+  must carry each of them (the others, p50/p99 and E2E, serve `validateSimulation` only);
+- runs on a custom profile GPU (not in `core.catalog.gpus`): `core.measurements` and the training features are built
+  from a catalog `GpuSpec` (`find_gpu`), which a profile's free-form specs cannot stand in for yet.
 """
 
 import logging
@@ -13,6 +22,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
+from budsim.core.catalog.gpus import find_gpu
 from budsim.core.measurements import MeasuredRun
 from budsim.core.types import Engine
 from budsim.db import queries
@@ -37,6 +47,9 @@ def measured_run(run: BenchmarkRunRow, model: ModelRow) -> MeasuredRun:
     groups of TP x PP is that many copies each serving its share of the clients. Pipeline stages are folded into the
     replica's GPU count, as `core.measurements` treats every GPU of a replica as one parallel group.
     """
+    concurrency, ttft, tpot, tokens_per_s = run.concurrency, run.ttft_ms, run.tpot_ms, run.output_tokens_per_s
+    if concurrency is None or ttft is None or tpot is None or tokens_per_s is None:
+        raise ValueError(f"benchmark run {run.id} cannot be trained on: {skip_reason(run)}")
     group = run.tensor_parallel * run.pipeline_parallel
     copies = max(run.gpu_count // group, 1)
     return MeasuredRun(
@@ -51,13 +64,39 @@ def measured_run(run: BenchmarkRunRow, model: ModelRow) -> MeasuredRun:
         engine=Engine(run.engine),
         input_tokens=run.input_tokens,
         output_tokens=run.output_tokens,
-        concurrency=max(math.ceil(run.concurrency / copies), 1),
+        concurrency=max(math.ceil(concurrency / copies), 1),
         static_batch=False,
-        ttft_ms=run.ttft_ms,
-        tpot_ms=run.tpot_ms,
-        output_tokens_per_s=run.output_tokens_per_s / copies,
+        ttft_ms=ttft,
+        tpot_ms=tpot,
+        output_tokens_per_s=tokens_per_s / copies,
         source=f"benchmark_runs/{run.id}: {run.source}",
     )
+
+
+def skip_reason(run: BenchmarkRunRow) -> str | None:
+    """Why training cannot use this run (see the module's docstring), or None when it can."""
+    if run.concurrency is None:
+        return "open-loop runs (a request rate, not requests in flight)"
+    if run.ttft_ms is None or run.tpot_ms is None or run.output_tokens_per_s is None:
+        return "runs without all of mean TTFT, TPOT and output tokens/s (the regressor's three targets)"
+    if find_gpu(run.gpu_type) is None:
+        return "runs on a custom profile GPU (training features need a catalog GPU's specs)"
+    return None
+
+
+def _usable(pairs: list[tuple[BenchmarkRunRow, ModelRow]]) -> list[tuple[BenchmarkRunRow, ModelRow]]:
+    """The pairs training can use; each skipped kind is logged once, with its count."""
+    skipped: dict[str, int] = {}
+    kept = []
+    for run, model in pairs:
+        reason = skip_reason(run)
+        if reason is None:
+            kept.append((run, model))
+        else:
+            skipped[reason] = skipped.get(reason, 0) + 1
+    for reason, count in skipped.items():
+        log.info("%d stored benchmark run(s) not used for training: %s", count, reason)
+    return kept
 
 
 def _sqlite_file_missing(database_url: str) -> bool:
@@ -78,6 +117,7 @@ async def fetch_stored_runs(database_url: str) -> StoredRuns:
         return StoredRuns((), {})
     finally:
         await engine.dispose()
+    pairs = _usable(pairs)
     return StoredRuns(
         tuple(measured_run(run, model) for run, model in pairs),
         {model.name: dict(model.architecture) for _, model in pairs},

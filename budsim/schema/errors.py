@@ -13,7 +13,7 @@ from strawberry.extensions import MaskErrors
 from budsim.core.errors import CoreError
 from budsim.resolvers.auth import Forbidden
 from budsim.resolvers.errors import UNAVAILABLE_MESSAGE, Conflict, Invalid, NotFound, is_unavailable
-from budsim.schema.types.benchmark import BenchmarkRun
+from budsim.schema.types.benchmark import BenchmarkRun, RecordedBenchmarkRuns
 from budsim.schema.types.endpoint import DeletedEndpoint, Endpoint, EndpointDeployment
 from budsim.schema.types.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from budsim.schema.types.hardware import DeletedHardwareProfile, HardwareProfile
@@ -46,6 +46,9 @@ RegisterModelResult = Annotated[
 ]
 RecordBenchmarkResult = Annotated[
     BenchmarkRun | ValidationError | NotFoundError | ForbiddenError, strawberry.union("RecordBenchmarkResult")
+]
+RecordBenchmarksResult = Annotated[
+    RecordedBenchmarkRuns | ValidationError | NotFoundError | ForbiddenError, strawberry.union("RecordBenchmarksResult")
 ]
 
 CreateEndpointResult = Annotated[

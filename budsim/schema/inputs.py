@@ -103,10 +103,20 @@ class OptimizeInput:
     seed: int = 0
 
 
-@strawberry.input(description="A serving run you measured, for the regressor to learn from. Provenance is required.")
+@strawberry.input(
+    description="A serving run you measured, for the regressor to learn from and for predictions to be checked "
+    "against. Provenance is required. The GPU is a catalog `gpuType` or a `hardwareProfileId` (custom GPUs "
+    "included); the load is the workload's `concurrency` (closed loop) or `requestRate` (open loop); give whichever "
+    "metrics were measured, at least one. Training uses closed-loop runs with TTFT, TPOT and output tokens/s."
+)
 class RecordBenchmarkInput:
     model_id: strawberry.ID
-    gpu_type: str = strawberry.field(description="A catalog GPU (see `gpuTypes`); stored by its catalog name.")
+    gpu_type: str | None = strawberry.field(
+        default=None, description="A catalog GPU (see `gpuTypes`); stored by its catalog name. Or `hardwareProfileId`."
+    )
+    hardware_profile_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The hardware profile it ran on (its GPU, custom ones included); or `gpuType`."
+    )
     gpu_count: int = strawberry.field(description="GPUs the run used: whole copies of the TP x PP group.")
     tensor_parallel_size: int
     pipeline_parallel_size: int = 1
@@ -117,12 +127,18 @@ class RecordBenchmarkInput:
     engine: Engine
     engine_version: str | None = None
     workload: WorkloadInput = strawberry.field(
-        description="Mean request shape and the closed-loop `concurrency` (required; open-loop runs are not stored)."
+        description="Mean request shape, and either `concurrency` (closed loop) or `requestRate` (open loop)."
     )
-    ttft_ms: float = strawberry.field(description="Mean time to first token.")
-    tpot_ms: float = strawberry.field(description="Mean time per output token after the first.")
-    output_tokens_per_s: float = strawberry.field(description="Output tokens/s of the whole run (not input + output).")
+    ttft_ms: float | None = strawberry.field(default=None, description="Mean time to first token.")
+    ttft_p50_ms: float | None = strawberry.field(default=None, description="Median time to first token.")
+    ttft_p99_ms: float | None = strawberry.field(default=None, description="99th percentile time to first token.")
+    tpot_ms: float | None = strawberry.field(default=None, description="Mean time per output token after the first.")
+    output_tokens_per_s: float | None = strawberry.field(
+        default=None, description="Output tokens/s of the whole run (not input + output)."
+    )
+    requests_per_s: float | None = strawberry.field(default=None, description="Completed requests/s of the run.")
     e2e_latency_ms: float | None = strawberry.field(default=None, description="Mean end-to-end request latency.")
+    e2e_p99_ms: float | None = strawberry.field(default=None, description="99th percentile end-to-end latency.")
     source: str = strawberry.field(description="Provenance: a URL, or who measured it, with what tool and how.")
 
 

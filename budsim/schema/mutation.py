@@ -13,6 +13,7 @@ from budsim.schema.errors import (
     DeployEndpointResult,
     OptimizeResult,
     RecordBenchmarkResult,
+    RecordBenchmarksResult,
     RegisterModelResult,
     SimulateResult,
     UpdateHardwareProfileResult,
@@ -76,6 +77,15 @@ class Mutation:
     )
     async def record_benchmark(self, info: strawberry.Info, input: RecordBenchmarkInput) -> RecordBenchmarkResult:
         return await benchmarks.record(info.context, input)
+
+    @strawberry.mutation(
+        description="Store many measured runs at once, all or none: the first bad one is a ValidationError naming "
+        "its row and field (`input[3].ttftMs`) and nothing is written. At most 500 runs a call."
+    )
+    async def record_benchmarks(
+        self, info: strawberry.Info, input: list[RecordBenchmarkInput]
+    ) -> RecordBenchmarksResult:
+        return await benchmarks.record_many(info.context, input)
 
     @strawberry.mutation(
         description="Store a named plan for serving a model; validated as `optimize` validates, nothing runs."

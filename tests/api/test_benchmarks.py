@@ -219,7 +219,7 @@ TOTAL_NOT_OUTPUT = 1633.8 * 6  # (1000 + 200) / 200: the input + output figure s
         ({"gpuCount": 4, "tensorParallelSize": 8}, "input.tensorParallelSize"),
         ({"gpuCount": 4, "tensorParallelSize": 4, "pipelineParallelSize": 2}, "input.pipelineParallelSize"),
         ({"engineVersion": " "}, "input.engineVersion"),
-        ({"workload": {"inputTokens": 1000, "outputTokens": 200, "requestRate": 8}}, "input.workload.concurrency"),
+        ({"workload": {"inputTokens": 1000, "outputTokens": 200}}, "input.workload.concurrency"),  # no load
         (
             {"workload": {"inputTokens": 1000, "outputTokens": 200, "concurrency": 16, "requestRate": 8}},
             "input.workload.requestRate",

@@ -1,4 +1,5 @@
-"""Measured benchmark runs: what was deployed, the closed-loop load offered, what was measured, and who says so."""
+"""Measured benchmark runs: what was deployed, the load offered (closed or open loop), what was measured, and who
+says so."""
 
 import uuid
 from datetime import datetime
@@ -19,7 +20,9 @@ from budsim.schema.types.prediction import Dtype, Engine
 )
 class BenchmarkRun:
     id: strawberry.ID
-    gpu_type: str = strawberry.field(description="The catalog GPU it ran on, by its catalog name (see `gpuTypes`).")
+    gpu_type: str = strawberry.field(
+        description="The GPU it ran on: a catalog name (see `gpuTypes`) or its hardware profile's custom GPU."
+    )
     gpu_count: int = strawberry.field(description="GPUs the run used: whole copies of the TP x PP group.")
     tensor_parallel_size: int
     pipeline_parallel_size: int
@@ -31,11 +34,22 @@ class BenchmarkRun:
     engine_version: str | None
     input_tokens: int = strawberry.field(description="Mean prompt tokens per request.")
     output_tokens: int = strawberry.field(description="Mean output tokens per request.")
-    concurrency: int = strawberry.field(description="Requests kept in flight (closed loop).")
-    ttft_ms: float = strawberry.field(description="Mean time to first token.")
-    tpot_ms: float = strawberry.field(description="Mean time per output token after the first.")
-    output_tokens_per_s: float = strawberry.field(description="Output tokens/s of the whole run, all GPUs.")
+    concurrency: int | None = strawberry.field(description="Requests kept in flight (closed loop); null: open loop.")
+    request_rate: float | None = strawberry.field(description="Requests/s offered (open loop); null: closed loop.")
+    ttft_ms: float | None = strawberry.field(description="Mean time to first token, where measured.")
+    ttft_p50_ms: float | None = strawberry.field(description="Median time to first token, where measured.")
+    ttft_p99_ms: float | None = strawberry.field(description="99th percentile time to first token, where measured.")
+    tpot_ms: float | None = strawberry.field(description="Mean time per output token after the first, where measured.")
+    output_tokens_per_s: float | None = strawberry.field(description="Output tokens/s of the whole run, all GPUs.")
+    requests_per_s: float | None = strawberry.field(description="Completed requests/s of the whole run.")
     e2e_latency_ms: float | None = strawberry.field(description="Mean end-to-end request latency, where measured.")
+    e2e_p99_ms: float | None = strawberry.field(description="99th percentile end-to-end latency, where measured.")
+    hardware_profile_id: strawberry.ID | None = strawberry.field(
+        description="The hardware profile it ran on, where one was named (null once that profile is deleted)."
+    )
+    simulation_id: strawberry.ID | None = strawberry.field(
+        description="The stored prediction this run measured (`validateSimulation`), if any."
+    )
     source: str = strawberry.field(description="Provenance: a URL, or who measured it and how.")
     created_at: datetime
     model_id: strawberry.Private[uuid.UUID]
@@ -62,14 +76,31 @@ class BenchmarkRun:
             input_tokens=row.input_tokens,
             output_tokens=row.output_tokens,
             concurrency=row.concurrency,
+            request_rate=row.request_rate,
             ttft_ms=row.ttft_ms,
+            ttft_p50_ms=row.ttft_p50_ms,
+            ttft_p99_ms=row.ttft_p99_ms,
             tpot_ms=row.tpot_ms,
             output_tokens_per_s=row.output_tokens_per_s,
+            requests_per_s=row.requests_per_s,
             e2e_latency_ms=row.e2e_latency_ms,
+            e2e_p99_ms=row.e2e_p99_ms,
+            hardware_profile_id=_id(row.hardware_profile_id),
+            simulation_id=_id(row.simulation_id),
             source=row.source,
             created_at=row.created_at,
             model_id=row.model_id,
         )
+
+
+def _id(value: uuid.UUID | None) -> strawberry.ID | None:
+    return None if value is None else strawberry.ID(str(value))
+
+
+@strawberry.type(description="Runs stored together, in the order given.")
+class RecordedBenchmarkRuns:
+    runs: list[BenchmarkRun]
+    count: int = strawberry.field(description="How many runs were stored (all of those given).")
 
 
 @strawberry.type
