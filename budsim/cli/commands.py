@@ -287,6 +287,48 @@ def _train(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    """`budsim import FILE...`: each file's runs stored as `importBenchmarkResults` stores them, all of a file or
+    none of it; the first file refused stops the command (the files before it stay imported)."""
+    from budsim.core.errors import CoreError
+    from budsim.core.imports import BenchmarkFormat
+    from budsim.core.types import Dtype
+    from budsim.resolvers.benchmarks import ImportSettings, import_runs
+    from budsim.resolvers.errors import Invalid, NotFound
+
+    import_settings = ImportSettings(
+        hardware_profile_id=args.hardware_profile,
+        model_id=args.model,
+        tensor_parallel_size=args.tp,
+        pipeline_parallel_size=args.pp,
+        replicas=args.replicas,
+        weight_dtype=Dtype(args.dtype),
+        kv_cache_dtype=Dtype(args.kv_dtype) if args.kv_dtype else None,
+        engine=Engine(args.engine) if args.engine else None,
+        source=args.source,
+    )
+
+    contents = [(name, Path(name).read_text(encoding="utf-8")) for name in args.files]
+
+    async def store(sessions: "async_sessionmaker[AsyncSession]") -> int:
+        for name, content in contents:
+            try:
+                rows = await import_runs(sessions, BenchmarkFormat(args.format), content, import_settings)
+            except (Invalid, CoreError) as error:
+                print(f"{name}: {error.field}: {error.message}", file=sys.stderr)
+                return 1
+            except NotFound as error:
+                print(f"{name}: {error.message}", file=sys.stderr)
+                return 1
+            loads = ", ".join(
+                f"concurrency {row.concurrency}" if row.concurrency else f"{row.request_rate:g} req/s" for row in rows
+            )
+            print(f"{name}: {len(rows)} run(s) stored on {rows[0].gpu_type} ({loads})")
+        return 0
+
+    return asyncio.run(_with_keys(settings, store))
+
+
 async def _with_keys(settings: Settings, work: "Callable[[async_sessionmaker[AsyncSession]], Awaitable[int]]") -> int:
     from budsim.db.session import create_engine, create_sessionmaker
 
@@ -448,6 +490,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-stored", dest="stored", action="store_false", help="ignore benchmark runs stored in DATABASE_URL"
     )
     train.set_defaults(run=_train)
+
+    imported = commands.add_parser(
+        "import", help="store a benchmark tool's result files as measured runs (DATABASE_URL), as training uses them"
+    )
+    imported.add_argument("files", nargs="+", metavar="FILE")
+    imported.add_argument("--format", required=True, choices=["VLLM", "SGLANG", "GUIDELLM"], type=str.upper)
+    imported.add_argument("--hardware-profile", required=True, help="the hardware profile's id the runs used")
+    imported.add_argument("--model", default=None, help="the model's id (default: the file's, by registered name)")
+    imported.add_argument("--tp", type=_positive, default=1, help="tensor parallel size (default 1)")
+    imported.add_argument("--pp", type=_positive, default=1, help="pipeline parallel size (default 1)")
+    imported.add_argument("--replicas", type=_positive, default=1, help="data-parallel copies (default 1)")
+    imported.add_argument("--dtype", default="BF16", choices=["BF16", "FP16", "FP8", "INT8", "INT4"], type=str.upper)
+    imported.add_argument("--kv-dtype", default=None, choices=["BF16", "FP16", "FP8", "INT8", "INT4"], type=str.upper)
+    imported.add_argument("--engine", default=None, choices=["VLLM", "SGLANG", "TRTLLM"], type=str.upper)
+    imported.add_argument("--source", default=None, help="provenance: who measured, where, how")
+    imported.set_defaults(run=_import)
 
     create_key = commands.add_parser(
         "create-api-key", help="make an API key and print it once (DATABASE_URL; stored only as a hash)"

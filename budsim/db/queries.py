@@ -156,6 +156,12 @@ async def models_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict
     return {row.id: row for row in rows}
 
 
+async def model_ids_by_names(session: AsyncSession, names: Sequence[str]) -> dict[str, uuid.UUID]:
+    """Registered models' ids by their exact names; a name no model has is left out."""
+    rows = await session.execute(select(ModelRow.name, ModelRow.id).where(ModelRow.name.in_(set(names))))
+    return {name: model_id for name, model_id in rows.all()}
+
+
 async def simulations_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, SimulationRow]:
     rows = await session.scalars(select(SimulationRow).where(SimulationRow.id.in_(set(ids))))
     return {row.id: row for row in rows}

@@ -5,11 +5,16 @@ ranges to the relations any real measurement satisfies (each one stated where it
 """
 
 from collections.abc import Sequence
-from dataclasses import asdict, astuple, dataclass
+from dataclasses import asdict, astuple, dataclass, replace
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from budsim.core import imports
 from budsim.core.catalog.gpus import GPUS, find_gpu
+from budsim.core.imports import BenchmarkFormat
+from budsim.core.types import Dtype as DtypeKind
+from budsim.core.types import Engine as EngineKind
 from budsim.db import queries
 from budsim.db.models import THROUGHPUT_PER_CONCURRENCY_TPOT, BenchmarkRunRow
 from budsim.resolvers import validation as check
@@ -17,7 +22,7 @@ from budsim.resolvers.auth import Scope, require
 from budsim.resolvers.context import Context
 from budsim.resolvers.errors import Invalid, NotFound
 from budsim.resolvers.pagination import check_first, decode_time_id_cursor, encode_cursor, page_info, query_id
-from budsim.schema.inputs import RecordBenchmarkInput, WorkloadInput
+from budsim.schema.inputs import DeploymentConfigInput, RecordBenchmarkInput, WorkloadInput
 from budsim.schema.types.benchmark import BenchmarkRun, BenchmarkRunConnection, BenchmarkRunEdge, RecordedBenchmarkRuns
 
 MAX_GPUS = 4096
@@ -239,13 +244,15 @@ def _row(data: RecordBenchmarkInput, at: str) -> Checked:
     return Checked(row, at, str(data.model_id))
 
 
-async def store_runs(ctx: Context, checked: list[Checked], *, batch: bool) -> list[BenchmarkRunRow]:
+async def store_runs(
+    sessionmaker: async_sessionmaker[AsyncSession], checked: list[Checked], *, batch: bool
+) -> list[BenchmarkRunRow]:
     """Look up every run's model and profile, then write them all in one transaction, or none.
 
     A missing model or profile is a NotFoundError for a single run (`recordBenchmark`, as it always answered) and a
     ValidationError naming the row (`input[3].modelId`) in a batch, where the id alone would not say which row."""
     rows = [c.row for c in checked]
-    async with ctx.sessionmaker() as session:
+    async with sessionmaker() as session:
         models = await queries.models_by_ids(session, [r.model_id for r in rows])
         profile_ids = [r.hardware_profile_id for r in rows if r.hardware_profile_id is not None]
         profiles = await queries.hardware_profiles_by_ids(session, profile_ids) if profile_ids else {}
@@ -276,7 +283,7 @@ async def store_runs(ctx: Context, checked: list[Checked], *, batch: bool) -> li
 
 async def record(ctx: Context, data: RecordBenchmarkInput) -> BenchmarkRun:
     require(ctx, Scope.WRITE)
-    [row] = await store_runs(ctx, [_row(data, "input")], batch=False)
+    [row] = await store_runs(ctx.sessionmaker, [_row(data, "input")], batch=False)
     return BenchmarkRun.from_row(row)
 
 
@@ -291,5 +298,118 @@ def check_batch(runs: Sequence[RecordBenchmarkInput], field: str = "input") -> l
 async def record_many(ctx: Context, runs: Sequence[RecordBenchmarkInput]) -> RecordedBenchmarkRuns:
     """All the runs or none: every row is checked before the one transaction that writes them."""
     require(ctx, Scope.WRITE)
-    rows = await store_runs(ctx, check_batch(runs), batch=True)
+    rows = await store_runs(ctx.sessionmaker, check_batch(runs), batch=True)
+    return RecordedBenchmarkRuns(runs=[BenchmarkRun.from_row(row) for row in rows], count=len(rows))
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSettings:
+    """What a result file does not say about the deployment it measured, given by whoever imports it."""
+
+    hardware_profile_id: str
+    model_id: str | None = None  # None: the file's model, found by its registered name
+    tensor_parallel_size: int = 1
+    pipeline_parallel_size: int = 1
+    replicas: int = 1
+    weight_dtype: DtypeKind = DtypeKind.BF16
+    kv_cache_dtype: DtypeKind | None = None
+    engine: EngineKind | None = None  # None: the tool's engine (vLLM, SGLang; VLLM for GuideLLM)
+    source: str | None = None
+
+
+FORMAT_ENGINES = {BenchmarkFormat.VLLM: EngineKind.VLLM, BenchmarkFormat.SGLANG: EngineKind.SGLANG}
+
+
+async def import_runs(
+    sessionmaker: async_sessionmaker[AsyncSession], format: BenchmarkFormat, content: str, settings: ImportSettings
+) -> list[BenchmarkRunRow]:
+    """Parse a result file (`core.imports`) and store its runs as `recordBenchmarks` does: all or none, each bad run
+    named `content[i].field` (its place in file order)."""
+    profile_id = check.parse_id(settings.hardware_profile_id, "hardwareProfileId")
+    model_id = check.parse_id(settings.model_id, "modelId") if settings.model_id is not None else None
+    runs = imports.parse(format, content)
+    async with sessionmaker() as session:
+        if not await queries.hardware_profiles_by_ids(session, [profile_id]):
+            raise NotFound("HardwareProfile", settings.hardware_profile_id)
+        names = {run.model for run in runs if run.model is not None}
+        by_name = await queries.model_ids_by_names(session, sorted(names)) if model_id is None else {}
+    engine = settings.engine or FORMAT_ENGINES.get(format, EngineKind.VLLM)
+    tp, pp, replicas = settings.tensor_parallel_size, settings.pipeline_parallel_size, settings.replicas
+    inputs = []
+    for run in runs:
+        run_model = model_id
+        if run_model is None:
+            if run.model is None:
+                raise Invalid("modelId", f"{run.where} names no model: give modelId")
+            run_model = by_name.get(run.model)
+            if run_model is None:
+                raise Invalid(
+                    "modelId", f"{run.where} is for {run.model!r}, not a registered model: register it or give modelId"
+                )
+        provenance = settings.source or f"imported from a {format.value} result file"
+        inputs.append(
+            RecordBenchmarkInput(
+                model_id=strawberry.ID(str(run_model)),
+                hardware_profile_id=strawberry.ID(str(profile_id)),
+                gpu_count=tp * pp * replicas,
+                tensor_parallel_size=tp,
+                pipeline_parallel_size=pp,
+                weight_dtype=settings.weight_dtype,
+                kv_cache_dtype=settings.kv_cache_dtype,
+                engine=engine,
+                workload=WorkloadInput(
+                    input_tokens=run.input_tokens,
+                    output_tokens=run.output_tokens,
+                    concurrency=run.concurrency,
+                    request_rate=run.request_rate,
+                ),
+                ttft_ms=run.ttft_ms,
+                ttft_p50_ms=run.ttft_p50_ms,
+                ttft_p99_ms=run.ttft_p99_ms,
+                tpot_ms=run.tpot_ms,
+                output_tokens_per_s=run.output_tokens_per_s,
+                requests_per_s=run.requests_per_s,
+                e2e_latency_ms=run.e2e_latency_ms,
+                e2e_p99_ms=run.e2e_p99_ms,
+                source=f"{provenance} ({run.where})",
+            )
+        )
+    return await store_runs(sessionmaker, check_batch(inputs, "content"), batch=True)
+
+
+def _or_one(value: int | None) -> int:
+    return 1 if value is None else value
+
+
+async def import_results(
+    ctx: Context,
+    format: BenchmarkFormat,
+    content: str,
+    hardware_profile_id: strawberry.ID,
+    model_id: strawberry.ID | None,
+    config: DeploymentConfigInput | None,
+    source: str | None,
+    engine: EngineKind | None,
+) -> RecordedBenchmarkRuns:
+    require(ctx, Scope.WRITE)
+    settings = ImportSettings(
+        hardware_profile_id=str(hardware_profile_id),
+        model_id=None if model_id is None else str(model_id),
+        engine=engine,
+        source=None if source is None else check.text(source, "source", max_length=MAX_SOURCE_LENGTH - 100),
+    )
+    if config is not None:
+        settings = replace(
+            settings,
+            tensor_parallel_size=check.integer(
+                _or_one(config.tensor_parallel_size), "config.tensorParallelSize", minimum=1, maximum=MAX_PARALLEL
+            ),
+            pipeline_parallel_size=check.integer(
+                _or_one(config.pipeline_parallel_size), "config.pipelineParallelSize", minimum=1, maximum=MAX_PARALLEL
+            ),
+            replicas=check.integer(_or_one(config.replicas), "config.replicas", minimum=1, maximum=MAX_GPUS),
+            weight_dtype=config.weight_dtype or DtypeKind.BF16,
+            kv_cache_dtype=config.kv_cache_dtype,
+        )
+    rows = await import_runs(ctx.sessionmaker, format, content, settings)
     return RecordedBenchmarkRuns(runs=[BenchmarkRun.from_row(row) for row in rows], count=len(rows))

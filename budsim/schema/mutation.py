@@ -22,11 +22,14 @@ from budsim.schema.inputs import (
     CreateEndpointInput,
     CreateHardwareProfileInput,
     DeployChoiceInput,
+    DeploymentConfigInput,
     OptimizeInput,
     RecordBenchmarkInput,
     SimulateInput,
     UpdateHardwareProfileInput,
 )
+from budsim.schema.types.benchmark import BenchmarkFormat
+from budsim.schema.types.prediction import Engine
 
 
 @strawberry.type
@@ -86,6 +89,28 @@ class Mutation:
         self, info: strawberry.Info, input: list[RecordBenchmarkInput]
     ) -> RecordBenchmarksResult:
         return await benchmarks.record_many(info.context, input)
+
+    @strawberry.mutation(
+        description="Read a benchmark tool's result file (vLLM `--save-result` JSON, SGLang `bench_serving` JSONL, "
+        "a GuideLLM report) and store its runs as `recordBenchmarks` does: all or none, a bad run named "
+        "`content[i].field` in file order. The file says the load and the metrics; the deployment is the hardware "
+        "profile and `config` (TP, PP, replicas, dtypes; default one GPU in BF16). The model is the file's, found by "
+        "its registered name, unless `modelId` is given."
+    )
+    async def import_benchmark_results(
+        self,
+        info: strawberry.Info,
+        format: BenchmarkFormat,
+        content: str,
+        hardware_profile_id: strawberry.ID,
+        model_id: strawberry.ID | None = None,
+        config: DeploymentConfigInput | None = None,
+        source: str | None = None,
+        engine: Engine | None = None,
+    ) -> RecordBenchmarksResult:
+        return await benchmarks.import_results(
+            info.context, format, content, hardware_profile_id, model_id, config, source, engine
+        )
 
     @strawberry.mutation(
         description="Store a named plan for serving a model; validated as `optimize` validates, nothing runs."

@@ -7,11 +7,19 @@ from typing import Any
 
 import strawberry
 
+from budsim.core.imports import BenchmarkFormat as BenchmarkFormatKind
 from budsim.core.types import Dtype as DtypeKind
 from budsim.core.types import Engine as EngineKind
 from budsim.schema.types.model import Model
 from budsim.schema.types.pagination import PageInfo
 from budsim.schema.types.prediction import Dtype, Engine
+
+strawberry.enum(
+    BenchmarkFormatKind,
+    description="A benchmark tool's result file: VLLM (`vllm bench serve --save-result` JSON), SGLANG "
+    "(`python -m sglang.bench_serving --output-file` JSONL), GUIDELLM (a `guidellm benchmark` JSON report).",
+)
+BenchmarkFormat = BenchmarkFormatKind  # the same class, registered: annotations can name it
 
 
 @strawberry.type(
