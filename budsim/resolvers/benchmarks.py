@@ -195,7 +195,7 @@ class Checked:
     model_id_text: str
 
 
-def _row(data: RecordBenchmarkInput, at: str) -> Checked:
+def check_run(data: RecordBenchmarkInput, at: str) -> Checked:
     """Every check that needs no database, before any write: a rejected run leaves no trace."""
     model_id = check.parse_id(data.model_id, f"{at}.modelId")
     profile_id = None
@@ -283,7 +283,7 @@ async def store_runs(
 
 async def record(ctx: Context, data: RecordBenchmarkInput) -> BenchmarkRun:
     require(ctx, Scope.WRITE)
-    [row] = await store_runs(ctx.sessionmaker, [_row(data, "input")], batch=False)
+    [row] = await store_runs(ctx.sessionmaker, [check_run(data, "input")], batch=False)
     return BenchmarkRun.from_row(row)
 
 
@@ -292,7 +292,7 @@ def check_batch(runs: Sequence[RecordBenchmarkInput], field: str = "input") -> l
         raise Invalid(field, "must hold at least one run")
     if len(runs) > MAX_BATCH:
         raise Invalid(field, f"must hold at most {MAX_BATCH} runs, got {len(runs)}; send them in several calls")
-    return [_row(data, f"{field}[{index}]") for index, data in enumerate(runs)]
+    return [check_run(data, f"{field}[{index}]") for index, data in enumerate(runs)]
 
 
 async def record_many(ctx: Context, runs: Sequence[RecordBenchmarkInput]) -> RecordedBenchmarkRuns:

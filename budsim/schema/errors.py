@@ -19,7 +19,7 @@ from budsim.schema.types.errors import ConflictError, ForbiddenError, NotFoundEr
 from budsim.schema.types.hardware import DeletedHardwareProfile, HardwareProfile
 from budsim.schema.types.model import Model
 from budsim.schema.types.optimization import OptimizationJob
-from budsim.schema.types.simulation import Simulation
+from budsim.schema.types.simulation import Simulation, ValidationReport
 
 CreateHardwareProfileResult = Annotated[
     HardwareProfile | ValidationError | ConflictError | ForbiddenError, strawberry.union("CreateHardwareProfileResult")
@@ -49,6 +49,9 @@ RecordBenchmarkResult = Annotated[
 ]
 RecordBenchmarksResult = Annotated[
     RecordedBenchmarkRuns | ValidationError | NotFoundError | ForbiddenError, strawberry.union("RecordBenchmarksResult")
+]
+ValidateSimulationResult = Annotated[
+    ValidationReport | ValidationError | NotFoundError | ForbiddenError, strawberry.union("ValidateSimulationResult")
 ]
 
 CreateEndpointResult = Annotated[

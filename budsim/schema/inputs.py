@@ -143,6 +143,23 @@ class RecordBenchmarkInput:
 
 
 @strawberry.input(
+    description="What a deployment serving a stored simulation's config, model, profile and workload measured: "
+    "whichever metrics were measured (at least one), and who measured them how."
+)
+class MeasuredMetricsInput:
+    ttft_ms: float | None = strawberry.field(default=None, description="Mean time to first token.")
+    ttft_p50_ms: float | None = strawberry.field(default=None, description="Median time to first token.")
+    ttft_p99_ms: float | None = strawberry.field(default=None, description="99th percentile time to first token.")
+    tpot_ms: float | None = strawberry.field(default=None, description="Mean time per output token after the first.")
+    output_tokens_per_s: float | None = strawberry.field(default=None, description="Output tokens/s, all replicas.")
+    requests_per_s: float | None = strawberry.field(default=None, description="Completed requests/s, all replicas.")
+    e2e_latency_ms: float | None = strawberry.field(default=None, description="Mean end-to-end request latency.")
+    e2e_p99_ms: float | None = strawberry.field(default=None, description="99th percentile end-to-end latency.")
+    engine_version: str | None = None
+    source: str = strawberry.field(description="Provenance: who measured it, with what tool and how.")
+
+
+@strawberry.input(
     description="An endpoint: a name, and an optimize request's fields, checked as `optimize` checks them."
 )
 class CreateEndpointInput(OptimizeInput):

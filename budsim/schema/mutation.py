@@ -3,7 +3,16 @@
 import strawberry
 from strawberry.scalars import JSON
 
-from budsim.resolvers import benchmarks, endpoints, hardware, models, optimization_jobs, optimize, simulate
+from budsim.resolvers import (
+    benchmarks,
+    endpoints,
+    hardware,
+    models,
+    optimization_jobs,
+    optimize,
+    simulate,
+    validation_reports,
+)
 from budsim.schema.errors import (
     CancelOptimizationResult,
     CreateEndpointResult,
@@ -17,12 +26,14 @@ from budsim.schema.errors import (
     RegisterModelResult,
     SimulateResult,
     UpdateHardwareProfileResult,
+    ValidateSimulationResult,
 )
 from budsim.schema.inputs import (
     CreateEndpointInput,
     CreateHardwareProfileInput,
     DeployChoiceInput,
     DeploymentConfigInput,
+    MeasuredMetricsInput,
     OptimizeInput,
     RecordBenchmarkInput,
     SimulateInput,
@@ -111,6 +122,16 @@ class Mutation:
         return await benchmarks.import_results(
             info.context, format, content, hardware_profile_id, model_id, config, source, engine
         )
+
+    @strawberry.mutation(
+        description="Check a stored prediction against a measurement of its deployment: stores the measurement as a "
+        "benchmark run on the simulation's model, profile, config and workload (tied to the simulation) and answers "
+        "predicted versus measured per metric, and whether each lies within the prediction's p10-p90 interval."
+    )
+    async def validate_simulation(
+        self, info: strawberry.Info, simulation_id: strawberry.ID, measured: MeasuredMetricsInput
+    ) -> ValidateSimulationResult:
+        return await validation_reports.validate(info.context, simulation_id, measured)
 
     @strawberry.mutation(
         description="Store a named plan for serving a model; validated as `optimize` validates, nothing runs."

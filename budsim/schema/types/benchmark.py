@@ -111,6 +111,20 @@ class RecordedBenchmarkRuns:
     count: int = strawberry.field(description="How many runs were stored (all of those given).")
 
 
+@strawberry.type(description="One metric of a stored prediction against what was measured.")
+class MetricComparison:
+    metric: str = strawberry.field(description="The measured input's field: ttftMs, ttftP99Ms, tpotMs, ...")
+    predicted: float | None = strawberry.field(description="The prediction; null where it is unbounded or unknown.")
+    measured: float
+    error_percent: float | None = strawberry.field(
+        description="(predicted - measured) / measured x 100: positive where the prediction was too high."
+    )
+    within_interval: bool | None = strawberry.field(
+        description="Whether the measurement lies within the prediction's p10-p90 interval; null where the "
+        "prediction stored none."
+    )
+
+
 @strawberry.type
 class BenchmarkRunEdge:
     cursor: str

@@ -11,6 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from budsim.core.types import Method as MethodKind
+from budsim.schema.types.benchmark import BenchmarkRun, MetricComparison
 from budsim.schema.types.hardware import HardwareProfile
 from budsim.schema.types.model import Model
 from budsim.schema.types.pagination import PageInfo
@@ -70,3 +71,13 @@ class SimulationConnection:
     edges: list[SimulationEdge]
     page_info: PageInfo
     total_count: int
+
+
+@strawberry.type(
+    description="A stored prediction against a measurement of it: per metric, how far off and whether inside "
+    "the prediction's p10-p90 interval. The measurement is stored as a benchmark run tied to the simulation."
+)
+class ValidationReport:
+    simulation: Simulation
+    run: BenchmarkRun
+    metrics: list[MetricComparison]
