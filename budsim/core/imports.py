@@ -114,7 +114,14 @@ def _mean_tokens(record: dict[str, Any], key: str, completed: float, where: str)
     total = _number(record, key, where)
     if total is None:
         raise CoreError("content", f"{where}: {key} is missing or not positive")
-    return max(round(total / completed), 1)
+    return _whole_tokens(total / completed, key, where)
+
+
+def _whole_tokens(mean: float, key: str, where: str) -> int:
+    """A mean token count as the whole number a run is stored with; the API bounds it (`MAX_TOKENS`)."""
+    if not math.isfinite(mean):
+        raise CoreError("content", f"{where}: {key} gives no finite mean per request")
+    return max(round(mean), 1)
 
 
 def _model(record: dict[str, Any], *keys: str) -> str | None:
@@ -233,8 +240,8 @@ def parse_guidellm(content: str) -> list[ImportedRun]:
             ImportedRun(
                 where=where,
                 model=model,
-                input_tokens=max(round(prompt), 1),
-                output_tokens=max(round(output), 1),
+                input_tokens=_whole_tokens(prompt, "prompt_token_count", where),
+                output_tokens=_whole_tokens(output, "output_token_count", where),
                 concurrency=concurrency,
                 request_rate=rate,
                 ttft_ms=_number(ttft, "mean", where),

@@ -82,6 +82,7 @@ def vllm_with(**changes: object) -> str:
         (BenchmarkFormat.VLLM, vllm_with(mean_ttft_ms="fast"), "mean_ttft_ms must be a number"),
         (BenchmarkFormat.VLLM, vllm_with(max_concurrency=2.5), "max_concurrency must be a whole number"),
         (BenchmarkFormat.VLLM, vllm_with(request_rate=-1), "request_rate must be positive"),
+        (BenchmarkFormat.VLLM, vllm_with(completed=1e-310), "no finite mean per request"),  # would overflow
         (BenchmarkFormat.SGLANG, "\n\n", "holds no run"),
         (BenchmarkFormat.SGLANG, '{"completed": 1}\nnope', "line 1: neither a request rate"),
         (BenchmarkFormat.GUIDELLM, '{"benchmarks": []}', "has no benchmarks list"),
