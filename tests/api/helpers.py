@@ -20,7 +20,8 @@ mutation Simulate($input: SimulateInput!) {
   simulate(input: $input) {
     __typename
     ... on Simulation {
-      id method engine confidence warnings
+      id method engine confidence confidenceLevel warnings
+      confidenceReasons { kind factor message measure }
       config { tensorParallelSize pipelineParallelSize maxNumSeqs maxNumBatchedTokens gpuMemoryUtilization
                maxModelLen replicas weightDtype kvCacheDtype gpusPerReplica totalGpus }
       metrics { ttftMeanMs ttftP50Ms ttftP99Ms tpotMs e2eLatencyP50Ms e2eLatencyP99Ms outputTokensPerS

@@ -88,6 +88,31 @@ async def test_regressor_corrects_the_same_plan_and_trusts_a_measured_pair_more(
     assert 0 < elsewhere["confidence"] < regressor["confidence"]
 
 
+async def test_a_simulation_on_a_gpu_the_benchmarks_lack_says_so_and_what_to_record(
+    client: httpx.AsyncClient,
+) -> None:
+    """data/benchmarks.csv measures H100-SXM, H200-SXM, B200, B300 and GB200 only: an A100 answer is not
+    production ready, and its reasons name the GPU and the run that would raise it."""
+    answer = await simulate(client, "meta-llama/Llama-3.1-8B-Instruct", "A100-80GB-SXM x1", method="REGRESSOR")
+    assert answer["confidenceLevel"] in {"NEEDS_MORE_DATA", "VALIDATE_IN_STAGING"}
+    reasons = {reason["kind"]: reason for reason in answer["confidenceReasons"]}
+    assert reasons["UNSEEN_GPU"] == {
+        "kind": "UNSEEN_GPU",
+        "factor": 0.8,  # core.predictors.confidence.UNSEEN_GPU
+        "message": "No measured run on A100-80GB-SXM",
+        "measure": "Record a run of this model on A100-80GB-SXM with recordBenchmark",
+    }
+    factors = [reason["factor"] for reason in answer["confidenceReasons"]]
+    assert factors == sorted(factors)
+    stored = await gql_data(
+        client,
+        "query($id: ID!) { simulation(id: $id) { confidenceLevel confidenceReasons { kind } } }",
+        id=answer["id"],
+    )
+    assert stored["simulation"]["confidenceLevel"] == answer["confidenceLevel"]
+    assert [r["kind"] for r in stored["simulation"]["confidenceReasons"]] == list(reasons)
+
+
 async def test_a_model_that_cannot_fit_says_by_how_many_gb(client: httpx.AsyncClient) -> None:
     result = await simulate(client, "meta-llama/Llama-3.1-70B-Instruct", "H100-SXM x1")
     assert result["__typename"] == "Simulation"

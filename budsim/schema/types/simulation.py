@@ -11,6 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from budsim.core.types import Method as MethodKind
+from budsim.schema.types.confidence import ConfidenceLevel, ConfidenceReason
 from budsim.schema.types.hardware import HardwareProfile
 from budsim.schema.types.model import Model
 from budsim.schema.types.pagination import PageInfo
@@ -47,6 +48,14 @@ class Simulation:
     )
     model_id: strawberry.Private[uuid.UUID]
     hardware_profile_id: strawberry.Private[uuid.UUID]
+    confidence_level: ConfidenceLevel | None = strawberry.field(
+        default=None, description="The guide's band of `confidence` (null where confidence is)."
+    )
+    confidence_reasons: list[ConfidenceReason] = strawberry.field(
+        default_factory=list,
+        description="What lowered `confidence`, worst first, each with what to measure; empty where nothing did "
+        "(and in answers stored before reasons were given).",
+    )
 
     @strawberry.field
     async def model(self, info: strawberry.Info) -> Model | None:
