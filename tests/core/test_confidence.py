@@ -170,7 +170,7 @@ def test_without_a_regressor_the_analytical_confidence_is_its_reasons() -> None:
     measured = analytical_breakdown(cluster("H100-SXM"), "llama", 2)
     assert measured.score.tolist() == [ANALYTICAL_CONFIDENCE_MEASURED] * 2
     assert kinds(measured) == [ReasonKind.NO_REGRESSOR]
-    assert measured.reasons(0)[0].measure.startswith("Train one with `budsim train`")
+    assert measured.reasons(0)[0].measure.startswith("Use the REGRESSOR method with a trained regressor")
     unmeasured = analytical_breakdown(cluster("L40S"), "llama", 1)
     assert unmeasured.score[0] == pytest.approx(ANALYTICAL_CONFIDENCE_UNMEASURED)
     assert kinds(unmeasured) == [ReasonKind.NO_REGRESSOR, ReasonKind.UNSEEN_GPU]  # 0.6, then 0.75

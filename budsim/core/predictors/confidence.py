@@ -236,8 +236,10 @@ class ConfidenceBreakdown:
                 )
             case ReasonKind.NO_REGRESSOR:
                 return (
-                    "No regressor is trained: the analytical model answers alone",
-                    "Train one with `budsim train` (it learns data/ and every recorded run)",
+                    "The analytical model answers alone, uncorrected by measured runs (the HEURISTIC method, or no "
+                    "trained regressor)",
+                    "Use the REGRESSOR method with a trained regressor (`budsim train` learns data/ and every "
+                    "recorded run)",
                 )
 
 

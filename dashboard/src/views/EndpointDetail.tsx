@@ -2,12 +2,22 @@
 // recommendations once it ends, and Deploy with the generated artifacts.
 import { useEffect, useState } from "preact/hooks";
 import { failureText, request, subscribe } from "../api";
-import { Badge, ConfidenceBadge, ErrorBox, Facts, Heading, Loading, Prose, StatusBadge } from "../components/bits";
+import {
+  Badge,
+  ConfidenceBadge,
+  ConfidenceReasons,
+  ErrorBox,
+  Facts,
+  Heading,
+  Loading,
+  Prose,
+  StatusBadge,
+} from "../components/bits";
 import { CopyBlock } from "../components/CopyBlock";
 import { ParetoChart } from "../components/ParetoChart";
 import {
+  CONFIDENCE_BANDS,
   TARGET_NAMES,
-  confidenceBand,
   count,
   ms,
   num,
@@ -198,8 +208,9 @@ function ResultPanel(props: {
 }) {
   const { endpoint, job, result } = props;
   const rows = rowsOf(result);
+  // A nearest miss carries its own confidence; 0 means there was no config to rate at all.
   const rated = result.meetsTargets || result.confidence > 0;
-  const band = confidenceBand(result.confidence);
+  const band = CONFIDENCE_BANDS[result.confidenceLevel];
   const deployedHere = props.deployment?.jobId === job.id ? props.deployment : null;
   return (
     <section class="panel" aria-labelledby="result-title">
@@ -210,7 +221,7 @@ function ResultPanel(props: {
         ) : (
           <Badge tone="bad">targets not met</Badge>
         )}
-        {rated ? <ConfidenceBadge confidence={result.confidence} /> : null}
+        {rated ? <ConfidenceBadge confidence={result.confidence} level={result.confidenceLevel} /> : null}
       </div>
       <p class="why" data-testid="why">
         <strong>Why this pick: </strong>
@@ -221,6 +232,7 @@ function ResultPanel(props: {
           Confidence {num(result.confidence, 2)}: {band.advice}
         </p>
       ) : null}
+      {rated ? <ConfidenceReasons reasons={result.confidenceReasons} /> : null}
       {result.bindingTargets.length ? (
         <div class="notice notice-warn" role="note">
           <h3>Binding targets</h3>
@@ -307,7 +319,11 @@ function ResultPanel(props: {
                     {row.metrics.costPerMillionTokens == null ? "—" : `$${num(row.metrics.costPerMillionTokens, 2)}`}
                   </td>
                   <td data-label="Confidence">
-                    {rated ? <ConfidenceBadge confidence={result.confidence} compact /> : "—"}
+                    {rated ? (
+                      <ConfidenceBadge confidence={result.confidence} level={result.confidenceLevel} compact />
+                    ) : (
+                      "—"
+                    )}
                   </td>
                   <td data-label="">
                     <button
