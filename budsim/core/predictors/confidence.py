@@ -230,9 +230,9 @@ class ConfidenceBreakdown:
                 )
             case ReasonKind.ENSEMBLE_DISAGREEMENT:
                 return (
-                    f"The regressor's ensemble members disagree (spread {float(self.spread[row]):.2f} in ln units): "
-                    "few measured runs resemble this config",
-                    f"Record runs of this model on {gpu} at this tensor parallel and concurrency {record}",
+                    f"The regressor's ensemble members disagree by {float(self.spread[row]):.2f} (ln units): the "
+                    "measured runs near this config are few or inconsistent",
+                    f"Record more runs of this model on {gpu} at this tensor parallel and concurrency {record}",
                 )
             case ReasonKind.NO_REGRESSOR:
                 return (
