@@ -11,7 +11,7 @@ from budsim.app import create_app
 from budsim.core.calibration import NO_REGRESSOR
 from budsim.db import migrate
 from budsim.settings import Settings
-from tests.api.helpers import CHAT, SIMULATE, model_id, profile_id, row_counts, simulate
+from tests.api.helpers import CHAT, SIMULATE, model_id, profile_id, row_counts, simulate, unique
 from tests.conftest import gql_data
 
 INTERVAL = """
@@ -111,6 +111,41 @@ async def test_a_simulation_on_a_gpu_the_benchmarks_lack_says_so_and_what_to_rec
     )
     assert stored["simulation"]["confidenceLevel"] == answer["confidenceLevel"]
     assert [r["kind"] for r in stored["simulation"]["confidenceReasons"]] == list(reasons)
+
+
+CREATE_PROFILE = """
+mutation($input: CreateHardwareProfileInput!) {
+  createHardwareProfile(input: $input) { ... on HardwareProfile { id } ... on ValidationError { field message } }
+}
+"""
+
+
+@pytest.mark.parametrize("method", ["HEURISTIC", "REGRESSOR"])
+async def test_a_custom_gpu_is_never_measured_and_the_answer_says_so(client: httpx.AsyncClient, method: str) -> None:
+    gpu = unique("Accel")  # a GPU of the user's own: no shipped benchmark can have measured it
+    created = await gql_data(
+        client,
+        CREATE_PROFILE,
+        input={
+            "name": unique("custom"),
+            "gpuType": gpu,
+            "gpuCount": 1,
+            "gpuMemoryGb": 96,
+            "specs": {"bf16_tflops": 900, "memory_bandwidth_gbs": 4000},
+            "costPerGpuHour": 2.0,
+        },
+    )
+    profile = created["createHardwareProfile"]["id"]
+    payload = {
+        "modelId": await model_id(client, "meta-llama/Llama-3.1-8B-Instruct"),
+        "hardwareProfileId": profile,
+        "workload": CHAT,
+        "method": method,
+    }
+    answer = (await gql_data(client, SIMULATE, input=payload))["simulate"]
+    assert answer["confidenceLevel"] in {"NEEDS_MORE_DATA", "VALIDATE_IN_STAGING"}
+    unseen = [r for r in answer["confidenceReasons"] if r["kind"] == "UNSEEN_GPU"]
+    assert [r["message"] for r in unseen] == [f"No measured run on {gpu}"]
 
 
 async def test_a_model_that_cannot_fit_says_by_how_many_gb(client: httpx.AsyncClient) -> None:
