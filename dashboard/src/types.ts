@@ -272,6 +272,7 @@ export interface SimulationDetail {
   confidenceReasons: ConfidenceReason[];
   createdAt: string;
   warnings: string[];
+  staleReasons: string[];
   model: { name: string } | null;
   hardwareProfile: { name: string; gpuType: string } | null;
   workload: {

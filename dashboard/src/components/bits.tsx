@@ -145,3 +145,21 @@ export function Pager({
     </nav>
   );
 }
+
+/** What changed since a stored answer was made (`staleReasons`), and the guide's advice; nothing when fresh. */
+export function StaleNotice({ title, reasons, advice }: { title: string; reasons: string[]; advice: string }) {
+  if (reasons.length === 0) return null;
+  return (
+    <div class="notice notice-warn" role="note" data-testid="stale">
+      <strong>{title}</strong>
+      <ul>
+        {reasons.map((reason) => (
+          <li key={reason}>
+            <Prose text={reason} />
+          </li>
+        ))}
+      </ul>
+      {advice}
+    </div>
+  );
+}

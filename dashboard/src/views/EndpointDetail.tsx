@@ -11,6 +11,7 @@ import {
   Heading,
   Loading,
   Prose,
+  StaleNotice,
   StatusBadge,
 } from "../components/bits";
 import { CopyBlock } from "../components/CopyBlock";
@@ -568,19 +569,11 @@ export function EndpointDetail({ id }: { id: string }) {
           {busy === "optimize" ? "Starting…" : job ? "Optimize again" : "Optimize"}
         </button>
       </div>
-      {endpoint.stale ? (
-        <div class="notice notice-warn" role="note" data-testid="stale">
-          <strong>These recommendations may be out of date.</strong>
-          <ul>
-            {endpoint.staleReasons.map((reason) => (
-              <li key={reason}>
-                <Prose text={reason} />
-              </li>
-            ))}
-          </ul>
-          Re-optimize when hardware or models change (the guide's best practice 5).
-        </div>
-      ) : null}
+      <StaleNotice
+        title="These recommendations may be out of date."
+        reasons={endpoint.staleReasons}
+        advice="Re-optimize when hardware or models change (the guide's best practice 5)."
+      />
       {notice ? (
         <div class="notice notice-info" role="status">
           {notice}
