@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from budsim.core.architecture import ModelArchitecture
-    from budsim.core.predictors import ResidualRegressor
+    from budsim.core.predictors import ConfidenceReason, ResidualRegressor
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -120,6 +120,12 @@ def _regressor(settings: Settings, method: str) -> "ResidualRegressor | None":
     return asyncio.run(prepare_regressor(settings))
 
 
+def _print_reasons(reasons: "tuple[ConfidenceReason, ...]") -> None:
+    """What lowered the confidence, as the API says it, so a CLI answer is as explicable as a served one."""
+    for reason in reasons:
+        print(f"  x{reason.factor:.2f} {reason.message}; to raise it: {reason.measure}")
+
+
 def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     from budsim.cli.render import table
     from budsim.core.catalog.fabrics import catalog_cluster
@@ -127,6 +133,7 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     from budsim.core.deployment import Workload
     from budsim.core.errors import CoreError
     from budsim.core.heuristic import PartialConfig
+    from budsim.core.predictors import confidence_level
     from budsim.core.simulation import simulate
     from budsim.core.types import Dtype, Engine, Interconnect
     from budsim.jobs.api_fields import input_field
@@ -175,7 +182,8 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     print(table(["memory per GPU", "value"], list(asdict(prediction.memory).items())))
     print()
     print(table(["metric", "value"], list(asdict(prediction.metrics).items())))
-    print(f"\nconfidence {prediction.confidence:.2f}")
+    print(f"\nconfidence {prediction.confidence:.2f} ({confidence_level(prediction.confidence).value})")
+    _print_reasons(prediction.confidence_reasons)
     for warning in prediction.warnings:
         print(f"warning: {warning}")
     return 0
@@ -190,6 +198,7 @@ def _optimize(settings: Settings, args: argparse.Namespace) -> int:
     from budsim.core.launch import launch_command
     from budsim.core.methods import optimize_deployment
     from budsim.core.optimization import DEFAULT_WORKLOAD, Constraints, OptimizationProblem, SearchSettings
+    from budsim.core.predictors import confidence_level
     from budsim.core.search import ClusterOption, Targets
     from budsim.core.types import Dtype, Engine, Method
     from budsim.jobs.api_fields import input_field
@@ -268,7 +277,9 @@ def _optimize(settings: Settings, args: argparse.Namespace) -> int:
     verdict = "meets the targets" if outcome.meets_targets else "MISSES the targets"
     gpu = next(option.cluster.gpu for option in clusters if option.label == outcome.best.cluster_label)
     command = launch_command(engine, name, arch, gpu, outcome.best.config)
-    print(f"\npick ({verdict}, confidence {outcome.confidence:.2f}):\n{command}")
+    level = confidence_level(outcome.confidence).value
+    print(f"\npick ({verdict}, confidence {outcome.confidence:.2f} {level}):\n{command}")
+    _print_reasons(outcome.confidence_reasons)
     for binding in outcome.binding:
         print(f"binding: {binding.target} requires {binding.required}, closest achieves {binding.achieved}")
     return 0

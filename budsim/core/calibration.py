@@ -33,11 +33,13 @@ from budsim.core.perf.serving import ServiceScales, ServingMetrics, predict
 from budsim.core.predictors import (
     CLAMP,
     PHYSICS_LOG_SCALE_SD,
+    ConfidenceBreakdown,
     Coverage,
     LogScales,
+    ReasonKind,
     ResidualRegressor,
     benchmark_ttft_ms,
-    confidence,
+    confidence_breakdown,
     feature_matrix,
     in_service,
 )
@@ -120,6 +122,15 @@ def _with_pipeline_doubt(sd: FloatArray, batch: ConfigBatch) -> FloatArray:
 def analytical_confidence(cluster: Cluster) -> float:
     """Confidence in the analytical model alone on `cluster`'s GPU."""
     return ANALYTICAL_CONFIDENCE_MEASURED if cluster.gpu.name in MEASURED_GPUS else ANALYTICAL_CONFIDENCE_UNMEASURED
+
+
+def analytical_breakdown(cluster: Cluster, family: str, n: int) -> ConfidenceBreakdown:
+    """`analytical_confidence` as its factors: no regressor at all, and (on a GPU the shipped data lacks) the share
+    that the unmeasured GPU costs, so that the answer names both."""
+    factors = {ReasonKind.NO_REGRESSOR: ANALYTICAL_CONFIDENCE_MEASURED}
+    if cluster.gpu.name not in MEASURED_GPUS:
+        factors[ReasonKind.UNSEEN_GPU] = ANALYTICAL_CONFIDENCE_UNMEASURED / ANALYTICAL_CONFIDENCE_MEASURED
+    return ConfidenceBreakdown.analytical(n, factors, cluster.gpu.name, family)
 
 
 def _column(value: object, n: int) -> FloatArray:
@@ -263,12 +274,12 @@ def learned_spread(
     workload: Workload,
     engine: Engine,
     analytical: ServingMetrics,
-) -> tuple[Spread, LogScales, FloatArray]:
+) -> tuple[Spread, LogScales, ConfidenceBreakdown]:
     """The REGRESSOR's scales for every config in `batch` and their spread, from `analytical` (its uncorrected
     serving metrics), with the confidence in each (0 where the config cannot serve the workload at all)."""
     n = len(batch)
     scales = regressor.log_scales(feature_matrix(arch, cluster, batch, workload, engine, analytical))
-    score = confidence(
+    score = confidence_breakdown(
         regressor.coverage or NO_COVERAGE,
         cluster.gpu.name,
         arch.model_type,
@@ -281,7 +292,7 @@ def learned_spread(
     fits = _column(analytical.fits, n) > 0
     mean, sd = regressor.estimate(scales, cluster.gpu.name, arch.model_type)
     spread = Spread(mean, _with_pipeline_doubt(sd, batch), benchmark=True)
-    return spread, scales, np.where(fits, score, 0.0)
+    return spread, scales, score.masked(fits)
 
 
 def service_spread(
@@ -292,11 +303,11 @@ def service_spread(
     workload: Workload,
     engine: Engine,
     kv_tokens: IntArray,
-) -> tuple[Spread, FloatArray]:
+) -> tuple[Spread, ConfidenceBreakdown]:
     """Where every config's service times may lie, and the confidence in each: the regressor's learned scales, or
     without one the analytical model's own spread and confidence."""
     if regressor is None:
-        return Spread.analytical(batch), np.full(len(batch), analytical_confidence(cluster))
+        return Spread.analytical(batch), analytical_breakdown(cluster, arch.model_type, len(batch))
     analytical = predict(arch, cluster, batch, workload, engine, kv_tokens)
     spread, _, trust = learned_spread(regressor, arch, cluster, batch, workload, engine, analytical)
     return spread, trust
@@ -315,4 +326,4 @@ def calibrate(
     """The REGRESSOR prediction of every config in `batch`, from `analytical` (its uncorrected serving metrics)."""
     spread, scales, score = learned_spread(regressor, arch, cluster, batch, workload, engine, analytical)
     (metrics,) = metrics_at(arch, cluster, batch, workload, engine, kv_tokens, spread, [(None, 0.0)])
-    return Calibrated(metrics, scales, spread, score)
+    return Calibrated(metrics, scales, spread, score.score)

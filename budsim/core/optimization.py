@@ -3,7 +3,9 @@
 Which of the two runs is the method's to say (`core.methods`); both take the same `OptimizationProblem`.
 
 When nothing meets the targets the answer is never an empty success: the closest candidate comes back with the
-targets that bind, what they require and what it achieves (the user guide's "recommendations exceed budget").
+targets that bind, what they require and what it achieves (the user guide's "recommendations exceed budget"). Its
+confidence is its own: how far to trust a prediction is one question, whether it meets the targets another, and
+`meets_targets` answers the second (a confidence of 0 is left to an answer with no config at all).
 """
 
 import math
@@ -15,7 +17,7 @@ from budsim.core.architecture import ModelArchitecture
 from budsim.core.deployment import ConfigBatch, ServingConfig, Workload
 from budsim.core.errors import InfeasibleConfigError
 from budsim.core.heuristic import PartialConfig, plan
-from budsim.core.predictors import ResidualRegressor
+from budsim.core.predictors import ConfidenceReason, ResidualRegressor
 from budsim.core.results import Interval, Metrics
 from budsim.core.search import (
     ClusterOption,
@@ -127,6 +129,7 @@ class OptimizationOutcome:
     timed_out: bool
     warnings: tuple[str, ...] = field(default=())
     cancelled: bool = False  # the caller's `on_generation` stopped the search; the answer is the best so far
+    confidence_reasons: tuple[ConfidenceReason, ...] = ()  # what lowered the pick's confidence, worst first
 
 
 def _finite(value: float | None) -> float | None:
@@ -171,9 +174,20 @@ def _binding(candidate: Candidate, targets: Targets) -> tuple[BindingTarget, ...
     return tuple(found)
 
 
-def _confidence(pick: Candidate) -> float:
-    """The evaluator's confidence in the pick's predicted metrics."""
-    return round(float(pick.metrics.get("confidence", 0.0)), 4)
+def _confidence(pick: Candidate | None) -> float:
+    """The evaluator's confidence in the pick's predicted metrics (met or missed targets alike); 0 without a pick."""
+    return round(float(pick.metrics.get("confidence", 0.0)), 4) if pick is not None else 0.0
+
+
+def _reasons(
+    pick: Candidate | None, evaluator: Evaluator, clusters: Sequence[ClusterOption]
+) -> tuple[ConfidenceReason, ...]:
+    """What lowered the pick's confidence: its factors recomputed for it alone (the search carried only the score).
+    A custom evaluator reports no factors, so none."""
+    if pick is None or not isinstance(evaluator, ServingEvaluator):
+        return ()
+    breakdown = evaluator.trust(clusters[pick.cluster_index].cluster, ConfigBatch.from_configs([pick.config]))
+    return breakdown.reasons(0)
 
 
 def _outcome(
@@ -196,7 +210,8 @@ def _outcome(
         pareto=tuple(answered[: len(result.pareto)]),
         meets_targets=meets,
         binding=binding,
-        confidence=_confidence(result.best) if result.best is not None else 0.0,
+        confidence=_confidence(pick),
+        confidence_reasons=_reasons(pick, evaluator, clusters),
         evaluations=result.evaluations,
         generations=result.generations,
         elapsed_ms=result.elapsed_ms,
@@ -302,7 +317,8 @@ def heuristic_deployment(problem: OptimizationProblem) -> OptimizationOutcome:
         pareto=tuple(answered[: len(feasible)]),
         meets_targets=best is not None,
         binding=() if best or closest is None else _binding(closest, targets),
-        confidence=_confidence(best) if best is not None else 0.0,
+        confidence=_confidence(pick),
+        confidence_reasons=_reasons(pick, evaluator, clusters),
         evaluations=len(candidates),
         generations=0,
         elapsed_ms=0.0,

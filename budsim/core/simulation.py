@@ -13,7 +13,7 @@ from budsim.core.calibration import metrics_at, service_spread
 from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.heuristic import PartialConfig, plan
 from budsim.core.perf.serving import ServingMetrics
-from budsim.core.predictors import Z_P90, ResidualRegressor
+from budsim.core.predictors import Z_P90, ConfidenceReason, ResidualRegressor
 from budsim.core.results import METRIC_NAMES, Interval, MemoryFootprint, Metrics
 from budsim.core.types import Engine
 
@@ -42,6 +42,7 @@ class Prediction:
     memory: MemoryFootprint
     confidence: float
     warnings: tuple[str, ...]
+    confidence_reasons: tuple[ConfidenceReason, ...] = ()  # what lowered `confidence`, worst first
 
 
 def _finite(value: float) -> float | None:
@@ -84,7 +85,7 @@ def simulate(
     memory = chosen.memory
     batch = ConfigBatch.single(chosen.config)
     spread, trust = service_spread(regressor, arch, cluster, batch, workload, engine, memory.kv_tokens)
-    confidence = float(trust[0])
+    confidence = float(trust.score[0])
     sides = [(None, 0.0), (None, -Z_P90), (None, Z_P90)]
     point, *ends = metrics_at(arch, cluster, batch, workload, engine, memory.kv_tokens, spread, sides)
     metrics = point.at(0)
@@ -118,4 +119,5 @@ def simulate(
         ),
         confidence=round(confidence, 4) if fits and bool(metrics.fits) else 0.0,
         warnings=tuple(warnings),
+        confidence_reasons=trust.reasons(0),
     )

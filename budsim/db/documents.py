@@ -23,6 +23,7 @@ from typing import Any
 from budsim.core.artifacts import Artifacts
 from budsim.core.deployment import ServingConfig, Workload
 from budsim.core.optimization import BindingTarget, Constraints
+from budsim.core.predictors import ConfidenceReason, ReasonKind
 from budsim.core.results import METRIC_NAMES, Interval, MemoryFootprint, Metrics
 from budsim.core.search import Targets
 from budsim.core.search.nsga2 import FrontPoint
@@ -77,6 +78,7 @@ class OptimizationAnswer:
     generations: int
     elapsed_ms: float
     warnings: tuple[str, ...]
+    confidence_reasons: tuple[ConfidenceReason, ...] = ()  # the pick's; none in answers stored before reasons were
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,7 @@ class StoredSimulation:
     interval: Interval | None
     memory: MemoryFootprint | None  # only a single prediction reports it
     warnings: tuple[str, ...]
+    confidence_reasons: tuple[ConfidenceReason, ...] = ()  # none in documents stored before reasons were given
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +285,21 @@ def _read_binding(document: Mapping[str, Any]) -> BindingTarget:
     return BindingTarget(target=document["target"], required=document["required"], achieved=document["achieved"])
 
 
+def _reasons_document(reasons: tuple[ConfidenceReason, ...]) -> list[Document]:
+    return [{"kind": r.kind.value, "factor": r.factor, "message": r.message, "measure": r.measure} for r in reasons]
+
+
+def _read_reasons(documents: Any) -> tuple[ConfidenceReason, ...]:
+    """A document's confidence reasons: none where it predates them (a key added to the layout, no new version),
+    and a kind this code does not know (written by newer code) left out rather than refusing the whole answer."""
+    known = {kind.value for kind in ReasonKind}
+    return tuple(
+        ConfidenceReason(ReasonKind(d["kind"]), float(d["factor"]), str(d["message"]), str(d["measure"]))
+        for d in documents or ()
+        if d.get("kind") in known
+    )
+
+
 # ---------------------------------------------------------------- simulations
 
 
@@ -294,6 +312,7 @@ def prediction_result_document(prediction: Prediction, engine: Engine, workload:
             "metrics": metrics_document(prediction.metrics, prediction.interval),
             "memory": memory_document(prediction.memory),
             "warnings": list(prediction.warnings),
+            "confidence_reasons": _reasons_document(prediction.confidence_reasons),
         }
     )
 
@@ -328,6 +347,7 @@ def optimization_result_document(answer: OptimizationAnswer) -> Document:
             "generations": answer.generations,
             "elapsed_ms": answer.elapsed_ms,
             "warnings": list(answer.warnings),
+            "confidence_reasons": _reasons_document(answer.confidence_reasons),
         }
     )
 
@@ -346,6 +366,7 @@ def read_simulation(result: Mapping[str, Any], optimal_config: Mapping[str, Any]
         interval=metrics[1] if metrics else None,
         memory=read_memory(result["memory"]) if result.get("memory") else None,
         warnings=tuple(result.get("warnings", ())),
+        confidence_reasons=_read_reasons(result.get("confidence_reasons")),
     )
 
 
@@ -376,6 +397,7 @@ def read_optimization_result(document: Mapping[str, Any]) -> OptimizationAnswer:
         generations=int(document["generations"]),
         elapsed_ms=float(document["elapsed_ms"]),
         warnings=tuple(document.get("warnings", ())),
+        confidence_reasons=_read_reasons(document.get("confidence_reasons")),
     )
 
 

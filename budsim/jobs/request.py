@@ -196,6 +196,7 @@ def simulation_row(task: Problem, outcome: OptimizationOutcome, status: JobStatu
         generations=outcome.generations,
         elapsed_ms=round(outcome.elapsed_ms, 1),
         warnings=outcome.warnings,
+        confidence_reasons=outcome.confidence_reasons,
     )
     return SimulationRow(
         id=uuid.uuid4(),

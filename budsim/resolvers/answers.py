@@ -13,6 +13,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from budsim.core.optimization import PICKED_AS_NEAREST_MISS, PICKED_FOR_COST
+from budsim.core.predictors import confidence_level
 from budsim.core.results import Interval, Metrics
 from budsim.core.types import Engine, JobStatus, Method
 from budsim.db.documents import (
@@ -29,6 +30,7 @@ from budsim.db.documents import (
 from budsim.db.models import EndpointDeploymentRow, EndpointRow, OptimizationJobRow, SimulationRow
 from budsim.db.queries import Page
 from budsim.resolvers.pagination import encode_cursor, page_info
+from budsim.schema.types.confidence import ConfidenceReason
 from budsim.schema.types.endpoint import ConstraintsSpec, Endpoint, EndpointDeployment, TargetsSpec
 from budsim.schema.types.optimization import (
     BindingTarget,
@@ -65,6 +67,8 @@ def simulation(row: SimulationRow) -> Simulation:
         warnings=list(stored.warnings),
         model_id=row.model_id,
         hardware_profile_id=row.hardware_profile_id,
+        confidence_level=confidence_level(row.confidence) if row.confidence is not None else None,
+        confidence_reasons=[ConfidenceReason.from_reason(r) for r in stored.confidence_reasons],
     )
 
 
@@ -99,6 +103,8 @@ def optimization_result(row: SimulationRow) -> OptimizationResult:
         warnings=list(answer.warnings),
         simulation=SimulationRef(id=strawberry.ID(str(row.id))),
         pick_reason=PICKED_FOR_COST if answer.meets_targets else PICKED_AS_NEAREST_MISS,
+        confidence_level=confidence_level(row.confidence or 0.0),
+        confidence_reasons=[ConfidenceReason.from_reason(r) for r in answer.confidence_reasons],
     )
 
 

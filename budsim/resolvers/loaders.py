@@ -7,12 +7,12 @@ schema value.
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
+from budsim.core.staleness import changed_since
 from budsim.db import queries
 from budsim.db.models import HardwareProfileRow, ModelRow, OptimizationJobRow, SimulationRow
 from budsim.resolvers import answers
@@ -37,25 +37,16 @@ def _loader(
     return DataLoader(load_fn=load)
 
 
-def _moment(value: datetime) -> str:
-    return value.isoformat(timespec="seconds")
-
-
 def stale_reasons(profiles: Sequence[HardwareProfile], latest_job: OptimizationJob | None) -> list[str]:
-    """Why an endpoint's latest optimization may no longer hold: each of its profiles updated after that job was
-    queued (from then on the job may have read either version). Never optimized: nothing to be stale.
-
-    Its model cannot change: models are registered and never updated or deleted (registerModel is their only
-    write), so only the profiles are compared. A model update path would add its `updated_at` here.
-    """
+    """Why an endpoint's latest optimization may no longer hold (core.staleness): each of its profiles updated
+    after that job was queued (from then on the job may have read either version). Never optimized: nothing."""
     if latest_job is None:
         return []
-    return [
-        f"Hardware profile {profile.name!r} changed at {_moment(profile.updated_at)}, after the latest optimization "
-        f"was queued at {_moment(latest_job.created_at)}."
-        for profile in profiles
-        if profile.updated_at > latest_job.created_at
-    ]
+    return changed_since(
+        ((profile.name, profile.updated_at) for profile in profiles),
+        latest_job.created_at,
+        "the latest optimization was queued",
+    )
 
 
 class Loaders:

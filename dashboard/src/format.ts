@@ -1,4 +1,5 @@
 // Numbers and words as the pages show them.
+import type { ConfidenceLevel } from "./types";
 
 const DASH = "—";
 
@@ -42,24 +43,27 @@ export function seconds(milliseconds: number | null | undefined): string {
   return milliseconds == null ? DASH : `${num(milliseconds / 1000, 1)} s`;
 }
 
-/** The user guide's confidence bands. */
+/** How the page shows the user guide's confidence bands. Which band a score is in is the server's to say
+ * (`confidenceLevel`): the thresholds live in one place, core's, and the page only words and colours the level. */
 export interface Band {
   label: string;
   tone: "good" | "warn" | "bad";
   advice: string;
 }
 
-export function confidenceBand(confidence: number): Band {
-  if (confidence >= 0.9) return { label: "Production ready", tone: "good", advice: "High confidence." };
-  if (confidence >= 0.7) {
-    return { label: "Validate in staging", tone: "warn", advice: "Moderate confidence: validate in staging." };
-  }
-  return {
+export const CONFIDENCE_BANDS: Record<ConfidenceLevel, Band> = {
+  PRODUCTION_READY: { label: "Production ready", tone: "good", advice: "High confidence." },
+  VALIDATE_IN_STAGING: {
+    label: "Validate in staging",
+    tone: "warn",
+    advice: "Moderate confidence: validate in staging.",
+  },
+  NEEDS_MORE_DATA: {
     label: "More data needed",
     tone: "bad",
-    advice: "Low confidence: the model and hardware may be untested; record benchmarks of them (recordBenchmark).",
-  };
-}
+    advice: "Low confidence: record benchmarks of what the reasons name (recordBenchmark).",
+  },
+};
 
 /** A target's API name as people say it. */
 export const TARGET_NAMES: Record<string, string> = {

@@ -169,9 +169,20 @@ export interface BindingTarget {
   required: number | null;
   achieved: number | null;
 }
+/** The user guide's bands, as the server judges them (never recomputed here). */
+export type ConfidenceLevel = "PRODUCTION_READY" | "VALIDATE_IN_STAGING" | "NEEDS_MORE_DATA";
+/** What lowered a confidence and what run would raise it. */
+export interface ConfidenceReason {
+  kind: string;
+  factor: number;
+  message: string;
+  measure: string;
+}
 export interface OptimizationResult {
   pickReason: string;
   confidence: number;
+  confidenceLevel: ConfidenceLevel;
+  confidenceReasons: ConfidenceReason[];
   meetsTargets: boolean;
   evaluations: number;
   generations: number;
@@ -257,8 +268,11 @@ export interface SimulationDetail {
   method: Method;
   engine: Engine | null;
   confidence: number | null;
+  confidenceLevel: ConfidenceLevel | null;
+  confidenceReasons: ConfidenceReason[];
   createdAt: string;
   warnings: string[];
+  staleReasons: string[];
   model: { name: string } | null;
   hardwareProfile: { name: string; gpuType: string } | null;
   workload: {

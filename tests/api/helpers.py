@@ -20,7 +20,8 @@ mutation Simulate($input: SimulateInput!) {
   simulate(input: $input) {
     __typename
     ... on Simulation {
-      id method engine confidence warnings
+      id method engine confidence confidenceLevel warnings
+      confidenceReasons { kind factor message measure }
       config { tensorParallelSize pipelineParallelSize maxNumSeqs maxNumBatchedTokens gpuMemoryUtilization
                maxModelLen replicas weightDtype kvCacheDtype gpusPerReplica totalGpus }
       metrics { ttftMeanMs ttftP50Ms ttftP99Ms tpotMs e2eLatencyP50Ms e2eLatencyP99Ms outputTokensPerS
@@ -141,3 +142,45 @@ async def until_subscribed(live_server: LiveServer, count: int = 1) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the subscription never reached the event bus")
+
+
+CREATE_PROFILE = """
+mutation Create($input: CreateHardwareProfileInput!) {
+  createHardwareProfile(input: $input) {
+    __typename
+    ... on HardwareProfile {
+      id name gpuType gpuMemoryGb gpuCount nodeCount totalGpus interconnect specs costPerGpuHour
+    }
+    ... on ValidationError { field message }
+    ... on ConflictError { field message }
+  }
+}
+"""
+UPDATE_PROFILE = """
+mutation Update($id: ID!, $input: UpdateHardwareProfileInput!) {
+  updateHardwareProfile(id: $id, input: $input) {
+    __typename
+    ... on HardwareProfile { id name gpuCount interconnect specs costPerGpuHour updatedAt }
+    ... on ValidationError { field message }
+    ... on NotFoundError { id entity message }
+    ... on ConflictError { field message }
+  }
+}
+"""
+DELETE_PROFILE = """
+mutation Delete($id: ID!) {
+  deleteHardwareProfile(id: $id) {
+    __typename
+    ... on DeletedHardwareProfile { id }
+    ... on NotFoundError { id entity message }
+    ... on ValidationError { field message }
+  }
+}
+"""
+MISSING_ID = "00000000-0000-4000-8000-000000000000"
+
+
+async def create_profile(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
+    """A hardware profile of 8 H100-SXM unless `fields` say otherwise; the mutation's answer, whatever it is."""
+    data = await gql_data(client, CREATE_PROFILE, input={"gpuCount": 8, "gpuType": "H100-SXM", **fields})
+    return data["createHardwareProfile"]

@@ -8,8 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from budsim.core.auth import Scope
-from tests.api.helpers import row_counts, simulate, unique
-from tests.api.test_hardware_profiles import DELETE, create
+from tests.api.helpers import DELETE_PROFILE, create_profile, row_counts, simulate, unique
 from tests.conftest import bearer, gql_data, new_key
 
 PROFILES = "{ hardwareProfiles(first: 1) { totalCount } models { name } }"
@@ -61,7 +60,7 @@ async def test_a_read_key_queries_but_may_not_write(
 async def test_a_refused_mutation_leaves_its_siblings_to_run(as_scope: dict[Scope, httpx.AsyncClient]) -> None:
     """A refusal is a typed answer on its own field, like a ValidationError: the operation's other mutations run."""
     write = as_scope[Scope.WRITE]
-    profile = await create(write, name=unique("sib"))
+    profile = await create_profile(write, name=unique("sib"))
     query = (
         "mutation($id: ID!) { first: updateHardwareProfile(id: $id, input: {gpuCount: 4}) { __typename }"
         f" gone: deleteHardwareProfile(id: $id) {{ __typename {REFUSAL} }}"
@@ -80,11 +79,11 @@ async def test_a_write_key_simulates_but_may_not_delete_and_admin_may(
     write, admin = as_scope[Scope.WRITE], as_scope[Scope.ADMIN]
     result = await simulate(write, "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM x1")
     assert result["__typename"] == "Simulation"
-    profile = await create(write, name=unique("del"))
+    profile = await create_profile(write, name=unique("del"))
     assert profile["__typename"] == "HardwareProfile"
     refusal = f"mutation($id: ID!) {{ deleteHardwareProfile(id: $id) {{ __typename {REFUSAL} }} }}"
     forbidden((await gql_data(write, refusal, id=profile["id"]))["deleteHardwareProfile"], "admin")
-    deleted = await gql_data(admin, DELETE, id=profile["id"])
+    deleted = await gql_data(admin, DELETE_PROFILE, id=profile["id"])
     assert deleted["deleteHardwareProfile"] == {"__typename": "DeletedHardwareProfile", "id": profile["id"]}
 
 

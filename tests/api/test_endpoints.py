@@ -16,9 +16,16 @@ from budsim.core.artifacts import IMAGES
 from budsim.core.auth import Scope
 from budsim.core.types import Engine, JobStatus, Method
 from budsim.db.models import OptimizationJobRow
-from tests.api.helpers import JOB_PROFILES, LLAMA_70B, model_id, profile_id, row_counts, unique
-from tests.api.test_hardware_profiles import UPDATE as UPDATE_PROFILE
-from tests.api.test_hardware_profiles import create as create_profile
+from tests.api.helpers import (
+    JOB_PROFILES,
+    LLAMA_70B,
+    UPDATE_PROFILE,
+    create_profile,
+    model_id,
+    profile_id,
+    row_counts,
+    unique,
+)
 from tests.api.ws import subscribe
 from tests.conftest import LiveServer, bearer, gql_data, new_key
 

@@ -6,52 +6,22 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.api.helpers import row_counts, unique
+from tests.api.helpers import (
+    CREATE_PROFILE,
+    DELETE_PROFILE,
+    MISSING_ID,
+    UPDATE_PROFILE,
+    create_profile,
+    row_counts,
+    unique,
+)
 from tests.conftest import gql, gql_data
-
-CREATE = """
-mutation Create($input: CreateHardwareProfileInput!) {
-  createHardwareProfile(input: $input) {
-    __typename
-    ... on HardwareProfile {
-      id name gpuType gpuMemoryGb gpuCount nodeCount totalGpus interconnect specs costPerGpuHour
-    }
-    ... on ValidationError { field message }
-    ... on ConflictError { field message }
-  }
-}
-"""
-UPDATE = """
-mutation Update($id: ID!, $input: UpdateHardwareProfileInput!) {
-  updateHardwareProfile(id: $id, input: $input) {
-    __typename
-    ... on HardwareProfile { id name gpuCount interconnect specs costPerGpuHour updatedAt }
-    ... on ValidationError { field message }
-    ... on NotFoundError { id entity message }
-    ... on ConflictError { field message }
-  }
-}
-"""
-DELETE = """
-mutation Delete($id: ID!) {
-  deleteHardwareProfile(id: $id) {
-    __typename
-    ... on DeletedHardwareProfile { id }
-    ... on NotFoundError { id entity message }
-    ... on ValidationError { field message }
-  }
-}
-"""
-MISSING_ID = "00000000-0000-4000-8000-000000000000"
-
-
-async def create(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
-    data = await gql_data(client, CREATE, input={"gpuCount": 8, "gpuType": "H100-SXM", **fields})
-    return data["createHardwareProfile"]
 
 
 async def test_catalog_gpu_profile_is_filled_from_the_gpu_catalog(client: httpx.AsyncClient) -> None:
-    profile = await create(client, name=unique("h100"), gpuType="h100_sxm", nodeCount=2, interconnect="INFINIBAND")
+    profile = await create_profile(
+        client, name=unique("h100"), gpuType="h100_sxm", nodeCount=2, interconnect="INFINIBAND"
+    )
 
     assert profile["__typename"] == "HardwareProfile"
     assert profile["gpuType"] == "H100-SXM"
@@ -65,17 +35,19 @@ async def test_catalog_gpu_profile_is_filled_from_the_gpu_catalog(client: httpx.
 
 
 async def test_pcie_only_gpu_defaults_to_pcie_and_rejects_nvlink(client: httpx.AsyncClient) -> None:
-    profile = await create(client, name=unique("l4"), gpuType="L4", gpuCount=4)
+    profile = await create_profile(client, name=unique("l4"), gpuType="L4", gpuCount=4)
     assert profile["interconnect"] == "PCIE"
     assert profile["specs"]["intra_node_bandwidth_gbs"] == 64
 
-    refused = await create(client, name=unique("l4"), gpuType="L4", interconnect="NVLINK")
+    refused = await create_profile(client, name=unique("l4"), gpuType="L4", interconnect="NVLINK")
     assert refused == {"__typename": "ValidationError", "field": "input.interconnect", "message": refused["message"]}
     assert "no NVLink" in refused["message"]
 
 
 async def test_user_specs_override_catalog_defaults(client: httpx.AsyncClient) -> None:
-    profile = await create(client, name=unique("h100"), specs={"memory_bandwidth_gbs": 3000}, costPerGpuHour=1.5)
+    profile = await create_profile(
+        client, name=unique("h100"), specs={"memory_bandwidth_gbs": 3000}, costPerGpuHour=1.5
+    )
     assert profile["specs"]["memory_bandwidth_gbs"] == 3000
     assert profile["specs"]["bf16_tflops"] == 989
     assert profile["costPerGpuHour"] == 1.5
@@ -83,11 +55,11 @@ async def test_user_specs_override_catalog_defaults(client: httpx.AsyncClient) -
 
 async def test_custom_gpu_needs_memory_specs_and_price(client: httpx.AsyncClient) -> None:
     name = unique("custom")
-    missing = await create(client, name=name, gpuType="Gaudi3", specs={"bf16_tflops": 1835})
+    missing = await create_profile(client, name=name, gpuType="Gaudi3", specs={"bf16_tflops": 1835})
     assert missing["__typename"] == "ValidationError"
     assert missing["field"] == "input.gpuMemoryGb"
 
-    profile = await create(
+    profile = await create_profile(
         client,
         name=name,
         gpuType="Gaudi3",
@@ -126,7 +98,7 @@ async def test_bad_profile_input_is_a_validation_error_and_writes_nothing(
     client: httpx.AsyncClient, engine: AsyncEngine, fields: dict[str, Any], field: str
 ) -> None:
     before = await row_counts(engine)
-    result = await create(client, **{"name": unique("bad"), **fields})
+    result = await create_profile(client, **{"name": unique("bad"), **fields})
     assert result["__typename"] == "ValidationError"
     assert result["field"] == field
     assert result["message"]
@@ -135,7 +107,7 @@ async def test_bad_profile_input_is_a_validation_error_and_writes_nothing(
 
 async def test_wrong_types_are_rejected_before_anything_runs(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
     before = await row_counts(engine)
-    body = await gql(client, CREATE, input={"name": unique("bad"), "gpuType": "H100-SXM", "gpuCount": "eight"})
+    body = await gql(client, CREATE_PROFILE, input={"name": unique("bad"), "gpuType": "H100-SXM", "gpuCount": "eight"})
     assert body["data"] is None
     [error] = body["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
@@ -145,9 +117,9 @@ async def test_wrong_types_are_rejected_before_anything_runs(client: httpx.Async
 
 async def test_duplicate_name_is_a_conflict_and_writes_nothing(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
     name = unique("dup")
-    await create(client, name=name)
+    await create_profile(client, name=name)
     before = await row_counts(engine)
-    again = await create(client, name=name)
+    again = await create_profile(client, name=name)
     assert again["__typename"] == "ConflictError"
     assert again["field"] == "input.name"
     assert name in again["message"]
@@ -155,7 +127,7 @@ async def test_duplicate_name_is_a_conflict_and_writes_nothing(client: httpx.Asy
 
 
 async def test_profile_is_readable_by_id_and_unknown_ids_read_as_null(client: httpx.AsyncClient) -> None:
-    created = await create(client, name=unique("read"))
+    created = await create_profile(client, name=unique("read"))
     query = "query($id: ID!) { hardwareProfile(id: $id) { name gpuType } }"
     data = await gql_data(client, query, id=created["id"])
     assert data["hardwareProfile"] == {"name": created["name"], "gpuType": "H100-SXM"}
@@ -170,7 +142,7 @@ async def test_profiles_page_by_name_with_cursors_and_filter(client: httpx.Async
     gpu_type = unique("TPU")  # a custom type only this test uses, so the filtered set is exactly ours
     names = sorted(unique(f"page-{i}") for i in range(5))
     for name in names:
-        await create(
+        await create_profile(
             client,
             name=name,
             gpuType=gpu_type,
@@ -217,8 +189,8 @@ async def test_bad_page_arguments_name_the_argument(client: httpx.AsyncClient, f
 
 
 async def test_update_changes_only_given_fields(client: httpx.AsyncClient) -> None:
-    created = await create(client, name=unique("upd"), costPerGpuHour=2.0)
-    updated = (await gql_data(client, UPDATE, id=created["id"], input={"gpuCount": 4, "interconnect": "PCIE"}))[
+    created = await create_profile(client, name=unique("upd"), costPerGpuHour=2.0)
+    updated = (await gql_data(client, UPDATE_PROFILE, id=created["id"], input={"gpuCount": 4, "interconnect": "PCIE"}))[
         "updateHardwareProfile"
     ]
     assert updated["__typename"] == "HardwareProfile"
@@ -230,8 +202,8 @@ async def test_update_changes_only_given_fields(client: httpx.AsyncClient) -> No
 
 
 async def test_update_errors_are_typed_and_leave_the_row_alone(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
-    first = await create(client, name=unique("a"))
-    second = await create(client, name=unique("b"))
+    first = await create_profile(client, name=unique("a"))
+    second = await create_profile(client, name=unique("b"))
     cases = [
         (MISSING_ID, {"gpuCount": 2}, "NotFoundError"),
         ("nope", {"gpuCount": 2}, "ValidationError"),
@@ -240,16 +212,16 @@ async def test_update_errors_are_typed_and_leave_the_row_alone(client: httpx.Asy
         (first["id"], {"name": second["name"]}, "ConflictError"),
     ]
     for profile_id, fields, typename in cases:
-        result = (await gql_data(client, UPDATE, id=profile_id, input=fields))["updateHardwareProfile"]
+        result = (await gql_data(client, UPDATE_PROFILE, id=profile_id, input=fields))["updateHardwareProfile"]
         assert result["__typename"] == typename, (fields, result)
     unchanged = await gql_data(client, "query($id: ID!) { hardwareProfile(id: $id) { name gpuCount } }", id=first["id"])
     assert unchanged["hardwareProfile"] == {"name": first["name"], "gpuCount": 8}
 
 
 async def test_delete_removes_the_profile_once(client: httpx.AsyncClient) -> None:
-    created = await create(client, name=unique("del"))
-    deleted = (await gql_data(client, DELETE, id=created["id"]))["deleteHardwareProfile"]
+    created = await create_profile(client, name=unique("del"))
+    deleted = (await gql_data(client, DELETE_PROFILE, id=created["id"]))["deleteHardwareProfile"]
     assert deleted == {"__typename": "DeletedHardwareProfile", "id": created["id"]}
-    again = (await gql_data(client, DELETE, id=created["id"]))["deleteHardwareProfile"]
+    again = (await gql_data(client, DELETE_PROFILE, id=created["id"]))["deleteHardwareProfile"]
     assert again["__typename"] == "NotFoundError"
     assert again["entity"] == "HardwareProfile"

@@ -21,7 +21,8 @@ mutation Optimize($input: OptimizeInput!) {
         predictedMetrics { ttftP99Ms e2eLatencyP99Ms outputTokensPerS costPerHour }
         paretoFront { config { tensorParallelSize replicas gpuType }
                       metrics { outputTokensPerS costPerHour p10 { outputTokensPerS } p90 { outputTokensPerS } } }
-        confidence meetsTargets bindingTargets { target required achieved } pickReason
+        confidence confidenceLevel confidenceReasons { kind factor message measure }
+        meetsTargets bindingTargets { target required achieved } pickReason
         evaluations generations elapsedMs simulation { id }
       }
     }
@@ -102,7 +103,9 @@ async def test_unmeetable_targets_name_the_binding_target_and_the_closest_config
     binding = {b["target"]: b for b in result["bindingTargets"]}
     assert binding["max_ttft_ms"]["required"] == 1
     assert binding["max_ttft_ms"]["achieved"] > 1
-    assert result["confidence"] == 0
+    # A miss is said by meetsTargets and bindingTargets; the nearest miss's confidence is its own, not 0.
+    assert 0 < result["confidence"] <= 1
+    assert result["confidenceLevel"] in {"PRODUCTION_READY", "VALIDATE_IN_STAGING", "NEEDS_MORE_DATA"}
     assert result["pickReason"].startswith("No config scored meets every target")
 
 
@@ -174,6 +177,16 @@ async def test_regressor_confidence_reflects_how_near_the_measured_data_the_pick
     assert unmeasured["meetsTargets"]
     assert 0 < unmeasured["confidence"] < measured["confidence"] <= 1
     assert heuristic["confidence"] == 0.6  # the analytical model alone on a measured GPU
+    assert heuristic["confidenceLevel"] == "NEEDS_MORE_DATA"
+    assert [r["kind"] for r in heuristic["confidenceReasons"]] == ["NO_REGRESSOR"]
+    assert heuristic["confidenceReasons"][0]["factor"] == 0.6
+    # A100 runs are absent from the training data: the answer says so, and what to record
+    unseen = {r["kind"]: r for r in unmeasured["confidenceReasons"]}
+    assert unseen["UNSEEN_GPU"]["message"] == "No measured run on A100-80GB-SXM"
+    assert "recordBenchmark" in unseen["UNSEEN_GPU"]["measure"]
+    factors = [r["factor"] for r in unmeasured["confidenceReasons"]]
+    assert factors == sorted(factors)  # worst first
+    assert "UNSEEN_GPU" not in {r["kind"] for r in measured["confidenceReasons"]}
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from budsim.app import create_app
 from budsim.core.calibration import NO_REGRESSOR
 from budsim.db import migrate
 from budsim.settings import Settings
-from tests.api.helpers import CHAT, SIMULATE, model_id, profile_id, row_counts, simulate
+from tests.api.helpers import CHAT, SIMULATE, model_id, profile_id, row_counts, simulate, unique
 from tests.conftest import gql_data
 
 INTERVAL = """
@@ -86,6 +86,66 @@ async def test_regressor_corrects_the_same_plan_and_trusts_a_measured_pair_more(
 
     elsewhere = await simulate(client, model, unmeasured, method="REGRESSOR")
     assert 0 < elsewhere["confidence"] < regressor["confidence"]
+
+
+async def test_a_simulation_on_a_gpu_the_benchmarks_lack_says_so_and_what_to_record(
+    client: httpx.AsyncClient,
+) -> None:
+    """data/benchmarks.csv measures H100-SXM, H200-SXM, B200, B300 and GB200 only: an A100 answer is not
+    production ready, and its reasons name the GPU and the run that would raise it."""
+    answer = await simulate(client, "meta-llama/Llama-3.1-8B-Instruct", "A100-80GB-SXM x1", method="REGRESSOR")
+    assert answer["confidenceLevel"] in {"NEEDS_MORE_DATA", "VALIDATE_IN_STAGING"}
+    reasons = {reason["kind"]: reason for reason in answer["confidenceReasons"]}
+    assert reasons["UNSEEN_GPU"] == {
+        "kind": "UNSEEN_GPU",
+        "factor": 0.8,  # core.predictors.confidence.UNSEEN_GPU
+        "message": "No measured run on A100-80GB-SXM",
+        "measure": "Record a run of this model on A100-80GB-SXM with recordBenchmark",
+    }
+    factors = [reason["factor"] for reason in answer["confidenceReasons"]]
+    assert factors == sorted(factors)
+    stored = await gql_data(
+        client,
+        "query($id: ID!) { simulation(id: $id) { confidenceLevel confidenceReasons { kind } } }",
+        id=answer["id"],
+    )
+    assert stored["simulation"]["confidenceLevel"] == answer["confidenceLevel"]
+    assert [r["kind"] for r in stored["simulation"]["confidenceReasons"]] == list(reasons)
+
+
+CREATE_PROFILE = """
+mutation($input: CreateHardwareProfileInput!) {
+  createHardwareProfile(input: $input) { ... on HardwareProfile { id } ... on ValidationError { field message } }
+}
+"""
+
+
+@pytest.mark.parametrize("method", ["HEURISTIC", "REGRESSOR"])
+async def test_a_custom_gpu_is_never_measured_and_the_answer_says_so(client: httpx.AsyncClient, method: str) -> None:
+    gpu = unique("Accel")  # a GPU of the user's own: no shipped benchmark can have measured it
+    created = await gql_data(
+        client,
+        CREATE_PROFILE,
+        input={
+            "name": unique("custom"),
+            "gpuType": gpu,
+            "gpuCount": 1,
+            "gpuMemoryGb": 96,
+            "specs": {"bf16_tflops": 900, "memory_bandwidth_gbs": 4000},
+            "costPerGpuHour": 2.0,
+        },
+    )
+    profile = created["createHardwareProfile"]["id"]
+    payload = {
+        "modelId": await model_id(client, "meta-llama/Llama-3.1-8B-Instruct"),
+        "hardwareProfileId": profile,
+        "workload": CHAT,
+        "method": method,
+    }
+    answer = (await gql_data(client, SIMULATE, input=payload))["simulate"]
+    assert answer["confidenceLevel"] in {"NEEDS_MORE_DATA", "VALIDATE_IN_STAGING"}
+    unseen = [r for r in answer["confidenceReasons"] if r["kind"] == "UNSEEN_GPU"]
+    assert [r["message"] for r in unseen] == [f"No measured run on {gpu}"]
 
 
 async def test_a_model_that_cannot_fit_says_by_how_many_gb(client: httpx.AsyncClient) -> None:

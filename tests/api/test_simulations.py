@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from budsim.db.models import HardwareProfileRow, ModelRow, SimulationRow
-from tests.api.helpers import unique
+from tests.api.helpers import CHAT, LLAMA_70B, SIMULATE, UPDATE_PROFILE, create_profile, model_id, unique
 from tests.conftest import gql, gql_data
 
 NESTED = """
@@ -148,3 +148,22 @@ async def test_simulation_by_id(client: httpx.AsyncClient, engine: AsyncEngine) 
 async def test_malformed_filter_ids_name_the_argument(client: httpx.AsyncClient, argument: str) -> None:
     body = await gql(client, f'{{ simulations({argument}: "zzz") {{ totalCount }} }}')
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": argument}
+
+
+STALENESS = "query($id: ID!) { simulation(id: $id) { stale staleReasons } }"
+
+
+async def test_a_simulation_is_stale_once_its_profile_changes_after_it_was_made(client: httpx.AsyncClient) -> None:
+    profile = await create_profile(client, name=unique("sim-stale"))
+    payload = {"modelId": await model_id(client, LLAMA_70B), "hardwareProfileId": profile["id"], "workload": CHAT}
+    made = (await gql_data(client, SIMULATE, input=payload))["simulate"]
+    fresh = (await gql_data(client, STALENESS, id=made["id"]))["simulation"]
+    assert fresh == {"stale": False, "staleReasons": []}
+
+    update = {"costPerGpuHour": 4.5}
+    changed = (await gql_data(client, UPDATE_PROFILE, id=profile["id"], input=update))["updateHardwareProfile"]
+    stale = (await gql_data(client, STALENESS, id=made["id"]))["simulation"]
+    assert stale["stale"] is True
+    [reason] = stale["staleReasons"]
+    assert reason.startswith(f"Hardware profile {profile['name']!r} changed at {changed['updatedAt'][:19]}")
+    assert "after this simulation was made" in reason

@@ -21,14 +21,17 @@ def test_simulate_prints_config_memory_and_metrics(capsys: pytest.CaptureFixture
     assert "meta-llama/Llama-3.1-8B-Instruct on 1 x 1 H100-SXM (NVLINK), VLLM, HEURISTIC" in out
     assert "tensor parallel                   1" in out
     assert "ttft_p99_ms" in out
-    assert "confidence 0.60" in out
+    assert "confidence 0.60 (NEEDS_MORE_DATA)" in out
+    assert "x0.60 The analytical model answers alone" in out  # the reason, with what would raise it
 
 
 def test_simulate_takes_a_config_json_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "config.json"
     config.write_text(json.dumps(CATALOG_MODELS[0].config))
     assert main(["simulate", str(config), "L40S", "--gpus", "2", "--request-rate", "1"]) == 0
-    assert "config.json on 1 x 2 L40S (PCIE)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "config.json on 1 x 2 L40S (PCIE)" in out
+    assert "No measured run on L40S; to raise it: Record a run of this model on L40S with recordBenchmark" in out
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from budsim.core.artifacts import Artifacts
 from budsim.core.deployment import ServingConfig, Workload
 from budsim.core.optimization import BindingTarget, Constraints
+from budsim.core.predictors import ConfidenceReason, ReasonKind
 from budsim.core.results import Interval, MemoryFootprint, Metrics
 from budsim.core.search import Targets
 from budsim.core.search.nsga2 import FrontPoint
@@ -279,6 +280,15 @@ STORED_PREDICTION = StoredSimulation(
     warnings=PREDICTION.warnings,
 )
 
+# What a prediction's or an optimization's result says now beyond version 1's layout: what lowered its confidence.
+NO_REASONS: dict[str, Any] = {"confidence_reasons": []}
+REASONS = (
+    ConfidenceReason(
+        ReasonKind.UNSEEN_GPU, 0.8, "No measured run on L40S", "Record a run of this model on L40S with recordBenchmark"
+    ),
+    ConfidenceReason(ReasonKind.ENSEMBLE_DISAGREEMENT, 0.93, "The ensemble disagrees", "Record runs near it"),
+)
+
 
 def stored(document: dict[str, Any]) -> dict[str, Any]:
     """A document as a JSON column gives it back."""
@@ -299,6 +309,21 @@ def test_an_optimization_answer_and_its_pick_read_back_as_written() -> None:
     assert read_optimal_config(stored(optimal_config_document(PLACED))) == PLACED
     unplaced = replace(ANSWER, metrics=None, interval=None, pareto_front=())
     assert read_optimization_result(stored(optimization_result_document(unplaced))) == unplaced
+
+
+def test_confidence_reasons_read_back_as_written_and_in_their_order() -> None:
+    prediction = replace(PREDICTION, confidence_reasons=REASONS)
+    result = stored(prediction_result_document(prediction, Engine.VLLM, WORKLOAD))
+    assert read_simulation(result, None).confidence_reasons == REASONS
+    answer = replace(ANSWER, confidence_reasons=REASONS)
+    assert read_optimization_result(stored(optimization_result_document(answer))) == answer
+
+
+def test_a_reason_of_a_kind_this_code_does_not_know_is_left_out() -> None:
+    """Newer code may name a penalty this code lacks: the answer still reads, with the reasons it knows."""
+    document = stored(optimization_result_document(replace(ANSWER, confidence_reasons=REASONS)))
+    document["confidence_reasons"].insert(0, {"kind": "SOMETHING_NEW", "factor": 0.5, "message": "m", "measure": "x"})
+    assert read_optimization_result(document).confidence_reasons == REASONS
 
 
 def test_progress_reads_back_as_written() -> None:
@@ -333,10 +358,13 @@ def test_a_job_request_reads_back_as_written() -> None:
 
 def test_every_column_document_is_version_1s_layout_marked_with_its_version() -> None:
     written = {
-        "prediction": (prediction_result_document(PREDICTION, Engine.VLLM, WORKLOAD), PREDICTION_RESULT_V1),
+        "prediction": (
+            prediction_result_document(PREDICTION, Engine.VLLM, WORKLOAD),
+            PREDICTION_RESULT_V1 | NO_REASONS,  # a key added, not a new layout
+        ),
         "config": (optimal_config_document(CONFIG), CONFIG_V1),
         "placed": (optimal_config_document(PLACED), PLACED_V1),
-        "optimization": (optimization_result_document(ANSWER), OPTIMIZATION_RESULT_V1),
+        "optimization": (optimization_result_document(ANSWER), OPTIMIZATION_RESULT_V1 | NO_REASONS),
         "progress": (progress_document(PROGRESS), PROGRESS_V1 | PROGRESS_FRONT),  # a key added, not a new layout
         "request": (request_document(REQUEST), REQUEST_V1),
     }
@@ -350,6 +378,7 @@ def test_every_column_document_is_version_1s_layout_marked_with_its_version() ->
 
 def test_a_prediction_stored_in_version_1_reads() -> None:
     assert read_simulation(PREDICTION_RESULT_V1, CONFIG_V1) == STORED_PREDICTION
+    assert read_simulation(PREDICTION_RESULT_V1, CONFIG_V1).confidence_reasons == ()  # stored before reasons were
     assert version_of(PREDICTION_RESULT_V1) == version_of(CONFIG_V1) == 1
 
 
@@ -409,6 +438,7 @@ query($id: ID!) {
     workload { inputTokens concurrency requestRate }
     metrics { ttftP99Ms e2eLatencyMeanMs costPerMillionTokens p10 { ttftP99Ms } p90 { ttftP99Ms } }
     memory { kvCacheTokens fits }
+    confidenceLevel confidenceReasons { kind }
   }
 }
 """
@@ -438,7 +468,9 @@ async def test_a_row_stored_in_version_1_reads_through_the_api_as_one_stored_now
         session.add_all(rows)
         await session.commit()
     old, new = [(await gql_data(client, SIMULATION, id=str(row.id)))["simulation"] for row in rows]
-    assert old == new
+    assert old | {"result": old["result"] | NO_REASONS} == new  # the raw document gained one key, nothing else
+    assert old["confidenceLevel"] == "NEEDS_MORE_DATA"  # from the stored confidence, 0.6
+    assert old["confidenceReasons"] == []  # stored before reasons were given
     assert old["result"] == PREDICTION_RESULT_V1
     assert old["optimalConfig"] == CONFIG_V1
     assert old["config"] == {"tensorParallelSize": 2, "maxNumSeqs": 128, "weightDtype": "FP8", "totalGpus": 8}

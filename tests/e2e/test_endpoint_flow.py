@@ -155,6 +155,9 @@ async def create_optimize_and_deploy(page: Page, traffic: Traffic, *, shots: boo
     await expect(recommended).to_have_count(1)
     await expect(recommended.get_by_role("rowheader")).to_contain_text(re.compile(r"TP \d+ × PP \d+ × \d+ replica"))
     await expect(recommended).to_contain_text(re.compile(r"(Production ready|Validate in staging|More data needed)"))
+    # HEURISTIC answers from the analytical model alone, and the recommendations say so, with what would raise it
+    await expect(page.get_by_test_id("confidence-reasons")).to_contain_text("The analytical model answers alone")
+    await expect(page.get_by_test_id("confidence-reasons")).to_contain_text("To raise it: Use the REGRESSOR method")
     assert await table.get_by_role("row").count() >= 3  # header, the pick, one Pareto member at least
 
     canvas = page.locator("figure.chart canvas")

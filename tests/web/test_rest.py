@@ -118,6 +118,11 @@ async def test_the_user_guides_optimize_call_answers_the_guides_shape(client: ht
         assert metrics[key] > 0, key
     assert metrics["throughput_tps"] == metrics["output_tokens_per_s"]
     assert 0 < answer["confidence"] <= 1
+    expected = "PRODUCTION_READY" if answer["confidence"] >= 0.9 else "VALIDATE_IN_STAGING"
+    assert answer["confidence_level"] == (expected if answer["confidence"] >= 0.7 else "NEEDS_MORE_DATA")
+    for reason in answer["confidence_reasons"]:
+        assert set(reason) == {"kind", "factor", "message", "measure"}
+        assert 0 <= reason["factor"] < 1
     if answer["meets_targets"]:
         assert metrics["cost_per_hour"] <= 50
         assert metrics["e2e_latency_p99_ms"] <= 2000

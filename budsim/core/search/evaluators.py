@@ -13,7 +13,7 @@ from budsim.core.calibration import Spread, metrics_at, service_spread
 from budsim.core.deployment import Cluster, ConfigBatch, Workload
 from budsim.core.memory import MemoryBreakdown, memory_breakdown
 from budsim.core.perf.serving import ServingMetrics
-from budsim.core.predictors import VALIDATE_IN_STAGING, Z_P90, ResidualRegressor
+from budsim.core.predictors import VALIDATE_IN_STAGING, Z_P90, ConfidenceBreakdown, ResidualRegressor
 from budsim.core.search.constraints import MAX_VIOLATION_TERM, MIN_VIOLATION, Targets, target_violations
 from budsim.core.search.scoring import Evaluation
 from budsim.core.search.space import Gene, SearchSpace, cost_per_hour, decode
@@ -58,13 +58,14 @@ class ServingEvaluator:
     regressor: ResidualRegressor | None = None
     caution: float | None = VALIDATE_IN_STAGING
 
-    def _spread(self, cluster: Cluster, batch: ConfigBatch, kv_tokens: IntArray) -> tuple[Spread, FloatArray]:
+    def _spread(self, cluster: Cluster, batch: ConfigBatch, kv_tokens: IntArray) -> tuple[Spread, ConfidenceBreakdown]:
         return service_spread(self.regressor, self.arch, cluster, batch, self.workload, self.engine, kv_tokens)
 
     def _serve(self, cluster: Cluster, batch: ConfigBatch) -> _Served:
         memory = memory_breakdown(self.arch, cluster.gpu.usable_memory_gb, batch)
         kv_tokens = memory.kv_tokens
-        spread, trust = self._spread(cluster, batch, kv_tokens)
+        spread, breakdown = self._spread(cluster, batch, kv_tokens)
+        trust = breakdown.score
         cautious = np.flatnonzero(trust < self.caution) if self.caution is not None else np.empty(0, np.int64)
         sides: list[tuple[IntArray | None, float]] = [(None, 0.0)]
         if cautious.size:
@@ -81,6 +82,13 @@ class ServingEvaluator:
             [(None, -Z_P90), (None, Z_P90)],
         )  # fmt: skip
         return optimistic, pessimistic
+
+    def trust(self, cluster: Cluster, batch: ConfigBatch) -> ConfidenceBreakdown:
+        """What each config's confidence is the product of: recomputed for an answer's few configs rather than
+        carried through every generation of a search, which never reads it."""
+        memory = memory_breakdown(self.arch, cluster.gpu.usable_memory_gb, batch)
+        _, breakdown = self._spread(cluster, batch, memory.kv_tokens)
+        return breakdown
 
     def __call__(self, space: SearchSpace, genomes: IntArray) -> Evaluation:
         g = np.asarray(genomes, dtype=np.int64).reshape(-1, len(Gene))

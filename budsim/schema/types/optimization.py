@@ -13,6 +13,7 @@ import strawberry
 from budsim.core.deployment import ServingConfig
 from budsim.core.search.nsga2 import FrontPoint
 from budsim.core.types import JobStatus as JobStatusKind
+from budsim.schema.types.confidence import ConfidenceLevel, ConfidenceReason
 from budsim.schema.types.pagination import PageInfo
 from budsim.schema.types.prediction import DeploymentConfig, PerformanceMetrics, config_fields
 from budsim.schema.types.simulation import Method
@@ -94,6 +95,15 @@ class OptimizationResult:
     pick_reason: str = strawberry.field(
         description="Why optimalConfig was chosen over the other configs scored (or, missing a target, which "
         "rule chose the nearest miss)."
+    )
+    confidence_level: ConfidenceLevel = strawberry.field(
+        default=ConfidenceLevel.NEEDS_MORE_DATA,
+        description="The guide's band of `confidence`. A missed target is said by meetsTargets and bindingTargets, "
+        "not here: the nearest miss is scored for trust like any pick.",
+    )
+    confidence_reasons: list[ConfidenceReason] = strawberry.field(
+        default_factory=list,
+        description="What lowered the pick's `confidence`, worst first, each with what to measure to raise it.",
     )
 
 

@@ -10,8 +10,10 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
+from budsim.core.staleness import changed_since
 from budsim.core.types import Method as MethodKind
 from budsim.schema.types.benchmark import BenchmarkRun, MetricComparison
+from budsim.schema.types.confidence import ConfidenceLevel, ConfidenceReason
 from budsim.schema.types.hardware import HardwareProfile
 from budsim.schema.types.model import Model
 from budsim.schema.types.pagination import PageInfo
@@ -48,6 +50,14 @@ class Simulation:
     )
     model_id: strawberry.Private[uuid.UUID]
     hardware_profile_id: strawberry.Private[uuid.UUID]
+    confidence_level: ConfidenceLevel | None = strawberry.field(
+        default=None, description="The guide's band of `confidence` (null where confidence is)."
+    )
+    confidence_reasons: list[ConfidenceReason] = strawberry.field(
+        default_factory=list,
+        description="What lowered `confidence`, worst first, each with what to measure; empty where nothing did "
+        "(and in answers stored before reasons were given).",
+    )
 
     @strawberry.field
     async def model(self, info: strawberry.Info) -> Model | None:
@@ -58,6 +68,22 @@ class Simulation:
     async def hardware_profile(self, info: strawberry.Info) -> HardwareProfile | None:
         row = await info.context.loaders.hardware_profile.load(self.hardware_profile_id)
         return HardwareProfile.from_row(row) if row else None
+
+    async def _changes(self, info: strawberry.Info) -> list[str]:
+        row = await info.context.loaders.hardware_profile.load(self.hardware_profile_id)
+        profiles = [(row.name, row.updated_at)] if row else []
+        return changed_since(profiles, self.created_at, "this simulation was made")
+
+    @strawberry.field(
+        description="Its hardware profile changed after it was made, so running it again may answer differently "
+        "(models never change once registered)."
+    )
+    async def stale(self, info: strawberry.Info) -> bool:
+        return bool(await self._changes(info))
+
+    @strawberry.field(description="One sentence per change, naming what changed and when; empty when not stale.")
+    async def stale_reasons(self, info: strawberry.Info) -> list[str]:
+        return await self._changes(info)
 
 
 @strawberry.type

@@ -1,7 +1,8 @@
 // Small pieces every view uses.
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef } from "preact/hooks";
-import { confidenceBand, num, statusTone } from "../format";
+import { CONFIDENCE_BANDS, num, statusTone } from "../format";
+import type { ConfidenceLevel, ConfidenceReason } from "../types";
 
 export function Badge({ tone, children }: { tone: string; children: ComponentChildren }) {
   return <span class={`badge badge-${tone}`}>{children}</span>;
@@ -11,9 +12,18 @@ export function StatusBadge({ status }: { status: string }) {
   return <Badge tone={statusTone(status)}>{status.replace("_", " ").toLowerCase()}</Badge>;
 }
 
-/** The score in the guide's band; `compact` puts the band's name under the score, for table cells. */
-export function ConfidenceBadge({ confidence, compact = false }: { confidence: number; compact?: boolean }) {
-  const band = confidenceBand(confidence);
+/** The score in the guide's band (the server's `confidenceLevel`); `compact` puts the band's name under the score,
+ * for table cells. */
+export function ConfidenceBadge({
+  confidence,
+  level,
+  compact = false,
+}: {
+  confidence: number;
+  level: ConfidenceLevel;
+  compact?: boolean;
+}) {
+  const band = CONFIDENCE_BANDS[level];
   if (compact) {
     return (
       <span class="confidence" title={band.advice}>
@@ -26,6 +36,26 @@ export function ConfidenceBadge({ confidence, compact = false }: { confidence: n
     <span class={`badge badge-${band.tone}`} title={band.advice}>
       {num(confidence, 2)} · {band.label}
     </span>
+  );
+}
+
+/** What lowered a confidence, worst first as the server orders them, each with the run that would raise it. */
+export function ConfidenceReasons({ reasons }: { reasons: ConfidenceReason[] }) {
+  if (!reasons.length) return null;
+  return (
+    <div class="confidence-reasons" data-testid="confidence-reasons">
+      <h3>What lowers the confidence</h3>
+      <ul>
+        {reasons.map((reason) => (
+          <li key={reason.kind}>
+            <span class="reason-factor" title="what this multiplies the confidence by">
+              ×{num(reason.factor, 2)}
+            </span>{" "}
+            {reason.message}. <span class="muted">To raise it: {reason.measure}.</span>
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 
@@ -113,5 +143,23 @@ export function Pager({
         Next
       </button>
     </nav>
+  );
+}
+
+/** What changed since a stored answer was made (`staleReasons`), and the guide's advice; nothing when fresh. */
+export function StaleNotice({ title, reasons, advice }: { title: string; reasons: string[]; advice: string }) {
+  if (reasons.length === 0) return null;
+  return (
+    <div class="notice notice-warn" role="note" data-testid="stale">
+      <strong>{title}</strong>
+      <ul>
+        {reasons.map((reason) => (
+          <li key={reason}>
+            <Prose text={reason} />
+          </li>
+        ))}
+      </ul>
+      {advice}
+    </div>
   );
 }

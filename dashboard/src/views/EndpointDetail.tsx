@@ -2,12 +2,23 @@
 // recommendations once it ends, and Deploy with the generated artifacts.
 import { useEffect, useState } from "preact/hooks";
 import { failureText, request, subscribe } from "../api";
-import { Badge, ConfidenceBadge, ErrorBox, Facts, Heading, Loading, Prose, StatusBadge } from "../components/bits";
+import {
+  Badge,
+  ConfidenceBadge,
+  ConfidenceReasons,
+  ErrorBox,
+  Facts,
+  Heading,
+  Loading,
+  Prose,
+  StaleNotice,
+  StatusBadge,
+} from "../components/bits";
 import { CopyBlock } from "../components/CopyBlock";
 import { ParetoChart } from "../components/ParetoChart";
 import {
+  CONFIDENCE_BANDS,
   TARGET_NAMES,
-  confidenceBand,
   count,
   ms,
   num,
@@ -198,8 +209,9 @@ function ResultPanel(props: {
 }) {
   const { endpoint, job, result } = props;
   const rows = rowsOf(result);
+  // A nearest miss carries its own confidence; 0 means there was no config to rate at all.
   const rated = result.meetsTargets || result.confidence > 0;
-  const band = confidenceBand(result.confidence);
+  const band = CONFIDENCE_BANDS[result.confidenceLevel];
   const deployedHere = props.deployment?.jobId === job.id ? props.deployment : null;
   return (
     <section class="panel" aria-labelledby="result-title">
@@ -210,7 +222,7 @@ function ResultPanel(props: {
         ) : (
           <Badge tone="bad">targets not met</Badge>
         )}
-        {rated ? <ConfidenceBadge confidence={result.confidence} /> : null}
+        {rated ? <ConfidenceBadge confidence={result.confidence} level={result.confidenceLevel} /> : null}
       </div>
       <p class="why" data-testid="why">
         <strong>Why this pick: </strong>
@@ -221,6 +233,7 @@ function ResultPanel(props: {
           Confidence {num(result.confidence, 2)}: {band.advice}
         </p>
       ) : null}
+      {rated ? <ConfidenceReasons reasons={result.confidenceReasons} /> : null}
       {result.bindingTargets.length ? (
         <div class="notice notice-warn" role="note">
           <h3>Binding targets</h3>
@@ -307,7 +320,11 @@ function ResultPanel(props: {
                     {row.metrics.costPerMillionTokens == null ? "—" : `$${num(row.metrics.costPerMillionTokens, 2)}`}
                   </td>
                   <td data-label="Confidence">
-                    {rated ? <ConfidenceBadge confidence={result.confidence} compact /> : "—"}
+                    {rated ? (
+                      <ConfidenceBadge confidence={result.confidence} level={result.confidenceLevel} compact />
+                    ) : (
+                      "—"
+                    )}
                   </td>
                   <td data-label="">
                     <button
@@ -552,19 +569,11 @@ export function EndpointDetail({ id }: { id: string }) {
           {busy === "optimize" ? "Starting…" : job ? "Optimize again" : "Optimize"}
         </button>
       </div>
-      {endpoint.stale ? (
-        <div class="notice notice-warn" role="note" data-testid="stale">
-          <strong>These recommendations may be out of date.</strong>
-          <ul>
-            {endpoint.staleReasons.map((reason) => (
-              <li key={reason}>
-                <Prose text={reason} />
-              </li>
-            ))}
-          </ul>
-          Re-optimize when hardware or models change (the guide's best practice 5).
-        </div>
-      ) : null}
+      <StaleNotice
+        title="These recommendations may be out of date."
+        reasons={endpoint.staleReasons}
+        advice="Re-optimize when hardware or models change (the guide's best practice 5)."
+      />
       {notice ? (
         <div class="notice notice-info" role="status">
           {notice}

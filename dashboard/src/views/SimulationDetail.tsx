@@ -1,5 +1,14 @@
 // #/simulations/<id>: one stored simulation, what it predicted and for what.
-import { ConfidenceBadge, ErrorBox, Facts, Heading, Loading, Prose } from "../components/bits";
+import {
+  ConfidenceBadge,
+  ConfidenceReasons,
+  ErrorBox,
+  Facts,
+  Heading,
+  Loading,
+  Prose,
+  StaleNotice,
+} from "../components/bits";
 import { ms, num, tps, usdPerHour, usdPerMillion, when } from "../format";
 import { useQuery, useTitle } from "../hooks";
 import { ops } from "../operations";
@@ -33,8 +42,16 @@ export function SimulationDetail({ id }: { id: string }) {
         <Heading>
           {sim.model?.name ?? "Deleted model"} on {sim.hardwareProfile?.name ?? "a deleted profile"}
         </Heading>
-        {sim.confidence != null ? <ConfidenceBadge confidence={sim.confidence} /> : null}
+        {sim.confidence != null && sim.confidenceLevel != null ? (
+          <ConfidenceBadge confidence={sim.confidence} level={sim.confidenceLevel} />
+        ) : null}
       </div>
+      <StaleNotice
+        title="This prediction may be out of date."
+        reasons={sim.staleReasons}
+        advice="Simulate again to see what the change does."
+      />
+      <ConfidenceReasons reasons={sim.confidenceReasons} />
       <div class="columns-2">
         <section class="panel" aria-labelledby="sim-input">
           <h2 id="sim-input">Asked</h2>
