@@ -101,3 +101,24 @@ async def test_rest_answers_a_missing_scope_403_and_writes_nothing(
         "scope": "write",
     }
     assert await row_counts(engine) == before
+
+
+MISSING = "00000000-0000-4000-8000-000000000000"
+MEASUREMENT_MUTATIONS = {
+    "recordBenchmarks": "recordBenchmarks(input: [])",
+    "importBenchmarkResults": f'importBenchmarkResults(format: VLLM, content: "{{}}", hardwareProfileId: "{MISSING}")',
+    "validateSimulation": f'validateSimulation(simulationId: "{MISSING}", measured: {{ttftMs: 10, source: "me"}})',
+}
+
+
+@pytest.mark.parametrize("field", sorted(MEASUREMENT_MUTATIONS))
+async def test_recording_measurements_needs_the_write_scope(
+    as_scope: dict[Scope, httpx.AsyncClient], engine: AsyncEngine, field: str
+) -> None:
+    """The scope is checked before the input, so a read key learns nothing about the ids or the content it sent."""
+    before = await row_counts(engine)
+    body = await gql_data(
+        as_scope[Scope.READ], f"mutation {{ {MEASUREMENT_MUTATIONS[field]} {{ __typename {REFUSAL} }} }}"
+    )
+    forbidden(body[field], "write")
+    assert await row_counts(engine) == before
