@@ -325,6 +325,12 @@ function DefineProfile({ gpuTypes, onCreated }: { gpuTypes: GpuTypeOption[]; onC
 
 // ---- the whole form
 
+// The two methods as the user guide tells them apart.
+const METHOD_CHOICES: [Method, string][] = [
+  ["REGRESSOR", "XGBoost + NSGA-II search over TP, PP, batch, replicas: for production"],
+  ["HEURISTIC", "memory-based TP/PP rules: fast, for exploration"],
+];
+
 export function CreateEndpoint() {
   useTitle("Create Endpoint");
   const gpus = useQuery(ops.GpuTypes, {});
@@ -433,32 +439,21 @@ export function CreateEndpoint() {
         <fieldset>
           <legend>3. Method</legend>
           <div class="choices row">
-            <label class="choice">
-              <input
-                type="radio"
-                name="method"
-                value="REGRESSOR"
-                checked={method === "REGRESSOR"}
-                onChange={() => setMethod("REGRESSOR")}
-              />
-              <span>
-                <strong>REGRESSOR</strong>
-                <span class="muted"> · XGBoost + NSGA-II search over TP, PP, batch, replicas: for production</span>
-              </span>
-            </label>
-            <label class="choice">
-              <input
-                type="radio"
-                name="method"
-                value="HEURISTIC"
-                checked={method === "HEURISTIC"}
-                onChange={() => setMethod("HEURISTIC")}
-              />
-              <span>
-                <strong>HEURISTIC</strong>
-                <span class="muted"> · memory-based TP/PP rules: fast, for exploration</span>
-              </span>
-            </label>
+            {METHOD_CHOICES.map(([value, blurb]) => (
+              <label class="choice" key={value}>
+                <input
+                  type="radio"
+                  name="method"
+                  value={value}
+                  checked={method === value}
+                  onChange={() => setMethod(value)}
+                />
+                <span>
+                  <strong>{value}</strong>
+                  <span class="muted"> · {blurb}</span>
+                </span>
+              </label>
+            ))}
           </div>
           <div class="grid">
             <div class="field">
