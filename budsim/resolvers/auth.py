@@ -6,12 +6,14 @@ with the error, and sibling query fields still answer. Mutation fields are non-n
 adapters call these same resolvers, and so refuse with the same check.
 """
 
+import uuid
+
 from graphql import GraphQLError
 
 from budsim.core.auth import DEVELOPMENT, Principal, Scope
 from budsim.resolvers.context import Context
 
-__all__ = ["DEVELOPMENT", "Forbidden", "Principal", "Scope", "require"]
+__all__ = ["DEVELOPMENT", "Forbidden", "Principal", "Scope", "caller_key_id", "require"]
 
 
 class Forbidden(GraphQLError):
@@ -30,3 +32,9 @@ def require(ctx: Context, needed: Scope) -> Principal:
     if principal is None or not principal.allows(needed):
         raise Forbidden(needed, principal)
     return principal
+
+
+def caller_key_id(ctx: Context) -> uuid.UUID | None:
+    """The API key a row the caller creates belongs to (jobs, endpoints); None without one (auth disabled)."""
+    principal = ctx.principal
+    return uuid.UUID(principal.key_id) if principal and principal.key_id else None

@@ -36,7 +36,7 @@ from budsim.db.models import (
 )
 from budsim.resolvers import answers, optimize
 from budsim.resolvers import validation as check
-from budsim.resolvers.auth import Scope, require
+from budsim.resolvers.auth import Scope, caller_key_id, require
 from budsim.resolvers.context import Context
 from budsim.resolvers.errors import Conflict, Invalid, NotFound
 from budsim.resolvers.pagination import check_first, decode_time_id_cursor, encode_cursor, page_info, query_id
@@ -98,7 +98,7 @@ async def create(ctx: Context, data: CreateEndpointInput) -> Endpoint:
         allowed_gpu_types=tuple(dict.fromkeys(allowed)) if allowed is not None else None,
         seed=request.seed,
     )
-    key_id = uuid.UUID(ctx.principal.key_id) if ctx.principal and ctx.principal.key_id else None
+    key_id = caller_key_id(ctx)
     row = EndpointRow(
         id=uuid.uuid4(),
         name=name,

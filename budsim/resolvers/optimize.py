@@ -16,7 +16,7 @@ from budsim.db.models import HardwareProfileRow
 from budsim.jobs.request import preflight, problem
 from budsim.resolvers import answers
 from budsim.resolvers import validation as check
-from budsim.resolvers.auth import Scope, require
+from budsim.resolvers.auth import Scope, caller_key_id, require
 from budsim.resolvers.context import Context
 from budsim.resolvers.errors import Invalid, NotFound, TooManyJobs, invalid_input
 from budsim.resolvers.optimization_jobs import wait_for_end
@@ -137,7 +137,7 @@ async def check_input(ctx: Context, data: OptimizeInput) -> Checked:
 async def _queue(ctx: Context, request: JobRequest, endpoint_id: uuid.UUID | None) -> store.Job:
     document = request_document(request)
     attempts = ctx.settings.job_max_attempts
-    key_id = uuid.UUID(ctx.principal.key_id) if ctx.principal and ctx.principal.key_id else None
+    key_id = caller_key_id(ctx)
     limit = ctx.settings.max_active_jobs_per_key
     if key_id is not None and limit > 0:
         async with ctx.sessionmaker() as session:  # count and insert in one transaction, under the key's row lock
