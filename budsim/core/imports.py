@@ -33,6 +33,7 @@ from enum import StrEnum
 from typing import Any
 
 from budsim.core.errors import CoreError
+from budsim.core.measurements import MeasuredMetrics
 
 
 class BenchmarkFormat(StrEnum):
@@ -55,14 +56,7 @@ class ImportedRun:
     output_tokens: int
     concurrency: int | None
     request_rate: float | None
-    ttft_ms: float | None
-    ttft_p50_ms: float | None
-    ttft_p99_ms: float | None
-    tpot_ms: float | None
-    output_tokens_per_s: float | None
-    requests_per_s: float | None
-    e2e_latency_ms: float | None
-    e2e_p99_ms: float | None
+    metrics: MeasuredMetrics
 
 
 def _number(record: dict[str, Any], key: str, where: str) -> float | None:
@@ -149,14 +143,16 @@ def _serving_run(record: Any, where: str, e2e_mean: str, e2e_p99: str) -> Import
         output_tokens=_mean_tokens(record, "total_output_tokens", completed, where),
         concurrency=concurrency,
         request_rate=rate,
-        ttft_ms=_number(record, "mean_ttft_ms", where),
-        ttft_p50_ms=_number(record, "median_ttft_ms", where),
-        ttft_p99_ms=_number(record, "p99_ttft_ms", where),
-        tpot_ms=_number(record, "mean_tpot_ms", where),
-        output_tokens_per_s=_number(record, "output_throughput", where),
-        requests_per_s=_number(record, "request_throughput", where),
-        e2e_latency_ms=_number(record, e2e_mean, where),
-        e2e_p99_ms=_number(record, e2e_p99, where),
+        metrics=MeasuredMetrics(
+            ttft_ms=_number(record, "mean_ttft_ms", where),
+            ttft_p50_ms=_number(record, "median_ttft_ms", where),
+            ttft_p99_ms=_number(record, "p99_ttft_ms", where),
+            tpot_ms=_number(record, "mean_tpot_ms", where),
+            output_tokens_per_s=_number(record, "output_throughput", where),
+            requests_per_s=_number(record, "request_throughput", where),
+            e2e_latency_ms=_number(record, e2e_mean, where),
+            e2e_p99_ms=_number(record, e2e_p99, where),
+        ),
     )
 
 
@@ -244,14 +240,16 @@ def parse_guidellm(content: str) -> list[ImportedRun]:
                 output_tokens=_whole_tokens(output, "output_token_count", where),
                 concurrency=concurrency,
                 request_rate=rate,
-                ttft_ms=_number(ttft, "mean", where),
-                ttft_p50_ms=_number(ttft, "median", where),
-                ttft_p99_ms=_p99(ttft, where),
-                tpot_ms=_number(itl, "mean", where),
-                output_tokens_per_s=_number(_summary(metrics, "output_tokens_per_second", where), "mean", where),
-                requests_per_s=_number(_summary(metrics, "requests_per_second", where), "mean", where),
-                e2e_latency_ms=_scaled(_number(latency, "mean", where), 1000.0),
-                e2e_p99_ms=_scaled(_p99(latency, where), 1000.0),
+                metrics=MeasuredMetrics(
+                    ttft_ms=_number(ttft, "mean", where),
+                    ttft_p50_ms=_number(ttft, "median", where),
+                    ttft_p99_ms=_p99(ttft, where),
+                    tpot_ms=_number(itl, "mean", where),
+                    output_tokens_per_s=_number(_summary(metrics, "output_tokens_per_second", where), "mean", where),
+                    requests_per_s=_number(_summary(metrics, "requests_per_second", where), "mean", where),
+                    e2e_latency_ms=_scaled(_number(latency, "mean", where), 1000.0),
+                    e2e_p99_ms=_scaled(_p99(latency, where), 1000.0),
+                ),
             )
         )
     return runs

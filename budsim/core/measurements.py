@@ -147,3 +147,19 @@ def deployment_of(run: MeasuredRun, arch: ModelArchitecture, gpu: GpuSpec) -> Me
         ConfigBatch.single(serving_config(run)),
         Workload(run.input_tokens, run.output_tokens, concurrency=run.concurrency),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class MeasuredMetrics:
+    """What one recorded run measured, each None where it was not: the metrics a result file (`core.imports`) and
+    `recordBenchmarks` carry, named as RecordBenchmarkInput names them and in `budsim.db.models.METRIC_COLUMNS`'
+    order."""
+
+    ttft_ms: float | None
+    ttft_p50_ms: float | None
+    ttft_p99_ms: float | None
+    tpot_ms: float | None
+    output_tokens_per_s: float | None
+    requests_per_s: float | None
+    e2e_latency_ms: float | None
+    e2e_p99_ms: float | None

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from budsim.core import imports
 from budsim.core.catalog.gpus import GPUS, find_gpu
 from budsim.core.imports import BenchmarkFormat
+from budsim.core.measurements import MeasuredMetrics
 from budsim.core.types import Dtype as DtypeKind
 from budsim.core.types import Engine as EngineKind
 from budsim.db import queries
@@ -114,22 +115,8 @@ def _positive(value: float | None, field: str, maximum: float) -> float | None:
     return None if value is None else check.number(value, field, minimum=0, maximum=maximum, exclusive_minimum=True)
 
 
-@dataclass(frozen=True, slots=True)
-class Metrics:
-    """What a run measured, each None where it was not; `budsim.db.models.METRIC_COLUMNS` in order."""
-
-    ttft_ms: float | None
-    ttft_p50_ms: float | None
-    ttft_p99_ms: float | None
-    tpot_ms: float | None
-    output_tokens_per_s: float | None
-    requests_per_s: float | None
-    e2e_latency_ms: float | None
-    e2e_p99_ms: float | None
-
-
-def _metrics(data: RecordBenchmarkInput, at: str) -> Metrics:
-    metrics = Metrics(
+def _metrics(data: RecordBenchmarkInput, at: str) -> MeasuredMetrics:
+    metrics = MeasuredMetrics(
         ttft_ms=_positive(data.ttft_ms, f"{at}.ttftMs", MAX_LATENCY_MS),
         ttft_p50_ms=_positive(data.ttft_p50_ms, f"{at}.ttftP50Ms", MAX_LATENCY_MS),
         ttft_p99_ms=_positive(data.ttft_p99_ms, f"{at}.ttftP99Ms", MAX_LATENCY_MS),
@@ -150,7 +137,7 @@ def _metrics(data: RecordBenchmarkInput, at: str) -> Metrics:
     return metrics
 
 
-def _check_consistency(output_tokens: int, concurrency: int | None, m: Metrics, at: str) -> None:
+def _check_consistency(output_tokens: int, concurrency: int | None, m: MeasuredMetrics, at: str) -> None:
     """Relations every measurement obeys, each checked where its figures are present; each failure points at the
     figure most likely wrong. The database repeats them (`BenchmarkRunRow`'s checks)."""
     ttft, tpot, tokens_per_s, e2e = m.ttft_ms, m.tpot_ms, m.output_tokens_per_s, m.e2e_latency_ms
@@ -363,14 +350,7 @@ async def import_runs(
                     concurrency=run.concurrency,
                     request_rate=run.request_rate,
                 ),
-                ttft_ms=run.ttft_ms,
-                ttft_p50_ms=run.ttft_p50_ms,
-                ttft_p99_ms=run.ttft_p99_ms,
-                tpot_ms=run.tpot_ms,
-                output_tokens_per_s=run.output_tokens_per_s,
-                requests_per_s=run.requests_per_s,
-                e2e_latency_ms=run.e2e_latency_ms,
-                e2e_p99_ms=run.e2e_p99_ms,
+                **asdict(run.metrics),  # named as the input's metric fields
                 source=f"{provenance} ({run.where})",
             )
         )

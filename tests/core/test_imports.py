@@ -8,6 +8,7 @@ import pytest
 
 from budsim.core.errors import CoreError
 from budsim.core.imports import BenchmarkFormat, ImportedRun, parse
+from budsim.core.measurements import MeasuredMetrics
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "benchmarks"
 LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
@@ -26,14 +27,16 @@ def test_a_vllm_save_result_file_is_one_closed_loop_run_with_its_model_and_every
         output_tokens=200,
         concurrency=16,  # max_concurrency, at an unbounded request rate ("inf")
         request_rate=None,
-        ttft_ms=48.2,
-        ttft_p50_ms=46.9,
-        ttft_p99_ms=88.4,
-        tpot_ms=9.6,
-        output_tokens_per_s=1633.8,
-        requests_per_s=8.16,
-        e2e_latency_ms=1958.6,
-        e2e_p99_ms=2210.3,
+        metrics=MeasuredMetrics(
+            ttft_ms=48.2,
+            ttft_p50_ms=46.9,
+            ttft_p99_ms=88.4,
+            tpot_ms=9.6,
+            output_tokens_per_s=1633.8,
+            requests_per_s=8.16,
+            e2e_latency_ms=1958.6,
+            e2e_p99_ms=2210.3,
+        ),
     )
 
 
@@ -43,8 +46,12 @@ def test_sglang_jsonl_is_a_run_a_line_open_loop_at_its_rate_without_a_model() ->
         ("line 1", 4.0, None, None),
         ("line 2", 8.0, None, None),
     ]
-    assert (runs[1].e2e_latency_ms, runs[1].e2e_p99_ms, runs[1].tpot_ms) == (1720.0, 2380.0, 8.4)
-    assert (runs[0].input_tokens, runs[0].output_tokens, runs[0].output_tokens_per_s) == (1000, 200, 796.0)
+    assert (runs[1].metrics.e2e_latency_ms, runs[1].metrics.e2e_p99_ms, runs[1].metrics.tpot_ms) == (
+        1720.0,
+        2380.0,
+        8.4,
+    )
+    assert (runs[0].input_tokens, runs[0].output_tokens, runs[0].metrics.output_tokens_per_s) == (1000, 200, 796.0)
 
 
 def test_a_guidellm_report_is_a_run_per_benchmark_with_itl_as_tpot_and_latency_in_ms() -> None:
@@ -54,11 +61,11 @@ def test_a_guidellm_report_is_a_run_per_benchmark_with_itl_as_tpot_and_latency_i
         ("benchmarks[1]", 8, None, LLAMA_8B),  # concurrent, 8 streams
     ]
     sync = runs[0]
-    assert (sync.ttft_ms, sync.ttft_p50_ms, sync.ttft_p99_ms) == (14.1, 13.9, 19.5)
-    assert sync.tpot_ms == 6.9  # inter_token_latency_ms, not time_per_output_token_ms
-    assert sync.e2e_latency_ms == pytest.approx(1387.2)  # request_latency is in seconds
-    assert sync.e2e_p99_ms == pytest.approx(1450.0)
-    assert (sync.output_tokens_per_s, sync.requests_per_s) == (144.2, 0.72)
+    assert (sync.metrics.ttft_ms, sync.metrics.ttft_p50_ms, sync.metrics.ttft_p99_ms) == (14.1, 13.9, 19.5)
+    assert sync.metrics.tpot_ms == 6.9  # inter_token_latency_ms, not time_per_output_token_ms
+    assert sync.metrics.e2e_latency_ms == pytest.approx(1387.2)  # request_latency is in seconds
+    assert sync.metrics.e2e_p99_ms == pytest.approx(1450.0)
+    assert (sync.metrics.output_tokens_per_s, sync.metrics.requests_per_s) == (144.2, 0.72)
 
 
 def test_a_guidellm_constant_rate_benchmark_is_open_loop() -> None:
