@@ -48,3 +48,20 @@ class JobStatus(StrEnum):
     @property
     def terminal(self) -> bool:
         return self not in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class VersionStatus(StrEnum):
+    """A regressor version's life: training, then trained (activated or kept aside), rejected as worse than the
+    active one, or failed."""
+
+    TRAINING = "TRAINING"
+    TRAINED = "TRAINED"
+    REJECTED = "REJECTED"
+    FAILED = "FAILED"
+
+
+class VersionOrigin(StrEnum):
+    """What made a regressor version: the first start-up of a database, or `retrainRegressor`."""
+
+    START_UP = "START_UP"
+    RETRAIN = "RETRAIN"

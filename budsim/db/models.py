@@ -4,17 +4,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from budsim.core.types import Dtype, Engine, JobStatus, Method
-from budsim.db.base import Base, HasCreatedAt, HasId, utcnow
+from budsim.core.types import Dtype, Engine, JobStatus, Method, VersionOrigin, VersionStatus
+from budsim.db.base import Base, HasCreatedAt, HasId, JSONDocument, utcnow
 
 INTERCONNECTS = ("NVLINK", "PCIE", "INFINIBAND", "ETHERNET")
 METHODS = tuple(m.value for m in Method)
 DTYPES = tuple(d.value for d in Dtype)
 ENGINES = tuple(e.value for e in Engine)
 JOB_STATUSES = tuple(s.value for s in JobStatus)
+VERSION_STATUSES = tuple(s.value for s in VersionStatus)
+VERSION_ORIGINS = tuple(o.value for o in VersionOrigin)
 # Every request in flight emits at most one token per TPOT, so a closed loop of `concurrency` requests delivers at
 # most concurrency x 1000 / tpot_ms output tokens/s. 10% slack covers requests whose TPOT differs from the mean
 # (the mean of 1/tpot exceeds 1/mean tpot); 1100 = 1.1 x 1000 ms/s. Written as a product so Python and both databases
@@ -96,6 +98,10 @@ class SimulationRow(HasId, HasCreatedAt, Base):
     result: Mapped[dict[str, Any]]
     optimal_config: Mapped[dict[str, Any] | None]
     confidence: Mapped[float | None]
+    # The regressor version whose corrections it holds: None for HEURISTIC, or where no regressor was loaded.
+    regressor_version_id: Mapped[int | None] = mapped_column(ForeignKey("regressor_versions.id", ondelete="SET NULL"))
+    # The simulation it reran with the same inputs (`resimulate`, `reoptimize`); None for a first run.
+    rerun_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("simulations.id", ondelete="SET NULL"), index=True)
 
 
 class BenchmarkRunRow(HasId, HasCreatedAt, Base):
@@ -221,6 +227,8 @@ class OptimizationJobRow(HasId, HasCreatedAt, Base):
     api_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
     # The endpoint whose settings it ran (optimizeEndpoint); None for a plain optimize, and once the endpoint is gone.
     endpoint_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("endpoints.id", ondelete="SET NULL"))
+    # The simulation this job reruns (`reoptimize`): the simulation it stores is linked to that one.
+    rerun_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("simulations.id", ondelete="SET NULL"))
 
 
 class ApiKeyRow(HasId, HasCreatedAt, Base):
@@ -296,3 +304,53 @@ class EndpointDeploymentRow(HasId, HasCreatedAt, Base):
     job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("optimization_jobs.id", ondelete="RESTRICT"))
     pareto_index: Mapped[int | None]  # None: the job's recommended config (its optimal_config)
     artifacts: Mapped[dict[str, Any]]
+
+
+class RegressorVersionRow(HasCreatedAt, Base):
+    """One training of the residual regressor: its model, what it learnt from, how it compared, whether it serves.
+
+    Numbered, not a UUID: people say "version 3". `run_ids` are the stored benchmark runs it trained on (beside
+    data/benchmarks.csv), so a later retrain can rebuild what this version knew and compare like with like. The model
+    is the zlib-compressed JSON `budsim.regressor.training.write_model` writes, so every process, on any host, loads
+    the same corrections from the database. At most one version is active, and at most one is training.
+    """
+
+    __tablename__ = "regressor_versions"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", VERSION_STATUSES), name="status_known"),
+        CheckConstraint(_one_of("origin", VERSION_ORIGINS), name="origin_known"),
+        CheckConstraint("NOT active OR status = 'TRAINED'", name="active_is_trained"),
+        CheckConstraint("status <> 'TRAINED' OR model IS NOT NULL", name="trained_has_model"),
+        Index(
+            "uq_regressor_versions_active",
+            "active",
+            unique=True,
+            postgresql_where=text("active"),
+            sqlite_where=text("active"),
+        ),
+        Index(
+            "uq_regressor_versions_training",
+            "status",
+            unique=True,
+            postgresql_where=text("status = 'TRAINING'"),
+            sqlite_where=text("status = 'TRAINING'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(default=False)
+    forced: Mapped[bool] = mapped_column(default=False)
+    origin: Mapped[str] = mapped_column(String(16))
+    rows: Mapped[int | None]
+    groups: Mapped[int | None]
+    run_ids: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    dataset_sha256: Mapped[str | None] = mapped_column(String(64))
+    metrics: Mapped[dict[str, Any] | None]
+    progress: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    model: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # megabytes: loaded only when asked
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    activated_at: Mapped[datetime | None]

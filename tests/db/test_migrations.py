@@ -37,8 +37,10 @@ TABLES = {
     "endpoints",
     "endpoint_profiles",
     "endpoint_deployments",
+    "regressor_versions",
 }
 ENDPOINT_TABLES = {"endpoints", "endpoint_profiles", "endpoint_deployments"}
+VERSION_TABLES = {"regressor_versions"}
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -107,11 +109,12 @@ async def test_postgresql_stores_documents_as_jsonb() -> None:
 @pytest.mark.parametrize(
     ("revision", "dropped"),
     [
-        ("0007", set()),  # 0008 changes benchmark_runs' columns only
-        ("0006", ENDPOINT_TABLES),
-        ("0004", {"api_keys", *ENDPOINT_TABLES}),
-        ("0003", {"api_keys", "optimization_jobs", *ENDPOINT_TABLES}),
-        ("0002", {"api_keys", "optimization_jobs", "benchmark_runs", *ENDPOINT_TABLES}),
+        ("0008", VERSION_TABLES),
+        ("0007", VERSION_TABLES),  # 0008 changes benchmark_runs' columns only
+        ("0006", ENDPOINT_TABLES | VERSION_TABLES),
+        ("0004", {"api_keys", *ENDPOINT_TABLES, *VERSION_TABLES}),
+        ("0003", {"api_keys", "optimization_jobs", *ENDPOINT_TABLES, *VERSION_TABLES}),
+        ("0002", {"api_keys", "optimization_jobs", "benchmark_runs", *ENDPOINT_TABLES, *VERSION_TABLES}),
     ],
 )
 async def test_downgrading_drops_only_the_later_tables(
