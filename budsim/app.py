@@ -14,8 +14,10 @@ from starlette.routing import Route, WebSocketRoute
 
 from budsim.db.session import create_engine, create_reader, create_sessionmaker, warm_pool
 from budsim.jobs.news import job_news
+from budsim.jobs.retrain import Retrainer
 from budsim.jobs.worker import Worker
-from budsim.regressor.loading import prepare_regressor
+from budsim.regressor.following import RegressorFollower
+from budsim.regressor.versions import prepare_regressor
 from budsim.runtime.events import EventBus
 from budsim.runtime.predictions import Predictions
 from budsim.schema import build_schema
@@ -52,18 +54,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await warm_pool(engine)
         app.state.events = EventBus()
         app.state.bulk = asyncio.Semaphore(settings.bulk_concurrency)
-        app.state.regressor = await prepare_regressor(settings)
-        app.state.predictions = Predictions(app.state.regressor, settings.simulate_processes)
+        active = await prepare_regressor(settings)
+        regressors = RegressorFollower(app.state.sessionmaker, active, settings.regressor_poll_seconds)
+        app.state.regressors = regressors
+        app.state.predictions = Predictions(active, settings.simulate_processes)
         await app.state.predictions.start()
+        regressors.on_switch.append(app.state.predictions.use)
         app.state.news = job_news(app.state.events, engine, settings.async_database_url)
+        app.state.news.on_regressor.append(regressors.wake)
         await app.state.news.start()
+        app.state.retrainer = Retrainer(settings, app.state.sessionmaker, app.state.news)
         app.state.worker = None
         worker_task = None
         if settings.run_worker:
-            app.state.worker = Worker(settings, app.state.sessionmaker, app.state.news, app.state.regressor)
+            app.state.worker = Worker(settings, app.state.sessionmaker, app.state.news, active)
+            regressors.on_switch.append(app.state.worker.use)
             worker_task = asyncio.create_task(app.state.worker.run(), name="budsim-worker")
         elif engine.dialect.name == "sqlite":
             log.warning("no worker and SQLite: optimization jobs stay QUEUED (only PostgreSQL reaches other processes)")
+        await regressors.start()
         # What start-up built (schema, catalogs, regressor: ~140k objects) lives as long as the process. Frozen, the
         # collector stops re-scanning it on every full collection, which otherwise stalled the event loop for tens of
         # milliseconds at a time under load (bench/load.py).
@@ -72,6 +81,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            await regressors.close()
+            await app.state.retrainer.close()
             if worker_task is not None:
                 worker_task.cancel()
                 await asyncio.gather(worker_task, return_exceptions=True)

@@ -20,7 +20,26 @@ class Settings(BaseSettings):
     )
     model_path: Path = Field(
         DEFAULT_MODEL_PATH,
-        description="The trained XGBoost residual regressor; trained from data/benchmarks.csv at start-up if absent.",
+        description="Where the first regressor version is trained to (from TRAINING_DATA and the stored runs) when "
+        "the database holds none; reused when trained on exactly that data. Later versions live in the database.",
+    )
+    training_data: Path | None = Field(
+        None,
+        description="The benchmark CSV the regressor trains on beside the stored runs (default: the repository's "
+        "data/benchmarks.csv).",
+    )
+    retrain_folds: int = Field(
+        0,
+        ge=0,
+        le=1000,
+        description="How `retrainRegressor` compares a new version with the active one: 0 holds out each model x GPU "
+        "group in turn (leave-one-group-out); k > 1 holds out k folds of whole groups (faster, coarser).",
+    )
+    regressor_poll_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How often a process checks the database for a newly active regressor version, besides being "
+        "told (the telling can be lost, and a separate worker on SQLite is never told).",
     )
     optimization_timeout: float = Field(300.0, gt=0, description="Seconds an optimization may run before it stops.")
     wait_limit_seconds: float = Field(

@@ -59,11 +59,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _train_once(settings: Settings) -> None:
-    """Train MODEL_PATH here if it is absent, rather than in every server process at once, all writing one file."""
-    if not settings.model_path.exists():
-        from budsim.regressor.loading import prepare_regressor
+    """Train and store the first regressor version here if there is none, rather than in every server process at
+    once, all writing one file."""
+    from budsim.regressor.versions import prepare_regressor
 
-        asyncio.run(prepare_regressor(settings))
+    asyncio.run(prepare_regressor(settings))
 
 
 def _worker(settings: Settings, _args: argparse.Namespace) -> int:
@@ -108,16 +108,16 @@ def _load_architecture(model: str) -> tuple[str, "ModelArchitecture"]:
 
 
 def _regressor(settings: Settings, method: str) -> "ResidualRegressor | None":
-    """MODEL_PATH for a method that uses the regressor, loaded as the server loads it (trained first if absent, with
-    the stored runs); None for one that does not."""
+    """The active regressor version for a method that uses the regressor, loaded as the server loads it (trained
+    first if there is none, with the stored runs); None for one that does not."""
     from budsim.core.methods import STRATEGIES
     from budsim.core.types import Method
 
     if not STRATEGIES[Method(method)].uses_regressor:
         return None
-    from budsim.regressor.loading import prepare_regressor
+    from budsim.regressor.versions import prepare_regressor
 
-    return asyncio.run(prepare_regressor(settings))
+    return asyncio.run(prepare_regressor(settings)).regressor
 
 
 def _print_reasons(reasons: "tuple[ConfidenceReason, ...]") -> None:

@@ -1,5 +1,6 @@
 """How news about jobs travels: progress and endings to subscribers, "a job is queued" to workers, "cancel" to the
-worker running it; and hardware profile changes to `hardwareProfileEvents` subscribers in every process.
+worker running it; hardware profile changes to `hardwareProfileEvents` subscribers in every process; a retrain's
+progress to its subscribers, and "another regressor version is active" to every process, which then switches to it.
 
 With SQLite (one process) news goes straight onto the in-process bus and to the local worker. With PostgreSQL it
 goes out by NOTIFY on one channel and comes back to every process that LISTENs, this one included, so a subscriber on
@@ -41,6 +42,10 @@ def topic(job_id: uuid.UUID | str) -> str:
     return f"optimization_jobs:{job_id}"
 
 
+def retrain_topic(version_id: int | str) -> str:
+    return f"regressor_versions:{version_id}"
+
+
 class JobNews:
     """In-process delivery; `PostgresJobNews` sends the same messages through PostgreSQL instead."""
 
@@ -48,6 +53,7 @@ class JobNews:
         self.bus = bus
         self.on_queued: list[Callable[[], None]] = []
         self.on_cancel: list[Callable[[uuid.UUID], None]] = []
+        self.on_regressor: list[Callable[[], None]] = []  # another version is active: look it up
 
     async def start(self) -> None:
         return None
@@ -71,6 +77,13 @@ class JobNews:
         """A committed create, update or delete; `profile` is the row as a JSON document (None for a delete)."""
         await self._send({"kind": "profile", "change": change, "id": profile_id, "profile": profile})
 
+    async def retrain_progress(self, version_id: int, status: str) -> None:
+        """A retrain moved on (a stage, a fold, its end): subscribers re-read the version's row."""
+        await self._send({"kind": "retrain", "version": version_id, "status": status})
+
+    async def regressor_activated(self, version_id: int) -> None:
+        await self._send({"kind": "regressor", "version": version_id})
+
     async def _send(self, message: dict[str, Any]) -> None:
         self._deliver(message)
 
@@ -89,6 +102,11 @@ class JobNews:
             self.bus.publish(topic(message["job_id"]), message, retain=True)
         elif kind == "profile":
             self.bus.publish(PROFILES_TOPIC, message)
+        elif kind == "retrain":
+            self.bus.publish(retrain_topic(message["version"]), message)
+        elif kind == "regressor":
+            for switch in self.on_regressor:
+                switch()
 
 
 class PostgresJobNews(JobNews):
@@ -164,6 +182,7 @@ class PostgresJobNews(JobNews):
                 await connection.add_listener(CHANNEL, self._on_notify)
                 if self._listening.is_set():  # a reconnect: news may have been missed, so workers look again
                     self._deliver({"kind": "queued"})
+                    self._deliver({"kind": "regressor"})
                 self._connection = connection
                 self._listening.set()
                 await closed.wait()

@@ -5,9 +5,11 @@ interpreter lock, so every query would wait for the search's time slices. In a c
 core, at a priority that lets the server's requests win any core they share, and a crash in native code (XGBoost)
 loses one job, not the server.
 
-The parent talks to a child over a pipe: ("solve", problem, settings, attempt) in; ("progress", document) per
-generation, then ("done", outcome) or ("failed", field, message) out; ("stop",) in at any time asks the search to end
-after its current generation. Children start on first use and live as long as the worker.
+The parent talks to a child over a pipe: ("regressor", regressor) in before the first search and again whenever
+the active regressor version changed since the child last got one; ("solve", problem, settings, attempt) in;
+("progress", document) per generation, then ("done", outcome) or ("failed", field, message) out; ("stop",) in at
+any time asks the search to end after its current generation. Children start on first use and live as long as
+the worker.
 """
 
 import contextlib
@@ -22,7 +24,7 @@ from typing import Any
 
 from budsim.core.errors import CoreError, describe
 from budsim.core.optimization import OptimizationOutcome, SearchSettings
-from budsim.core.predictors import ResidualRegressor
+from budsim.core.predictors import ActiveRegressor, ResidualRegressor
 from budsim.core.search.nsga2 import GenerationReport
 from budsim.jobs.request import Problem, generation_progress, solve
 from budsim.runtime.pipes import received
@@ -41,7 +43,7 @@ class SearchFailed(Exception):
         self.field = field
 
 
-def _yield_to_the_server(pid: int) -> None:
+def yield_to_the_server(pid: int) -> None:
     """SCHED_IDLE where Linux offers it: the search gets only CPU time nothing else wants, so a request never waits
     behind a generation; elsewhere (or where refused) plain niceness. Set by the parent the instant the child starts:
     a call of the child's own would come only after its imports (a second or two of CPU at normal priority)."""
@@ -54,10 +56,12 @@ def _yield_to_the_server(pid: int) -> None:
 
 
 def _child(connection: Connection) -> None:
-    """The child's loop: the regressor first, then one search per "solve", until the parent closes the pipe."""
-    messages = received(connection)
-    regressor: ResidualRegressor | None = next(messages, None)
-    for message in messages:
+    """The child's loop: one search per "solve", with the latest regressor sent, until the parent closes the pipe."""
+    regressor: ResidualRegressor | None = None
+    for message in received(connection):
+        if message[0] == "regressor":
+            regressor = message[1]
+            continue
         if message[0] != "solve":
             continue  # a stop that arrived after its search had ended
         _, task, search, attempt = message
@@ -85,8 +89,8 @@ def _child(connection: Connection) -> None:
 class SearchProcess:
     """One child and its pipe. Not thread-safe: one search at a time, from one thread."""
 
-    def __init__(self, regressor: ResidualRegressor | None) -> None:
-        self._regressor = regressor
+    def __init__(self, active: ActiveRegressor) -> None:
+        self._active = active
         self._process: BaseProcess | None = None
         self._connection: Connection | None = None
         self._regressor_sent = False
@@ -104,10 +108,20 @@ class SearchProcess:
             process = context.Process(target=_child, args=(child,), name="budsim-search", daemon=True)
             process.start()
             if process.pid is not None:
-                _yield_to_the_server(process.pid)
+                yield_to_the_server(process.pid)
             child.close()
             self._process, self._connection, self._regressor_sent = process, parent, False
         return self._connection
+
+    def use(self, active: ActiveRegressor) -> None:
+        """Search with `active` from the next search on (the child gets it with that search)."""
+        if active is not self._active:
+            self._active, self._regressor_sent = active, False
+
+    @property
+    def active(self) -> ActiveRegressor:
+        """The regressor the next search runs with."""
+        return self._active
 
     @property
     def pid(self) -> int | None:
@@ -129,7 +143,8 @@ class SearchProcess:
         stop_sent = False
         try:
             if not self._regressor_sent:
-                connection.send(self._regressor)  # the child reads it after its imports, at idle priority by then
+                # The child reads it after its imports (at idle priority by then), or between two searches.
+                connection.send(("regressor", self._active.regressor))
                 self._regressor_sent = True
             connection.send(("solve", task, search, attempt))
             while True:

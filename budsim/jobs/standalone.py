@@ -8,7 +8,8 @@ import signal
 from budsim.db.session import create_engine, create_sessionmaker
 from budsim.jobs.news import job_news
 from budsim.jobs.worker import Worker
-from budsim.regressor.loading import prepare_regressor
+from budsim.regressor.following import RegressorFollower
+from budsim.regressor.versions import prepare_regressor
 from budsim.runtime.events import EventBus
 from budsim.settings import Settings
 
@@ -24,15 +25,21 @@ async def run_worker(settings: Settings) -> None:
         )
     news = job_news(EventBus(), engine, settings.async_database_url)
     try:
-        regressor = await prepare_regressor(settings)
+        active = await prepare_regressor(settings)
+        sessionmaker = create_sessionmaker(engine)
+        worker = Worker(settings, sessionmaker, news, active)
+        regressors = RegressorFollower(sessionmaker, active, settings.regressor_poll_seconds)
+        regressors.on_switch.append(worker.use)
+        news.on_regressor.append(regressors.wake)
         await news.start()
-        worker = Worker(settings, create_sessionmaker(engine), news, regressor)
+        await regressors.start()
         task = asyncio.create_task(worker.run())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        await regressors.close()
     finally:
         await news.close()
         await engine.dispose()

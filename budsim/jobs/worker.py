@@ -24,8 +24,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from budsim.core.errors import describe
+from budsim.core.methods import STRATEGIES
 from budsim.core.optimization import OptimizationOutcome, SearchSettings
-from budsim.core.predictors import ResidualRegressor
+from budsim.core.predictors import ActiveRegressor
 from budsim.core.types import JobStatus
 from budsim.db import jobs as store
 from budsim.db import queries
@@ -75,7 +76,7 @@ class Worker:
         settings: Settings,
         sessionmaker: async_sessionmaker[AsyncSession],
         news: JobNews,
-        regressor: ResidualRegressor | None,
+        active: ActiveRegressor,
     ) -> None:
         self.id = worker_id()
         self._settings = settings
@@ -84,7 +85,8 @@ class Worker:
         self._wake = asyncio.Event()
         self._running: dict[uuid.UUID, Running] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._idle = [SearchProcess(regressor) for _ in range(settings.worker_concurrency)]
+        self._active = active
+        self._idle = [SearchProcess(active) for _ in range(settings.worker_concurrency)]
         news.on_queued.append(self.wake)
         news.on_cancel.append(self.cancel)
 
@@ -94,6 +96,10 @@ class Worker:
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def use(self, active: ActiveRegressor) -> None:
+        """Search with another regressor version from the next job on; jobs running keep the one they started with."""
+        self._active = active
 
     def cancel(self, job_id: uuid.UUID) -> None:
         running = self._running.get(job_id)
@@ -214,6 +220,8 @@ class Worker:
         search = SearchSettings(settings.population_size, settings.generations, settings.optimization_timeout)
         pump = asyncio.create_task(self._pump(job.id, outbox))
         process = self._idle.pop()
+        process.use(self._active)
+        active = process.active
         try:
             outcome = await asyncio.to_thread(process.solve, task, search, running.attempt, emit, running.stop)
         except SearchFailed as error:
@@ -224,7 +232,7 @@ class Worker:
             self._idle.append(process)
             outbox.put_nowait(None)
             last = await pump
-        await self._settle(job.id, running, task, outcome, last)
+        await self._settle(job.id, running, task, outcome, last, active)
 
     async def _problem(self, request: JobRequest) -> Problem | str:
         """The request's rows turned into core inputs, or why they cannot be (a profile deleted since)."""
@@ -260,6 +268,7 @@ class Worker:
         task: Problem,
         outcome: OptimizationOutcome,
         last: dict[str, Any] | None,
+        active: ActiveRegressor,
     ) -> None:
         if running.reason == Stop.LEASE_LOST:
             return
@@ -275,6 +284,8 @@ class Worker:
         else:
             status = JobStatus.SUCCEEDED
         row = simulation_row(task, outcome, status)
+        if STRATEGIES[task.request.method].uses_regressor and active.regressor is not None:
+            row.regressor_version_id = active.version
         await self._end(
             job_id, running, status, simulation=row, progress=final_progress(outcome, running.attempt, last)
         )

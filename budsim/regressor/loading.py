@@ -1,12 +1,10 @@
-"""The one way a process gets its regressor: the server, the standalone worker and the CLI all call `prepare`."""
+"""A regressor from MODEL_PATH, trained first when absent or trained on other data; `regressor.versions` stores it."""
 
-import asyncio
 import logging
 from pathlib import Path
 
 from budsim.core.predictors import ResidualRegressor
-from budsim.regressor.stored_runs import StoredRuns, fetch_stored_runs
-from budsim.settings import Settings
+from budsim.regressor.stored_runs import StoredRuns
 
 log = logging.getLogger("budsim")
 
@@ -30,9 +28,3 @@ def load_regressor(model_path: Path, stored: StoredRuns | None = None) -> Residu
     log.info("regressor loaded from %s (%s)", model_path, regressor.info)
     _ = regressor.saved  # serialised now, off the event loop, for the child processes that will need a copy
     return regressor
-
-
-async def prepare_regressor(settings: Settings) -> ResidualRegressor | None:
-    """`load_regressor` for MODEL_PATH, off the event loop, with the stored runs to train on when the file is absent."""
-    stored = None if settings.model_path.exists() else await fetch_stored_runs(settings.async_database_url)
-    return await asyncio.to_thread(load_regressor, settings.model_path, stored)

@@ -38,6 +38,7 @@ class StoredRuns:
 
     runs: tuple[MeasuredRun, ...]
     architectures: dict[str, dict[str, Any]]
+    ids: tuple[str, ...] = ()  # each run's `benchmark_runs.id`, in the order of `runs`
 
 
 def measured_run(run: BenchmarkRunRow, model: ModelRow) -> MeasuredRun:
@@ -121,4 +122,5 @@ async def fetch_stored_runs(database_url: str) -> StoredRuns:
     return StoredRuns(
         tuple(measured_run(run, model) for run, model in pairs),
         {model.name: dict(model.architecture) for _, model in pairs},
+        tuple(str(run.id) for run, _ in pairs),
     )

@@ -411,13 +411,23 @@ def train_from_csv(
 def load_or_train(
     model_path: Path = DEFAULT_MODEL, csv_path: Path = DEFAULT_CSV, stored: StoredRuns | None = None
 ) -> ResidualRegressor:
-    """The stored model, or a fresh one trained (in seconds, without the LOGO table) when none is stored or the stored
-    one was written by another BudSim: a residual-regressor file of another format or feature list would have its
+    """The stored model, or a fresh one trained (in seconds, without the LOGO table) when none is stored, when it was
+    trained on other data than the CSV and `stored` (the dataset digest tells: a model built into an image before
+    any run was recorded, say), or when it was
+    written by another BudSim: a residual-regressor file of another format or feature list would have its
     corrections read against the wrong columns, and the file is only a cache of what data/benchmarks.csv (plus
     `stored`) trains. A file that is no model at all raises, as before: the caller decides what to do without one."""
     if not model_path.exists() or _written_by_another_budsim(model_path):
         train_from_csv(csv_path, model_path, logo=False, stored=stored)
-    return read_model(model_path)
+        return read_model(model_path)
+    regressor = read_model(model_path)
+    if stored is not None and regressor.info.get("dataset_sha256") != _digest(
+        csv_path, stored
+    ):  # e.g. built into an image before any run was recorded
+        print(f"{model_path} was trained on other data: training on the current data and stored runs")
+        train_from_csv(csv_path, model_path, logo=False, stored=stored)
+        regressor = read_model(model_path)
+    return regressor
 
 
 def _written_by_another_budsim(model_path: Path) -> bool:

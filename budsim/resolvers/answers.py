@@ -69,6 +69,7 @@ def simulation(row: SimulationRow) -> Simulation:
         hardware_profile_id=row.hardware_profile_id,
         confidence_level=confidence_level(row.confidence) if row.confidence is not None else None,
         confidence_reasons=[ConfidenceReason.from_reason(r) for r in stored.confidence_reasons],
+        regressor_version=row.regressor_version_id,
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from budsim.core.auth import Principal
 from budsim.core.predictors import ResidualRegressor
 from budsim.jobs.news import JobNews
+from budsim.jobs.retrain import Retrainer
 from budsim.resolvers.loaders import Loaders
 from budsim.runtime.events import EventBus
 from budsim.runtime.predictions import Predictions
@@ -31,6 +32,8 @@ class Context:
     events: EventBus
     news: JobNews  # job news: queued (to workers), cancel (to the worker running it), progress and ends
     regressor: ResidualRegressor | None  # the REGRESSOR method's corrections; None until one could be loaded
+    regressor_version: int | None  # the stored version `regressor` is: what answers compare theirs against
+    retrainer: Retrainer  # starts `retrainRegressor` jobs in this process
     predictions: Predictions  # runs `simulate` off the event loop
     # A job submission holds one of BULK_CONCURRENCY places while it runs: the event loop serves its ready work first
     # come, first served, so a burst of them would queue every other request behind it, step by step. Waiting here

@@ -95,7 +95,7 @@ async def run_simulation(ctx: Context, data: SimulateInput) -> Simulation:
     partial = partial_from_input(data.config, arch.max_context)
     strategy = STRATEGIES[data.method]
     try:
-        prediction = await ctx.predictions.simulate(
+        prediction, regressor_version = await ctx.predictions.simulate(
             arch, cluster_from_profile(profile), workload, partial, data.engine, strategy.uses_regressor
         )
     except CoreError as error:
@@ -110,6 +110,7 @@ async def run_simulation(ctx: Context, data: SimulateInput) -> Simulation:
         confidence=prediction.confidence,
         result=prediction_result_document(prediction, data.engine, workload),
         optimal_config=optimal_config_document(prediction.config),
+        regressor_version_id=regressor_version,
     )
     async with ctx.reader() as session:  # one INSERT is atomic by itself: no BEGIN and COMMIT round trips around it
         session.add(row)

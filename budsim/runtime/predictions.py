@@ -29,7 +29,7 @@ from budsim.core.architecture import ModelArchitecture
 from budsim.core.deployment import Cluster, Workload
 from budsim.core.errors import CoreError, describe
 from budsim.core.heuristic import PartialConfig
-from budsim.core.predictors import ResidualRegressor
+from budsim.core.predictors import ActiveRegressor, ResidualRegressor
 from budsim.core.simulation import Prediction, simulate
 from budsim.core.types import Engine
 from budsim.runtime.pipes import received
@@ -174,32 +174,69 @@ class _Child:
 
 class Predictions:
     """Runs `core.simulation.simulate` for the API, each request on the child that owes the fewest answers. A child
-    that dies is replaced and its requests retried once, so one bad moment costs latency, not errors."""
+    that dies is replaced and its requests retried once, so one bad moment costs latency, not errors.
 
-    def __init__(self, regressor: ResidualRegressor | None, processes: int) -> None:
-        self._regressor = regressor
+    `use` switches to another regressor version without a restart: children holding it start beside the old ones
+    and take over once ready; the old ones answer what they owe, then exit. Every answer says which version made it.
+    """
+
+    def __init__(self, active: ActiveRegressor, processes: int) -> None:
+        self._active = active
         self._processes = processes
         self._children: list[_Child] = []
         self._slots = asyncio.Semaphore(MAX_OWED * max(processes, 1))
+        self._retiring: set[asyncio.Task[None]] = set()
+
+    @property
+    def active(self) -> ActiveRegressor:
+        return self._active
 
     async def start(self) -> None:
         """Start the children and return once each has answered, so that the first requests do not wait a second
         or more for a child's imports; the loop runs on meanwhile. Call it on the event loop that will use them."""
         await asyncio.gather(*(child.ask("pid") for child in self._replace_dead()))
 
+    async def use(self, active: ActiveRegressor) -> None:
+        """Predict with `active` from now on: once its children are ready, every request goes to them."""
+        if self._processes == 0:
+            self._active = active
+            return
+        loop = asyncio.get_running_loop()
+        fresh = [_Child(active.regressor, loop) for _ in range(self._processes)]
+        try:
+            await asyncio.gather(*(child.ask("pid") for child in fresh))
+        except BaseException:
+            for child in fresh:
+                child.close()
+            raise
+        old, self._children, self._active = self._children, fresh, active
+        for child in old:
+            task = asyncio.create_task(self._retire(child), name="budsim-predict-retire")
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
+
+    @staticmethod
+    async def _retire(child: _Child) -> None:
+        """Close a replaced child once it has answered what it owes (its requests were sent before the switch)."""
+        while child.alive and child.owed:
+            await asyncio.gather(*child.owed, return_exceptions=True)
+        await asyncio.to_thread(child.close)
+
     def _replace_dead(self) -> list[_Child]:
         loop = asyncio.get_running_loop()
         self._children = [child for child in self._children if child.alive]
         while len(self._children) < self._processes:
-            self._children.append(_Child(self._regressor, loop))
+            self._children.append(_Child(self._active.regressor, loop))
         return self._children
 
-    async def _ask(self, request: object) -> Any:
+    async def _ask(self, request: object) -> tuple[Any, ActiveRegressor]:
+        """The child's answer, and the regressor it holds: read with the child, as a switch replaces both at once."""
         async with self._slots:
             for attempt in (1, 2):
                 child = min(self._replace_dead(), key=lambda c: len(c.owed))
+                active = self._active
                 try:
-                    return await child.ask(request)
+                    return await child.ask(request), active
                 except PredictionProcessDied:
                     if attempt == 2:
                         raise
@@ -213,21 +250,26 @@ class Predictions:
         partial: PartialConfig,
         engine: Engine,
         corrected: bool,
-    ) -> Prediction:
-        """`core.simulation.simulate`, with the regressor's corrections when `corrected` and one is loaded."""
+    ) -> tuple[Prediction, int | None]:
+        """`core.simulation.simulate`, with the regressor's corrections when `corrected` and one is loaded; and the
+        regressor version whose corrections it holds (None when uncorrected or unversioned)."""
         if self._processes == 0:
-            return simulate(arch, cluster, workload, partial, engine, self._regressor if corrected else None)
-        prediction: Prediction = await self._ask((arch, cluster, workload, partial, engine, corrected))
-        return prediction
+            active = self._active
+            prediction = simulate(arch, cluster, workload, partial, engine, active.regressor if corrected else None)
+        else:
+            prediction, active = await self._ask((arch, cluster, workload, partial, engine, corrected))
+        return prediction, active.version if corrected and active.regressor is not None else None
 
     async def child_pid(self) -> int | None:
         """The process the next prediction would run in (None: the event loop's own); for tests."""
         if self._processes == 0:
             return None
-        pid: int = await self._ask("pid")
-        return pid
+        pid, _ = await self._ask("pid")
+        return int(pid)
 
     def close(self) -> None:
+        for task in self._retiring:
+            task.cancel()
         for child in self._children:
             child.close()
         self._children = []

@@ -19,6 +19,7 @@ from budsim.schema.types.errors import ConflictError, ForbiddenError, NotFoundEr
 from budsim.schema.types.hardware import DeletedHardwareProfile, HardwareProfile
 from budsim.schema.types.model import Model
 from budsim.schema.types.optimization import OptimizationJob
+from budsim.schema.types.regressor import RegressorVersion
 from budsim.schema.types.simulation import Simulation, ValidationReport
 
 CreateHardwareProfileResult = Annotated[
@@ -63,6 +64,9 @@ DeployEndpointResult = Annotated[
 ]
 DeleteEndpointResult = Annotated[
     DeletedEndpoint | NotFoundError | ForbiddenError, strawberry.union("DeleteEndpointResult")
+]
+RetrainRegressorResult = Annotated[
+    RegressorVersion | ConflictError | ForbiddenError, strawberry.union("RetrainRegressorResult")
 ]
 
 

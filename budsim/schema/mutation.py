@@ -10,6 +10,7 @@ from budsim.resolvers import (
     models,
     optimization_jobs,
     optimize,
+    regressor_versions,
     simulate,
     validation_reports,
 )
@@ -24,6 +25,7 @@ from budsim.schema.errors import (
     RecordBenchmarkResult,
     RecordBenchmarksResult,
     RegisterModelResult,
+    RetrainRegressorResult,
     SimulateResult,
     UpdateHardwareProfileResult,
     ValidateSimulationResult,
@@ -156,3 +158,13 @@ class Mutation:
     @strawberry.mutation(description="Delete an endpoint and its deployments (its jobs stay, unlinked).")
     async def delete_endpoint(self, info: strawberry.Info, id: strawberry.ID) -> DeleteEndpointResult:
         return await endpoints.delete(info.context, id)
+
+    @strawberry.mutation(
+        description="Train a new regressor version from data/benchmarks.csv and every stored benchmark run, in the "
+        "background (follow it with `retrainProgress`). It is compared with the active version on whole model x GPU "
+        "groups held out, the stored runs' groups among them, and activated only if it is not worse, or when "
+        "`force` is true; every server and worker process then predicts with it, without a restart. One retrain at "
+        "a time: a second answers ConflictError. Needs the admin scope."
+    )
+    async def retrain_regressor(self, info: strawberry.Info, force: bool = False) -> RetrainRegressorResult:
+        return await regressor_versions.retrain(info.context, force)

@@ -2,13 +2,23 @@
 
 import strawberry
 
-from budsim.resolvers import benchmarks, endpoints, gpus, hardware, models, optimization_jobs, simulations
+from budsim.resolvers import (
+    benchmarks,
+    endpoints,
+    gpus,
+    hardware,
+    models,
+    optimization_jobs,
+    regressor_versions,
+    simulations,
+)
 from budsim.schema.types.benchmark import BenchmarkRunConnection
 from budsim.schema.types.endpoint import Endpoint, EndpointConnection
 from budsim.schema.types.gpu import GpuType
 from budsim.schema.types.hardware import HardwareProfile, HardwareProfileConnection
 from budsim.schema.types.model import Model
 from budsim.schema.types.optimization import JobStatus, OptimizationJob, OptimizationJobConnection
+from budsim.schema.types.regressor import RegressorVersion
 from budsim.schema.types.simulation import Method, Simulation, SimulationConnection
 
 
@@ -79,3 +89,16 @@ class Query:
     @strawberry.field
     async def endpoint(self, info: strawberry.Info, id: strawberry.ID) -> Endpoint | None:
         return await endpoints.get_endpoint(info.context, id)
+
+    @strawberry.field(
+        description="Regressor versions newest first, `first` (1-100) at a time before the version `before`: the "
+        "active one, those kept aside or rejected, and a retrain under way."
+    )
+    async def regressor_versions(
+        self, info: strawberry.Info, first: int = 20, before: int | None = None
+    ) -> list[RegressorVersion]:
+        return await regressor_versions.list_versions(info.context, first, before)
+
+    @strawberry.field
+    async def regressor_version(self, info: strawberry.Info, id: int) -> RegressorVersion | None:
+        return await regressor_versions.get_version(info.context, id)

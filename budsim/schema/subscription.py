@@ -4,9 +4,10 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from budsim.resolvers import hardware, optimization_jobs
+from budsim.resolvers import hardware, optimization_jobs, regressor_versions
 from budsim.schema.types.hardware import HardwareProfileEvent
 from budsim.schema.types.optimization import OptimizationProgress
+from budsim.schema.types.regressor import RegressorVersion
 
 
 @strawberry.type
@@ -26,4 +27,12 @@ class Subscription:
         self, info: strawberry.Info, job_id: strawberry.ID
     ) -> AsyncGenerator[OptimizationProgress, None]:
         async for event in optimization_jobs.follow(info.context, job_id):
+            yield event
+
+    @strawberry.subscription(
+        description="A retrain as it stands, again at each stage and fold, and last as it ended (TRAINED, REJECTED "
+        "or FAILED), whichever server process runs it."
+    )
+    async def retrain_progress(self, info: strawberry.Info, version_id: int) -> AsyncGenerator[RegressorVersion, None]:
+        async for event in regressor_versions.follow(info.context, version_id):
             yield event

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from budsim.app import create_app
 from budsim.core.calibration import NO_REGRESSOR
+from budsim.core.predictors import ActiveRegressor
 from budsim.db import migrate
 from budsim.settings import Settings
 from tests.api.helpers import CHAT, SIMULATE, model_id, profile_id, row_counts, simulate, unique
@@ -235,7 +236,7 @@ async def test_a_corrupt_model_file_leaves_regressor_requests_to_the_analytical_
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://budsim.test") as http,
     ):
-        assert app.state.regressor is None
+        assert app.state.regressors.current == ActiveRegressor(None, None)
         result = await simulate(http, "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM x1", method="REGRESSOR")
         heuristic = await simulate(http, "meta-llama/Llama-3.1-8B-Instruct", "H100-SXM x1")
     assert result["__typename"] == "Simulation"

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from budsim.core.predictors import ActiveRegressor
 from budsim.jobs.search_process import SearchProcess
 from budsim.regressor.training import load_or_train
 from tests.processes import loaded_xgboost
@@ -14,7 +15,7 @@ from tests.processes import loaded_xgboost
 def test_a_search_process_runs_at_idle_priority_before_its_imports_finish(model_path: Path) -> None:
     # With the real regressor: when it travelled among the process's arguments, starting the child waited until
     # the child had imported XGBoost to read them, all at normal priority, before the priority could be lowered.
-    search = SearchProcess(regressor=load_or_train(model_path))
+    search = SearchProcess(ActiveRegressor(load_or_train(model_path), 1))
     try:
         search.start()
         assert search.pid is not None

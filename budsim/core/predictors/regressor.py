@@ -260,3 +260,15 @@ def _robust_sd(residuals: FloatArray) -> float:
         return 0.0
     low, high = np.percentile(finite, [10, 90])
     return float((high - low) / (2 * Z_P90))
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveRegressor:
+    """The regressor a process predicts with, and the stored version it is: what an answer records as its origin.
+
+    `version` is None where no version is stored (no database, or one that could not be reached) and `regressor` is
+    None where none could be loaded at all (REGRESSOR then falls back to the analytical model and says so).
+    """
+
+    regressor: ResidualRegressor | None = None
+    version: int | None = None

@@ -10,7 +10,7 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from budsim.core.staleness import changed_since
+from budsim.core.staleness import changed_since, regressor_changed
 from budsim.core.types import Method as MethodKind
 from budsim.schema.types.benchmark import BenchmarkRun, MetricComparison
 from budsim.schema.types.confidence import ConfidenceLevel, ConfidenceReason
@@ -50,6 +50,11 @@ class Simulation:
     )
     model_id: strawberry.Private[uuid.UUID]
     hardware_profile_id: strawberry.Private[uuid.UUID]
+    regressor_version: int | None = strawberry.field(
+        default=None,
+        description="The regressor version whose corrections it holds (`regressorVersions`); null for HEURISTIC, "
+        "for a REGRESSOR answer made without a regressor, and for answers stored before versions were recorded.",
+    )
     confidence_level: ConfidenceLevel | None = strawberry.field(
         default=None, description="The guide's band of `confidence` (null where confidence is)."
     )
@@ -72,11 +77,13 @@ class Simulation:
     async def _changes(self, info: strawberry.Info) -> list[str]:
         row = await info.context.loaders.hardware_profile.load(self.hardware_profile_id)
         profiles = [(row.name, row.updated_at)] if row else []
-        return changed_since(profiles, self.created_at, "this simulation was made")
+        changes = changed_since(profiles, self.created_at, "this simulation was made")
+        return changes + regressor_changed(self.regressor_version, info.context.regressor_version)
 
     @strawberry.field(
-        description="Its hardware profile changed after it was made, so running it again may answer differently "
-        "(models never change once registered)."
+        description="Its hardware profile changed after it was made, or another regressor version is active than "
+        "the one it was predicted with, so running it again may answer differently (models never change once "
+        "registered)."
     )
     async def stale(self, info: strawberry.Info) -> bool:
         return bool(await self._changes(info))
