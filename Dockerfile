@@ -16,7 +16,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     AUTH_DISABLED=false
 
 # The service's user (uid 10001) owns what it writes at run time: the SQLite database in /data and MODEL_PATH in
-# /app/models (`budsim train` rewrites it, a start without it trains it). The code stays root's, read-only to it.
+# /app/models (a first start retrains it when runs were recorded). The code stays root's, read-only to it.
 RUN useradd --create-home --uid 10001 budsim && mkdir -p /data /app/models && chown budsim:budsim /data /app/models
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
@@ -27,7 +27,9 @@ COPY data ./data
 RUN pip install -e .  # compiled at install: each process (server, prediction and search children) starts ~1 s sooner
 
 USER 10001
-# The image ships its regressor, trained from the repository's benchmarks, so a container starts serving at once.
+# The image ships a regressor trained from the repository's benchmarks alone, so a container on a new database starts
+# serving at once. It is only a cache: a database holding recorded runs but no regressor version retrains on them at
+# the first start, and a database with versions serves its active one (`retrainRegressor` makes more).
 RUN budsim train --no-logo --no-stored --output /app/models/xgboost.json
 EXPOSE 9083
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \

@@ -46,6 +46,5 @@ def retrain(
     digest = _digest(csv_path, stored)
     groups = int(np.unique(data.groups).size)
     regressor.info = {"dataset_sha256": digest, "rows": len(data.groups), "groups": groups}
-    return Retrained(
-        regressor, Evaluation(0, len(data.groups), len(stored.runs), ()), len(data.groups), groups, digest, stored.ids
-    )
+    evaluation = Evaluation(folds or 0, len(data.groups), len(stored.runs), ())
+    return Retrained(regressor, evaluation, len(data.groups), groups, digest, stored.ids)

@@ -87,13 +87,18 @@ async def _store_first(
     return ActiveRegressor(regressor, row.id)
 
 
+async def _unversioned(settings: Settings) -> ActiveRegressor:
+    """MODEL_PATH as it is (trained first if absent), for a process that cannot read the database's versions."""
+    return ActiveRegressor(await asyncio.to_thread(load_regressor, settings.model_path, None, settings.training_data))
+
+
 async def prepare_regressor(settings: Settings) -> ActiveRegressor:
     """The regressor this process starts with: the database's active version; else one trained (or MODEL_PATH, when
     trained on exactly this data) and stored as the first version; else, without a readable database, MODEL_PATH
     unversioned. None inside when none could be loaded at all."""
     url = settings.async_database_url
     if _sqlite_file_missing(url):  # connecting would create an empty file where `migrate` should make the database
-        return ActiveRegressor(await asyncio.to_thread(load_regressor, settings.model_path), None)
+        return await _unversioned(settings)
     engine = create_engine(url)
     sessionmaker = create_sessionmaker(engine)
     try:
@@ -106,7 +111,7 @@ async def prepare_regressor(settings: Settings) -> ActiveRegressor:
                 type(error).__name__,
                 str(error).splitlines()[0],
             )
-            return ActiveRegressor(await asyncio.to_thread(load_regressor, settings.model_path), None)
+            return await _unversioned(settings)
         if active is not None:
             try:
                 loaded = await load_version(sessionmaker, active)
@@ -116,7 +121,7 @@ async def prepare_regressor(settings: Settings) -> ActiveRegressor:
             log.info("regressor version %d loaded (%s)", active, loaded.regressor.info if loaded.regressor else {})
             return loaded
         stored = await fetch_stored_runs(url)
-        regressor = await asyncio.to_thread(load_regressor, settings.model_path, stored)
+        regressor = await asyncio.to_thread(load_regressor, settings.model_path, stored, settings.training_data)
         if regressor is None:
             return ActiveRegressor(None, None)
         return await _store_first(sessionmaker, regressor, stored)
