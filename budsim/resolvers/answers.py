@@ -69,6 +69,7 @@ def simulation(row: SimulationRow) -> Simulation:
         hardware_profile_id=row.hardware_profile_id,
         confidence_level=confidence_level(row.confidence) if row.confidence is not None else None,
         confidence_reasons=[ConfidenceReason.from_reason(r) for r in stored.confidence_reasons],
+        rerun_of_id=row.rerun_of_id,
     )
 
 
@@ -158,6 +159,7 @@ def job(row: OptimizationJobRow) -> OptimizationJob:
         progress=job_progress(row) if row.progress else None,
         simulation_id=row.simulation_id,
         endpoint_id=row.endpoint_id,
+        rerun_of_id=row.rerun_of_id,
     )
 
 
