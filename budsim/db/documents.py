@@ -12,16 +12,19 @@ new layout bumps DOCUMENT_VERSION and teaches the readers to tell it from the ol
 code is refused rather than misread. A key added to a layout, which readers of every version treat as absent when
 it is (a progress document's `pareto_front`), is no new layout: older code reading the newer document ignores it.
 Parts (a config, a metrics document) carry no version of their own: they are read under their column document's.
-`simulations.input_config` is not written here: it echoes the request as the user sent it and nothing reads it back.
+`simulations.input_config` of a single prediction is the request as the user sent it (the fields they set, under
+the SimulateInput's snake_case names) and carries no version: the API shows it raw as `inputConfig`, and `resimulate`
+reads it back (`read_simulate_request`) to run the same request again.
 """
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from budsim.core.artifacts import Artifacts
 from budsim.core.deployment import ServingConfig, Workload
+from budsim.core.heuristic import PartialConfig
 from budsim.core.optimization import BindingTarget, Constraints
 from budsim.core.predictors import ConfidenceReason, ReasonKind
 from budsim.core.results import METRIC_NAMES, Interval, MemoryFootprint, Metrics
@@ -138,6 +141,19 @@ class JobRequest:
     targets: Targets
     constraints: Constraints
     seed: int
+
+
+@dataclass(frozen=True, slots=True)
+class SimulateRequest:
+    """A simulate request with its ids resolved and its fields checked: what `simulate` runs and `resimulate` reruns.
+    The model and profile are the Simulation row's columns; the rest is its input_config."""
+
+    model_id: uuid.UUID
+    hardware_profile_id: uuid.UUID
+    method: Method
+    engine: Engine
+    workload: Workload
+    config: PartialConfig  # what the user pinned; the method chooses every None
 
 
 # ---------------------------------------------------------------- versions
@@ -367,6 +383,50 @@ def read_simulation(result: Mapping[str, Any], optimal_config: Mapping[str, Any]
         memory=read_memory(result["memory"]) if result.get("memory") else None,
         warnings=tuple(result.get("warnings", ())),
         confidence_reasons=_read_reasons(result.get("confidence_reasons")),
+    )
+
+
+# PartialConfig's field -> its key in input_config (DeploymentConfigInput's attribute, as for a stored config)
+_PINNED_KEYS = {"tensor_parallel": "tensor_parallel_size", "pipeline_parallel": "pipeline_parallel_size"}
+_PINNED_FIELDS = tuple(field.name for field in fields(PartialConfig))
+_PINNED_DTYPES = frozenset({"weight_dtype", "kv_cache_dtype"})
+
+
+def simulate_input_document(request: SimulateRequest) -> Document:
+    """Simulation.input_config of a single prediction: the request as sent, the fields left unset absent."""
+    config = {}
+    for name in _PINNED_FIELDS:
+        value = getattr(request.config, name)
+        if value is not None:
+            config[_PINNED_KEYS.get(name, name)] = value.value if isinstance(value, Dtype) else value
+    return {
+        "method": request.method.value,
+        "engine": request.engine.value,
+        "config": config,
+        "workload": {key: value for key, value in workload_document(request.workload).items() if value is not None},
+    }
+
+
+def read_simulate_request(
+    document: Mapping[str, Any], model_id: uuid.UUID, hardware_profile_id: uuid.UUID
+) -> SimulateRequest:
+    """A single prediction's request from its input_config and the row's model and profile. An optimization's
+    input_config (`"kind": "optimization"`) is no such request: KeyError, as for any document missing a key."""
+    if "kind" in document:
+        raise KeyError("kind")
+    config = document["config"]
+    pinned: dict[str, Any] = {}
+    for name in _PINNED_FIELDS:
+        value = config.get(_PINNED_KEYS.get(name, name))
+        if value is not None:
+            pinned[name] = Dtype(value) if name in _PINNED_DTYPES else value
+    return SimulateRequest(
+        model_id=model_id,
+        hardware_profile_id=hardware_profile_id,
+        method=Method(document["method"]),
+        engine=Engine(document["engine"]),
+        workload=read_workload(document["workload"]),
+        config=PartialConfig(**pinned),
     )
 
 

@@ -42,6 +42,7 @@ def _new_job(
     max_attempts: int,
     api_key_id: uuid.UUID | None,
     endpoint_id: uuid.UUID | None,
+    rerun_of_id: uuid.UUID | None,
 ) -> Job:
     return Job(
         model_id=model_id,
@@ -51,6 +52,7 @@ def _new_job(
         cancel_requested=False,
         api_key_id=api_key_id,
         endpoint_id=endpoint_id,
+        rerun_of_id=rerun_of_id,
     )
 
 
@@ -63,8 +65,9 @@ async def insert(
     max_attempts: int,
     api_key_id: uuid.UUID | None = None,
     endpoint_id: uuid.UUID | None = None,
+    rerun_of_id: uuid.UUID | None = None,
 ) -> Job:
-    job = _new_job(model_id, method, request, max_attempts, api_key_id, endpoint_id)
+    job = _new_job(model_id, method, request, max_attempts, api_key_id, endpoint_id, rerun_of_id)
     session.add(job)
     await session.commit()
     return job
@@ -80,6 +83,7 @@ async def insert_within(
     request: dict[str, Any],
     max_attempts: int,
     endpoint_id: uuid.UUID | None = None,
+    rerun_of_id: uuid.UUID | None = None,
 ) -> Job | None:
     """`insert` for a key that may have at most `limit` jobs queued or running: None, and nothing written, when it
     has that many already.
@@ -95,7 +99,7 @@ async def insert_within(
         )
         if (active or 0) >= limit:
             return None
-        job = _new_job(model_id, method, request, max_attempts, api_key_id, endpoint_id)
+        job = _new_job(model_id, method, request, max_attempts, api_key_id, endpoint_id, rerun_of_id)
         session.add(job)
     return job
 
@@ -224,8 +228,9 @@ async def finish(
     error: str | None = None,
 ) -> bool:
     """End a job this worker holds, storing its Simulation in the same transaction; False (and nothing written)
-    when the worker no longer holds it."""
+    when the worker no longer holds it. A rerun's Simulation (`reoptimize`) is linked to what the job reruns."""
     if simulation is not None:
+        simulation.rerun_of_id = await session.scalar(select(Job.rerun_of_id).where(Job.id == job_id))
         session.add(simulation)
         await session.flush()
     values: dict[str, Any] = {

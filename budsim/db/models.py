@@ -207,6 +207,8 @@ class OptimizationJobRow(HasId, HasCreatedAt, Base):
         Index("ix_optimization_jobs_api_key_id_status", "api_key_id", "status"),
         # An endpoint's jobs newest first: its `optimizationJobs`, its latest job, which job a deploy defaults to.
         Index("ix_optimization_jobs_endpoint_id_created_at", "endpoint_id", "created_at"),
+        # `reoptimize`: the job whose answer a simulation is.
+        Index("ix_optimization_jobs_simulation_id", "simulation_id"),
     )
 
     model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("models.id", ondelete="RESTRICT"))

@@ -300,3 +300,23 @@ async def newest_job_with_result(session: AsyncSession, endpoint_id: uuid.UUID) 
         .limit(1)
     )
     return (await session.scalars(stmt)).first()
+
+
+async def reruns_of(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[SimulationRow]]:
+    """Each simulation's reruns (`resimulate`, `reoptimize`), newest first; one query for the batch."""
+    stmt = (
+        select(SimulationRow)
+        .where(SimulationRow.rerun_of_id.in_(set(ids)))
+        .order_by(SimulationRow.created_at.desc(), SimulationRow.id.desc())
+    )
+    found: dict[uuid.UUID, list[SimulationRow]] = {i: [] for i in ids}
+    for row in await session.scalars(stmt):
+        if row.rerun_of_id is not None:
+            found[row.rerun_of_id].append(row)
+    return found
+
+
+async def job_of_simulation(session: AsyncSession, simulation_id: uuid.UUID) -> OptimizationJobRow | None:
+    """The optimization job whose answer this Simulation is; None for a single prediction (`simulate`)."""
+    stmt = select(OptimizationJobRow).where(OptimizationJobRow.simulation_id == simulation_id).limit(1)
+    return (await session.scalars(stmt)).first()

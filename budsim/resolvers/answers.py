@@ -70,6 +70,7 @@ def simulation(row: SimulationRow) -> Simulation:
         confidence_level=confidence_level(row.confidence) if row.confidence is not None else None,
         confidence_reasons=[ConfidenceReason.from_reason(r) for r in stored.confidence_reasons],
         regressor_version=row.regressor_version_id,
+        rerun_of_id=row.rerun_of_id,
     )
 
 
@@ -159,6 +160,7 @@ def job(row: OptimizationJobRow) -> OptimizationJob:
         progress=job_progress(row) if row.progress else None,
         simulation_id=row.simulation_id,
         endpoint_id=row.endpoint_id,
+        rerun_of_id=row.rerun_of_id,
     )
 
 

@@ -20,6 +20,7 @@ from budsim.resolvers.pagination import check_first, decode_time_id_cursor
 from budsim.schema.types.endpoint import Endpoint, EndpointDeployment
 from budsim.schema.types.hardware import HardwareProfile
 from budsim.schema.types.optimization import OptimizationJob, OptimizationJobConnection, OptimizationResult
+from budsim.schema.types.simulation import Simulation
 
 Row = TypeVar("Row")
 BatchQuery = Callable[[AsyncSession, Sequence[uuid.UUID]], Awaitable[dict[uuid.UUID, Row]]]
@@ -57,6 +58,8 @@ class Loaders:
             sessionmaker, queries.hardware_profiles_by_ids
         )
         self.simulation: DataLoader[uuid.UUID, SimulationRow | None] = _loader(sessionmaker, queries.simulations_by_ids)
+        self.simulation_answer: DataLoader[uuid.UUID, Simulation | None] = DataLoader(load_fn=self._simulations)
+        self.reruns: DataLoader[uuid.UUID, list[Simulation]] = DataLoader(load_fn=self._reruns)
         self.optimization_result: DataLoader[uuid.UUID, OptimizationResult | None] = DataLoader(
             load_fn=self._optimization_results
         )
@@ -73,6 +76,15 @@ class Loaders:
         """The answers of the optimizations whose Simulations these are, read through the simulation loader."""
         rows = await self.simulation.load_many(ids)
         return [answers.optimization_result(row) if row is not None else None for row in rows]
+
+    async def _simulations(self, ids: list[uuid.UUID]) -> list[Simulation | None]:
+        rows = await self.simulation.load_many(ids)
+        return [answers.simulation(row) if row is not None else None for row in rows]
+
+    async def _reruns(self, ids: list[uuid.UUID]) -> list[list[Simulation]]:
+        async with self._sessionmaker() as session:
+            found = await queries.reruns_of(session, ids)
+        return [[answers.simulation(row) for row in found[i]] for i in ids]
 
     async def _endpoints(self, ids: list[uuid.UUID]) -> list[Endpoint | None]:
         async with self._sessionmaker() as session:

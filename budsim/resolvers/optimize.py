@@ -1,4 +1,5 @@
-"""The `optimize` mutation: validate everything up front, then queue a job that a worker runs off the event loop."""
+"""The `optimize` mutation: validate everything up front, then queue a job that a worker runs off the event loop.
+`reoptimize` queues a stored optimization's request again through the same queue."""
 
 import uuid
 from dataclasses import dataclass
@@ -11,8 +12,8 @@ from budsim.core.search import Targets
 from budsim.core.types import Dtype
 from budsim.db import jobs as store
 from budsim.db import queries
-from budsim.db.documents import JobRequest, request_document
-from budsim.db.models import HardwareProfileRow
+from budsim.db.documents import JobRequest, UnreadableDocument, read_request, request_document
+from budsim.db.models import HardwareProfileRow, SimulationRow
 from budsim.jobs.request import preflight, problem
 from budsim.resolvers import answers
 from budsim.resolvers import validation as check
@@ -83,6 +84,50 @@ async def run_optimization(
     async with ctx.bulk:  # a client submitting 20 jobs at once takes its turns, not every other request's
         checked = await check_input(ctx, data)
         job = await _queue(ctx, checked.request, endpoint_id)
+    return await _answer(ctx, job, wait)
+
+
+async def reoptimize(ctx: Context, simulation_id: str, wait: bool = True) -> OptimizationJob:
+    """Queue the request whose answer a stored Simulation is again, unchanged (model, the profiles it ran on, method,
+    engine, precisions, workload, targets, constraints, seed), as `optimize` queues one: the per-key job limit, the
+    wait limit, the same worker. The job, and the Simulation it stores, are linked to the one rerun; an endpoint's
+    optimization reruns as that endpoint's. Every failure names `simulationId`, the only input."""
+    require(ctx, Scope.WRITE)
+    field = "simulationId"
+    sim_id = check.parse_id(simulation_id, field)
+    async with ctx.reader() as session:
+        simulation = await session.get(SimulationRow, sim_id)
+        previous = await queries.job_of_simulation(session, sim_id) if simulation else None
+    if simulation is None:
+        raise NotFound("Simulation", str(simulation_id))
+    if previous is None:
+        raise Invalid(field, "is a single prediction, not an optimization's answer: rerun it with resimulate")
+    try:
+        request = read_request(previous.request)
+    except (UnreadableDocument, KeyError, TypeError, ValueError) as error:
+        raise Invalid(field, f"its optimization's stored request cannot be read ({error})") from None
+    async with ctx.bulk:
+        await _recheck(ctx, request, field)
+        job = await _queue(ctx, request, previous.endpoint_id, rerun_of_id=sim_id)
+    return await _answer(ctx, job, wait)
+
+
+async def _recheck(ctx: Context, request: JobRequest, field: str) -> None:
+    """A stored request checked again before it is queued: its model and profiles may be gone, a profile changed."""
+    async with ctx.reader() as session:
+        model, found = await queries.model_with_profiles(session, request.model_id, request.hardware_profile_ids)
+    if model is None:
+        raise Invalid(field, f"its model {request.model_id} no longer exists")
+    if missing := [str(i) for i in request.hardware_profile_ids if i not in found]:
+        raise Invalid(field, f"its hardware profile {', '.join(missing)} no longer exists")
+    try:
+        preflight(problem(request, model, [found[i] for i in request.hardware_profile_ids]))
+    except CoreError as error:
+        wrong = invalid_input(error)
+        raise Invalid(field, f"its request no longer holds: {wrong.field}: {wrong.message}") from None
+
+
+async def _answer(ctx: Context, job: store.Job, wait: bool) -> OptimizationJob:
     if wait:
         # Bounded by WAIT_LIMIT_SECONDS, not by the search's own timeout plus the queue ahead of it: a held request
         # is a connection and a slot in every proxy on the way, and the job runs on whether or not anyone waits.
@@ -134,7 +179,9 @@ async def check_input(ctx: Context, data: OptimizeInput) -> Checked:
     return Checked(request=request, named_profile_ids=named)
 
 
-async def _queue(ctx: Context, request: JobRequest, endpoint_id: uuid.UUID | None) -> store.Job:
+async def _queue(
+    ctx: Context, request: JobRequest, endpoint_id: uuid.UUID | None, rerun_of_id: uuid.UUID | None = None
+) -> store.Job:
     document = request_document(request)
     attempts = ctx.settings.job_max_attempts
     key_id = caller_key_id(ctx)
@@ -150,6 +197,7 @@ async def _queue(ctx: Context, request: JobRequest, endpoint_id: uuid.UUID | Non
                 request=document,
                 max_attempts=attempts,
                 endpoint_id=endpoint_id,
+                rerun_of_id=rerun_of_id,
             )
         if queued is None:
             raise TooManyJobs(limit)
@@ -164,6 +212,7 @@ async def _queue(ctx: Context, request: JobRequest, endpoint_id: uuid.UUID | Non
                 max_attempts=attempts,
                 api_key_id=key_id,
                 endpoint_id=endpoint_id,
+                rerun_of_id=rerun_of_id,
             )
     await ctx.news.queued()
     return job

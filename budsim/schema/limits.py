@@ -32,7 +32,7 @@ from strawberry.extensions import AddValidationRules, SchemaExtension
 from budsim.schema.trusted import trusted_rule
 
 CODE = "QUERY_TOO_COMPLEX"
-COSTLY_FIELDS = frozenset({"simulate", "optimize"})  # each starts a prediction or a search
+COSTLY_FIELDS = frozenset({"simulate", "optimize", "resimulate", "reoptimize"})  # each starts a prediction or a search
 _PARSE_LIMIT_MESSAGE = "tokens. Parsing aborted."
 
 

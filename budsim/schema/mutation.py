@@ -74,6 +74,15 @@ class Mutation:
         return await simulate.run_simulation(info.context, input)
 
     @strawberry.mutation(
+        description="Run a stored simulation's request again (model, hardware profile, method, engine, pinned config, "
+        "workload) as `simulate` runs it, as the hardware profile and the regressor stand now, and store the answer "
+        "as a new Simulation linked to the old (`rerunOf`, `reruns`). An optimization's answer is a ValidationError "
+        "on `simulationId`: rerun it with `reoptimize`."
+    )
+    async def resimulate(self, info: strawberry.Info, simulation_id: strawberry.ID) -> SimulateResult:
+        return await simulate.resimulate(info.context, simulation_id)
+
+    @strawberry.mutation(
         description="Recommend the best deployment of a model over the given hardware profiles under the targets. "
         "Queues an OptimizationJob; with `wait: true` (the default) answers when it ends or, past the server's "
         "wait limit, as it stands (QUEUED or RUNNING); with `wait: false` at once. Follow an unended job with "
@@ -81,6 +90,17 @@ class Mutation:
     )
     async def optimize(self, info: strawberry.Info, input: OptimizeInput, wait: bool = True) -> OptimizeResult:
         return await optimize.run_optimization(info.context, input, wait)
+
+    @strawberry.mutation(
+        description="Queue the optimization whose answer a stored Simulation is again, with its whole request "
+        "unchanged (profiles, precisions, workload, targets, constraints, seed), as `optimize` queues one and with "
+        "its `wait`. The job's `rerunOf`, and the Simulation it stores, link to the one rerun. A single prediction "
+        "is a ValidationError on `simulationId`: rerun it with `resimulate`."
+    )
+    async def reoptimize(
+        self, info: strawberry.Info, simulation_id: strawberry.ID, wait: bool = True
+    ) -> OptimizeResult:
+        return await optimize.reoptimize(info.context, simulation_id, wait)
 
     @strawberry.mutation(
         description="Stop a job: a queued one at once, a running one within a generation, keeping its best so far."

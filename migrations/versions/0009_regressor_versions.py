@@ -85,9 +85,12 @@ def upgrade() -> None:
         batch.create_foreign_key(
             "fk_optimization_jobs_rerun_of_id_simulations", "simulations", ["rerun_of_id"], ["id"], ondelete="SET NULL"
         )
+    # `reoptimize` finds the job whose answer a simulation is.
+    op.create_index("ix_optimization_jobs_simulation_id", "optimization_jobs", ["simulation_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_optimization_jobs_simulation_id", table_name="optimization_jobs")
     with op.batch_alter_table("optimization_jobs") as batch:
         batch.drop_constraint("fk_optimization_jobs_rerun_of_id_simulations", type_="foreignkey")
         batch.drop_column("rerun_of_id")

@@ -1,5 +1,6 @@
 """Simulation lists: newest first, filtered, cursor-paged, and nested fields batched by DataLoaders."""
 
+import itertools
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -7,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from budsim.db.models import HardwareProfileRow, ModelRow, SimulationRow
@@ -79,6 +80,12 @@ def count_statements(engine: AsyncEngine) -> Iterator[list[str]]:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
+def of_the_request(statements: list[str]) -> list[str]:
+    """The statements a request's rows cost: not its key lookup (one per request), nor the in-process worker's
+    polls of the job queue, which may fall within the count."""
+    return [s for s in statements if "api_keys" not in s and "optimization_jobs" not in s]
+
+
 async def test_nested_model_and_profile_cost_a_bounded_number_of_statements(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
@@ -95,7 +102,7 @@ async def test_nested_model_and_profile_cost_a_bounded_number_of_statements(
     assert len(small["simulations"]["edges"]) == 5
     # count + page + one batched load of models + one of profiles, whatever the page size (the request's key lookup
     # aside: it is one per request, not per row)
-    many, few = ([s for s in found if "api_keys" not in s] for found in (many, few))
+    many, few = (of_the_request(found) for found in (many, few))
     assert len(many) == len(few) == 4, many
     assert len(model_ids) == 10
 
@@ -167,3 +174,40 @@ async def test_a_simulation_is_stale_once_its_profile_changes_after_it_was_made(
     [reason] = stale["staleReasons"]
     assert reason.startswith(f"Hardware profile {profile['name']!r} changed at {changed['updatedAt'][:19]}")
     assert "after this simulation was made" in reason
+
+
+RERUN_LINKS = """
+query($first: Int!, $modelId: ID) {
+  simulations(first: $first, modelId: $modelId) { edges { node { id rerunOf { id } reruns { id } } } }
+}
+"""
+
+
+async def _chain(engine: AsyncEngine, model: uuid.UUID) -> None:
+    """Make each of the model's simulations a rerun of the one made before it."""
+    async with async_sessionmaker(engine)() as session:
+        rows = (
+            await session.scalars(
+                select(SimulationRow).where(SimulationRow.model_id == model).order_by(SimulationRow.created_at)
+            )
+        ).all()
+        for earlier, later in itertools.pairwise(rows):
+            later.rerun_of_id = earlier.id
+        await session.commit()
+
+
+@pytest.mark.parametrize("size", [5, 100])
+async def test_rerun_links_cost_one_batched_statement_each_whatever_the_page_size(
+    client: httpx.AsyncClient, engine: AsyncEngine, size: int
+) -> None:
+    [model] = await seed(engine, simulations=size, models=1, profiles=1)
+    await _chain(engine, model)
+    with count_statements(engine) as statements:
+        data = await gql_data(client, RERUN_LINKS, first=size, modelId=str(model))
+
+    nodes = [edge["node"] for edge in data["simulations"]["edges"]]  # newest first: each a rerun of the next
+    ids = [node["id"] for node in nodes]
+    assert [node["rerunOf"] for node in nodes] == [{"id": i} for i in ids[1:]] + [None]
+    assert [node["reruns"] for node in nodes] == [[]] + [[{"id": i}] for i in ids[:-1]]
+    # count + page + one batch of the simulations rerun + one of the reruns
+    assert len(of_the_request(statements)) == 4, statements

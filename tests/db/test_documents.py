@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from budsim.core.artifacts import Artifacts
 from budsim.core.deployment import ServingConfig, Workload
+from budsim.core.heuristic import PartialConfig
 from budsim.core.optimization import BindingTarget, Constraints
 from budsim.core.predictors import ConfidenceReason, ReasonKind
 from budsim.core.results import Interval, MemoryFootprint, Metrics
@@ -32,6 +33,7 @@ from budsim.db.documents import (
     ParetoEntry,
     PlacedConfig,
     Progress,
+    SimulateRequest,
     StoredSimulation,
     UnreadableDocument,
     artifacts_document,
@@ -46,8 +48,10 @@ from budsim.db.documents import (
     read_optimization_result,
     read_progress,
     read_request,
+    read_simulate_request,
     read_simulation,
     request_document,
+    simulate_input_document,
     version_of,
     without_version,
 )
@@ -354,6 +358,34 @@ def test_deployment_artifacts_read_back_as_written() -> None:
 
 def test_a_job_request_reads_back_as_written() -> None:
     assert read_request(stored(request_document(REQUEST))) == REQUEST
+
+
+SIMULATE_REQUEST = SimulateRequest(
+    model_id=MODEL_ID,
+    hardware_profile_id=PROFILE_ID,
+    method=Method.REGRESSOR,
+    engine=Engine.SGLANG,
+    workload=Workload(input_tokens=1000, output_tokens=200, request_rate=2.5),
+    config=PartialConfig(tensor_parallel=4, gpu_memory_utilization=0.85, kv_cache_dtype=Dtype.FP8),
+)
+
+
+def test_a_simulate_request_reads_back_as_written_with_only_the_fields_set() -> None:
+    document = simulate_input_document(SIMULATE_REQUEST)
+    # The layout every simulate has stored (and the API shows as inputConfig): unset fields absent, no version.
+    assert document == {
+        "method": "REGRESSOR",
+        "engine": "SGLANG",
+        "config": {"tensor_parallel_size": 4, "gpu_memory_utilization": 0.85, "kv_cache_dtype": "FP8"},
+        "workload": {"input_tokens": 1000, "output_tokens": 200, "request_rate": 2.5},
+    }
+    assert read_simulate_request(stored(document), MODEL_ID, PROFILE_ID) == SIMULATE_REQUEST
+
+
+def test_an_optimizations_input_config_is_no_simulate_request() -> None:
+    document = {"kind": "optimization", "hardware_profile_ids": [str(PROFILE_ID)], "precisions": ["BF16"], "seed": 0}
+    with pytest.raises(KeyError):
+        read_simulate_request(document, MODEL_ID, PROFILE_ID)
 
 
 def test_every_column_document_is_version_1s_layout_marked_with_its_version() -> None:

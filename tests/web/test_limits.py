@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,16 @@ async def test_simulations_past_the_limit_are_refused_before_any_runs(client: ht
     answered = await gql_data(client, simulations(10), input=payload)
     assert {value["__typename"] for value in answered.values()} == {"Simulation"}
     assert await stored() == before + 10
+
+
+async def test_reruns_count_toward_the_same_limit(client: httpx.AsyncClient) -> None:
+    """A rerun starts a prediction or a search as its original does: six of each kind are eleven too many."""
+    fields = " ".join(
+        f'{kind}{i}: {kind}(simulationId: "{uuid.uuid4()}") {{ __typename }}'
+        for kind in ("resimulate", "reoptimize")
+        for i in range(6)
+    )
+    _too_complex(await gql(client, f"mutation {{ {fields} }}"), "MAX_SIMULATIONS_PER_REQUEST")
 
 
 INTROSPECTION = "{ __schema { queryType { name } } }"

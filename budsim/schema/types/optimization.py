@@ -16,7 +16,7 @@ from budsim.core.types import JobStatus as JobStatusKind
 from budsim.schema.types.confidence import ConfidenceLevel, ConfidenceReason
 from budsim.schema.types.pagination import PageInfo
 from budsim.schema.types.prediction import DeploymentConfig, PerformanceMetrics, config_fields
-from budsim.schema.types.simulation import Method
+from budsim.schema.types.simulation import Method, Simulation
 
 if TYPE_CHECKING:
     from budsim.schema.types.endpoint import Endpoint
@@ -173,6 +173,7 @@ class OptimizationJob:
     )
     simulation_id: strawberry.Private[uuid.UUID | None]
     endpoint_id: strawberry.Private[uuid.UUID | None] = None
+    rerun_of_id: strawberry.Private[uuid.UUID | None] = None
 
     @strawberry.field(description="The answer; null until the job ends with one (SUCCEEDED, TIMED_OUT, CANCELLED).")
     async def result(self, info: strawberry.Info) -> OptimizationResult | None:
@@ -186,6 +187,16 @@ class OptimizationJob:
             return None
         endpoint: Endpoint | None = await info.context.loaders.endpoint.load(self.endpoint_id)
         return endpoint
+
+    @strawberry.field(
+        description="The Simulation whose optimization this job reruns with the same request (`reoptimize`); null "
+        "for a first run. The answer it stores links to it too (`rerunOf`)."
+    )
+    async def rerun_of(self, info: strawberry.Info) -> Simulation | None:
+        if self.rerun_of_id is None:
+            return None
+        simulation: Simulation | None = await info.context.loaders.simulation_answer.load(self.rerun_of_id)
+        return simulation
 
 
 @strawberry.type

@@ -63,6 +63,25 @@ class Simulation:
         description="What lowered `confidence`, worst first, each with what to measure; empty where nothing did "
         "(and in answers stored before reasons were given).",
     )
+    rerun_of_id: strawberry.Private[uuid.UUID | None] = None
+
+    @strawberry.field(
+        description="The simulation this one reran with the same inputs (`resimulate`, `reoptimize`); null for a "
+        "first run."
+    )
+    async def rerun_of(self, info: strawberry.Info) -> "Simulation | None":
+        if self.rerun_of_id is None:
+            return None
+        found: Simulation | None = await info.context.loaders.simulation_answer.load(self.rerun_of_id)
+        return found
+
+    @strawberry.field(
+        description="The simulations that reran this one with the same inputs, newest first (a `reoptimize`'s once "
+        "its job has stored its answer)."
+    )
+    async def reruns(self, info: strawberry.Info) -> list["Simulation"]:
+        found: list[Simulation] = await info.context.loaders.reruns.load(uuid.UUID(self.id))
+        return found
 
     @strawberry.field
     async def model(self, info: strawberry.Info) -> Model | None:
