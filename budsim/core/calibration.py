@@ -48,7 +48,11 @@ from budsim.core.types import Engine, FloatArray, IntArray
 # The analytical model alone lands within tens of percent of measured serving runs (bench/accuracy.py), so its
 # answers are "validate in staging" material at best: below the 0.7 line where measured GPUs back its engine factors,
 # lower still elsewhere. The regressor earns more where it has data.
-MEASURED_GPUS = frozenset({"H100-SXM", "H200-SXM", "B200", "B300", "GB200"})  # the GPUs of data/benchmarks.csv
+# Which GPUs are measured is what the loaded regressor trained on (`measured_gpus`: its coverage, data/benchmarks.csv
+# plus the recorded runs of its version), so the analytical and the corrected answers agree on it. MEASURED_GPUS is
+# the fallback where no regressor is loaded or it records no coverage: the GPUs of data/benchmarks.csv (core reads no
+# files; tests/regressor/test_retrain.py holds it to the CSV).
+MEASURED_GPUS = frozenset({"H100-SXM", "H200-SXM", "B200", "B300", "GB200"})
 ANALYTICAL_CONFIDENCE_MEASURED = 0.6
 ANALYTICAL_CONFIDENCE_UNMEASURED = 0.45
 # The warning a REGRESSOR answer carries when no regressor could be loaded or trained (see MODEL_PATH).
@@ -119,16 +123,26 @@ def _with_pipeline_doubt(sd: FloatArray, batch: ConfigBatch) -> FloatArray:
     return doubted
 
 
-def analytical_confidence(cluster: Cluster) -> float:
-    """Confidence in the analytical model alone on `cluster`'s GPU."""
-    return ANALYTICAL_CONFIDENCE_MEASURED if cluster.gpu.name in MEASURED_GPUS else ANALYTICAL_CONFIDENCE_UNMEASURED
+def measured_gpus(regressor: ResidualRegressor | None) -> frozenset[str]:
+    """The GPUs measured runs back: those `regressor` trained on (its coverage), else `MEASURED_GPUS`."""
+    if regressor is not None and regressor.coverage is not None:
+        return regressor.coverage.gpus
+    return MEASURED_GPUS
 
 
-def analytical_breakdown(cluster: Cluster, family: str, n: int) -> ConfidenceBreakdown:
-    """`analytical_confidence` as its factors: no regressor at all, and (on a GPU the shipped data lacks) the share
+def analytical_confidence(cluster: Cluster, measured: frozenset[str] = MEASURED_GPUS) -> float:
+    """Confidence in the analytical model alone on `cluster`'s GPU, `measured` being the GPUs with measured runs
+    (`measured_gpus`)."""
+    return ANALYTICAL_CONFIDENCE_MEASURED if cluster.gpu.name in measured else ANALYTICAL_CONFIDENCE_UNMEASURED
+
+
+def analytical_breakdown(
+    cluster: Cluster, family: str, n: int, measured: frozenset[str] = MEASURED_GPUS
+) -> ConfidenceBreakdown:
+    """`analytical_confidence` as its factors: no regressor at all, and (on a GPU without measured runs) the share
     that the unmeasured GPU costs, so that the answer names both."""
     factors = {ReasonKind.NO_REGRESSOR: ANALYTICAL_CONFIDENCE_MEASURED}
-    if cluster.gpu.name not in MEASURED_GPUS:
+    if cluster.gpu.name not in measured:
         factors[ReasonKind.UNSEEN_GPU] = ANALYTICAL_CONFIDENCE_UNMEASURED / ANALYTICAL_CONFIDENCE_MEASURED
     return ConfidenceBreakdown.analytical(n, factors, cluster.gpu.name, family)
 
@@ -303,11 +317,13 @@ def service_spread(
     workload: Workload,
     engine: Engine,
     kv_tokens: IntArray,
+    measured: frozenset[str] = MEASURED_GPUS,
 ) -> tuple[Spread, ConfidenceBreakdown]:
     """Where every config's service times may lie, and the confidence in each: the regressor's learned scales, or
-    without one the analytical model's own spread and confidence."""
+    without one the analytical model's own spread and confidence (`measured`: the GPUs with measured runs, which the
+    loaded regressor says where the method uses none, `measured_gpus`)."""
     if regressor is None:
-        return Spread.analytical(batch), analytical_breakdown(cluster, arch.model_type, len(batch))
+        return Spread.analytical(batch), analytical_breakdown(cluster, arch.model_type, len(batch), measured)
     analytical = predict(arch, cluster, batch, workload, engine, kv_tokens)
     spread, _, trust = learned_spread(regressor, arch, cluster, batch, workload, engine, analytical)
     return spread, trust

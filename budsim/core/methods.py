@@ -8,15 +8,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
-from budsim.core.calibration import NO_REGRESSOR
+from budsim.core.calibration import NO_REGRESSOR, measured_gpus
 from budsim.core.optimization import OptimizationOutcome, OptimizationProblem, heuristic_deployment, search_deployment
 from budsim.core.predictors import ResidualRegressor
 from budsim.core.search.nsga2 import GenerationCallback
 from budsim.core.types import Method
 
 # How a method answers an optimization problem, given the regressor it predicts with (None where it uses none, or
-# none is loaded) and a callback for each generation of a search.
-Optimizer = Callable[[OptimizationProblem, ResidualRegressor | None, GenerationCallback | None], OptimizationOutcome]
+# none is loaded), a callback for each generation of a search, and the GPUs with measured runs (the loaded
+# regressor's, `calibration.measured_gpus`), which the analytical confidence uses where no regressor corrects.
+Optimizer = Callable[
+    [OptimizationProblem, ResidualRegressor | None, GenerationCallback | None, frozenset[str]], OptimizationOutcome
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,22 +51,31 @@ class Strategy:
     ) -> OptimizationOutcome:
         """`problem` answered by this method, with `regressor` where it uses one; CPU-bound (up to the problem's
         time limit for a search), so an event loop runs it elsewhere."""
-        outcome = self.optimizer(problem, self.regressor(regressor), on_generation)
+        outcome = self.optimizer(problem, self.regressor(regressor), on_generation, measured_gpus(regressor))
         missing = self.warnings(regressor)
         return replace(outcome, warnings=(*outcome.warnings, *missing)) if missing else outcome
 
 
 def _search(
-    problem: OptimizationProblem, regressor: ResidualRegressor | None, on_generation: GenerationCallback | None
+    problem: OptimizationProblem,
+    regressor: ResidualRegressor | None,
+    on_generation: GenerationCallback | None,
+    measured: frozenset[str],
 ) -> OptimizationOutcome:
+    """Without a loaded regressor `measured` is the shipped data's GPUs (`calibration.measured_gpus(None)`), which
+    the analytical evaluator defaults to."""
     return search_deployment(problem, on_generation=on_generation, regressor=regressor)
 
 
 def _plan(
-    problem: OptimizationProblem, regressor: ResidualRegressor | None, on_generation: GenerationCallback | None
+    problem: OptimizationProblem,
+    regressor: ResidualRegressor | None,
+    on_generation: GenerationCallback | None,
+    measured: frozenset[str],
 ) -> OptimizationOutcome:
-    """The plan is scored once, by the analytical models: there is no regressor to use and no generation to report."""
-    return heuristic_deployment(problem)
+    """The plan is scored once, by the analytical models: there is no regressor to use and no generation to report;
+    the loaded regressor still says which GPUs are measured."""
+    return heuristic_deployment(problem, measured)
 
 
 STRATEGIES: Mapping[Method, Strategy] = MappingProxyType(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from budsim.core.architecture import ModelArchitecture
+from budsim.core.calibration import MEASURED_GPUS
 from budsim.core.deployment import ConfigBatch, ServingConfig, Workload
 from budsim.core.errors import InfeasibleConfigError
 from budsim.core.heuristic import PartialConfig, plan
@@ -282,11 +283,14 @@ def search_deployment(
     return _outcome(result, problem.targets, evaluator, problem.clusters)
 
 
-def heuristic_deployment(problem: OptimizationProblem) -> OptimizationOutcome:
-    """HEURISTIC method: the memory plan on each allowed cluster and precision, scored once; no search."""
+def heuristic_deployment(
+    problem: OptimizationProblem, measured_gpus: frozenset[str] = MEASURED_GPUS
+) -> OptimizationOutcome:
+    """HEURISTIC method: the memory plan on each allowed cluster and precision, scored once; no search. Its
+    confidence is the analytical model's, lower on a GPU outside `measured_gpus` (`calibration.measured_gpus`)."""
     arch, clusters, workload, targets = problem.arch, problem.clusters, problem.workload, problem.targets
     constraints = problem.constraints
-    evaluator = analytical_evaluator(arch, workload, problem.engine, targets)
+    evaluator = analytical_evaluator(arch, workload, problem.engine, targets, measured_gpus)
     candidates: list[Candidate] = []
     for index, option in enumerate(clusters):
         for dtype in problem.precisions:

@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 
 from budsim.core.architecture import ModelArchitecture
-from budsim.core.calibration import metrics_at, service_spread
+from budsim.core.calibration import MEASURED_GPUS, metrics_at, service_spread
 from budsim.core.deployment import Cluster, ConfigBatch, ServingConfig, Workload
 from budsim.core.heuristic import PartialConfig, plan
 from budsim.core.perf.serving import ServingMetrics
@@ -80,11 +80,15 @@ def simulate(
     partial: PartialConfig,
     engine: Engine,
     regressor: ResidualRegressor | None = None,
+    measured_gpus: frozenset[str] = MEASURED_GPUS,
 ) -> Prediction:
+    """The prediction of the planned config, corrected by `regressor` when given; without one the analytical model's,
+    its confidence lower on a GPU outside `measured_gpus` (pass `calibration.measured_gpus(loaded)`, the loaded
+    regressor's, so that both methods agree on which GPUs are measured)."""
     chosen = plan(arch, cluster, workload, partial)
     memory = chosen.memory
     batch = ConfigBatch.single(chosen.config)
-    spread, trust = service_spread(regressor, arch, cluster, batch, workload, engine, memory.kv_tokens)
+    spread, trust = service_spread(regressor, arch, cluster, batch, workload, engine, memory.kv_tokens, measured_gpus)
     confidence = float(trust.score[0])
     sides = [(None, 0.0), (None, -Z_P90), (None, Z_P90)]
     point, *ends = metrics_at(arch, cluster, batch, workload, engine, memory.kv_tokens, spread, sides)

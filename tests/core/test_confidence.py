@@ -14,12 +14,15 @@ from budsim.core.architecture import parse_hf_config
 from budsim.core.calibration import (
     ANALYTICAL_CONFIDENCE_MEASURED,
     ANALYTICAL_CONFIDENCE_UNMEASURED,
+    MEASURED_GPUS,
     analytical_breakdown,
+    measured_gpus,
 )
 from budsim.core.catalog.fabrics import catalog_cluster
 from budsim.core.catalog.gpus import GPUS
 from budsim.core.catalog.models import CATALOG_BY_ID
 from budsim.core.deployment import Cluster, Workload
+from budsim.core.heuristic import PartialConfig
 from budsim.core.methods import optimize_deployment
 from budsim.core.optimization import OptimizationProblem, SearchSettings
 from budsim.core.predictors import (
@@ -27,6 +30,7 @@ from budsim.core.predictors import (
     ConfidenceLevel,
     Coverage,
     ReasonKind,
+    ResidualRegressor,
     confidence,
     confidence_breakdown,
     confidence_level,
@@ -41,6 +45,7 @@ from budsim.core.predictors.confidence import (
     UNSEEN_TP,
 )
 from budsim.core.search import ClusterOption, Targets
+from budsim.core.simulation import simulate
 from budsim.core.types import Dtype, Engine, Interconnect, Method
 
 LLAMA_70B = math.log(70.6e9)
@@ -209,3 +214,35 @@ def test_an_answer_on_an_unmeasured_gpu_names_it() -> None:
     assert answer.confidence == ANALYTICAL_CONFIDENCE_UNMEASURED
     assert [r.kind for r in answer.confidence_reasons] == [ReasonKind.NO_REGRESSOR, ReasonKind.UNSEEN_GPU]
     assert answer.confidence_reasons[1].message == "No measured run on L40S"
+
+
+def test_the_measured_gpus_are_the_loaded_regressors_and_without_one_the_shipped_datas() -> None:
+    """A user who recorded runs on a new GPU and retrained sees it measured by both methods: the analytical
+    confidence takes the measured GPUs from the loaded regressor's coverage, as the regressor's own confidence does."""
+    retrained = ResidualRegressor({}, coverage=COVERAGE)
+    assert measured_gpus(retrained) == COVERAGE.gpus
+    assert measured_gpus(None) == measured_gpus(ResidualRegressor({})) == MEASURED_GPUS
+    no_coverage = analytical_breakdown(cluster("B200"), "llama", 1, measured_gpus(ResidualRegressor({})))
+    assert kinds(no_coverage) == [ReasonKind.NO_REGRESSOR]  # B200 is in data/benchmarks.csv
+    l40s = Coverage(frozenset({"L40S"}), frozenset({"llama"}), frozenset(), (), frozenset(), (0.0, 1.0))
+    recorded = analytical_breakdown(cluster("L40S"), "llama", 1, measured_gpus(ResidualRegressor({}, coverage=l40s)))
+    assert recorded.score[0] == ANALYTICAL_CONFIDENCE_MEASURED
+    assert kinds(recorded) == [ReasonKind.NO_REGRESSOR]
+
+
+def test_heuristic_answers_take_the_measured_gpus_of_the_loaded_regressor() -> None:
+    arch = parse_hf_config(CATALOG_BY_ID["meta-llama/Llama-3.1-8B-Instruct"].config)
+    workload = Workload(1024, 256, concurrency=32)
+    l40s = cluster("L40S")
+    shipped = simulate(arch, l40s, workload, PartialConfig(), Engine.VLLM)
+    recorded = simulate(arch, l40s, workload, PartialConfig(), Engine.VLLM, measured_gpus=frozenset({"L40S"}))
+    assert shipped.confidence == ANALYTICAL_CONFIDENCE_UNMEASURED
+    assert recorded.confidence == ANALYTICAL_CONFIDENCE_MEASURED
+    # An optimization job hands the loaded regressor to the strategy, which a HEURISTIC answer does not correct with
+    # but takes the measured GPUs from.
+    coverage = Coverage(frozenset({"L40S"}), frozenset({"llama"}), frozenset(), (), frozenset(), (0.0, 1.0))
+    answer = optimize_deployment(
+        _problem(Method.HEURISTIC, Targets(), gpu="L40S"), ResidualRegressor({}, coverage=coverage)
+    )
+    assert answer.confidence == ANALYTICAL_CONFIDENCE_MEASURED
+    assert [r.kind for r in answer.confidence_reasons] == [ReasonKind.NO_REGRESSOR]

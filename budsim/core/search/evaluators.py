@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from budsim.core.architecture import ModelArchitecture
-from budsim.core.calibration import Spread, metrics_at, service_spread
+from budsim.core.calibration import MEASURED_GPUS, Spread, metrics_at, service_spread
 from budsim.core.deployment import Cluster, ConfigBatch, Workload
 from budsim.core.memory import MemoryBreakdown, memory_breakdown
 from budsim.core.perf.serving import ServingMetrics
@@ -57,9 +57,12 @@ class ServingEvaluator:
     targets: Targets = field(default_factory=Targets)
     regressor: ResidualRegressor | None = None
     caution: float | None = VALIDATE_IN_STAGING
+    measured_gpus: frozenset[str] = MEASURED_GPUS  # without a regressor: the GPUs with measured runs
 
     def _spread(self, cluster: Cluster, batch: ConfigBatch, kv_tokens: IntArray) -> tuple[Spread, ConfidenceBreakdown]:
-        return service_spread(self.regressor, self.arch, cluster, batch, self.workload, self.engine, kv_tokens)
+        return service_spread(
+            self.regressor, self.arch, cluster, batch, self.workload, self.engine, kv_tokens, self.measured_gpus
+        )
 
     def _serve(self, cluster: Cluster, batch: ConfigBatch) -> _Served:
         memory = memory_breakdown(self.arch, cluster.gpu.usable_memory_gb, batch)
@@ -160,10 +163,15 @@ class ServingEvaluator:
 
 
 def analytical_evaluator(
-    arch: ModelArchitecture, workload: Workload, engine: Engine, targets: Targets | None = None
+    arch: ModelArchitecture,
+    workload: Workload,
+    engine: Engine,
+    targets: Targets | None = None,
+    measured_gpus: frozenset[str] = MEASURED_GPUS,
 ) -> ServingEvaluator:
-    """The analytical memory and serving models against `targets` (HEURISTIC, or REGRESSOR without a model)."""
-    return ServingEvaluator(arch, workload, engine, targets or Targets())
+    """The analytical memory and serving models against `targets` (HEURISTIC, or REGRESSOR without a model), with
+    the analytical confidence of `measured_gpus` (`calibration.measured_gpus`)."""
+    return ServingEvaluator(arch, workload, engine, targets or Targets(), measured_gpus=measured_gpus)
 
 
 def calibrated_evaluator(
