@@ -34,11 +34,23 @@ log = logging.getLogger("budsim")
 
 @dataclass(frozen=True, slots=True)
 class StoredRuns:
-    """Runs mapped onto `MeasuredRun`, and the architecture (HF config) of every model they name."""
+    """Runs mapped onto `MeasuredRun`, the architecture (HF config) of every model they name, and each run's id
+    (`BenchmarkRunRow.id`, parallel to `runs`), by which a regressor version records the runs it trained on.
+
+    `ids` may be left empty (runs built in memory): each run is then named by its position, "#0", "#1", ...
+    """
 
     runs: tuple[MeasuredRun, ...]
     architectures: dict[str, dict[str, Any]]
     ids: tuple[str, ...] = ()  # each run's `benchmark_runs.id`, in the order of `runs`
+
+    def __post_init__(self) -> None:
+        if self.ids and len(self.ids) != len(self.runs):
+            raise ValueError(f"{len(self.ids)} ids for {len(self.runs)} stored runs")
+
+    def run_ids(self) -> tuple[str, ...]:
+        """Each run's id, in the order of `runs`."""
+        return self.ids or tuple(f"#{index}" for index in range(len(self.runs)))
 
 
 def measured_run(run: BenchmarkRunRow, model: ModelRow) -> MeasuredRun:

@@ -21,6 +21,7 @@ import hashlib
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,6 +103,15 @@ class Dataset:
     skipped: dict[str, int]
     runs: tuple[MeasuredRun, ...] = ()  # the run behind each row
     batches: tuple[RunBatch, ...] = ()
+    # Per row, the id of the stored run behind it (`StoredRuns.run_ids`), "" for a row of the CSV.
+    stored_ids: tuple[str, ...] = ()
+
+    @property
+    def user(self) -> BoolArray:
+        """Rows from stored runs (a user's measurements), not from the CSV."""
+        if not self.stored_ids:
+            return np.zeros(len(self.groups), dtype=bool)
+        return np.array([bool(run_id) for run_id in self.stored_ids], dtype=bool)
 
     def corrected(self, log_scales: FloatArray) -> FloatArray:
         """Every row's throughput, TTFT and TPOT ([N, 3]) at the given log-scales ([N, 3])."""
@@ -148,7 +158,9 @@ def load_dataset(csv_path: Path, stored: StoredRuns | None = None) -> Dataset:
     """
     with csv_path.open(newline="") as handle:
         runs = [MeasuredRun.from_record(record) for record in csv.DictReader(handle)]
+    run_ids = [""] * len(runs)
     runs.extend(stored.runs if stored else ())
+    run_ids.extend(stored.run_ids() if stored else ())
     registered = stored.architectures if stored else {}
     archs: dict[str, ModelArchitecture | None] = {}
     skipped: dict[str, int] = {}
@@ -233,6 +245,7 @@ def load_dataset(csv_path: Path, stored: StoredRuns | None = None) -> Dataset:
         skipped,
         kept_runs,
         tuple(batch for batch, _ in pending),
+        tuple(run_ids[row[0]] for row in kept),
     )
 
 
@@ -266,35 +279,51 @@ class CrossValidation:
         return table
 
 
-def cross_validate(
-    data: Dataset,
-    folds: int | None = None,
-    seed: int = 0,
-    ensemble: int = 3,
-    groups: npt.NDArray[np.str_] | None = None,
-) -> CrossValidation:
-    """Group cross-validation: leave-one-group-out when `folds` is None, else `folds` random folds of whole groups.
-
-    `groups` (default: the dataset's model x GPU) chooses what is held out together: the model alone for
-    leave-one-model-out, the GPU alone for leave-one-GPU-out.
-    """
-    start = time.perf_counter()
-    keys = data.groups if groups is None else groups
+def fold_of(keys: npt.NDArray[np.str_], folds: int | None = None, seed: int = 0) -> IntArray:
+    """Each row's fold, whole groups (`keys`) at a time: one fold per group when `folds` is None (leave-one-group-out),
+    else `folds` folds of groups dealt in a random order drawn from `seed`. The same arguments give the same folds."""
     unique = np.unique(keys)
     if folds is None:
         assignment = {g: i for i, g in enumerate(unique)}
     else:
         order = np.random.default_rng(seed).permutation(len(unique))
         assignment = {unique[j]: k % folds for k, j in enumerate(order)}
-    fold_of = np.array([assignment[g] for g in keys])
+    return np.array([assignment[g] for g in keys], dtype=np.int64)
+
+
+def cross_validate(
+    data: Dataset,
+    folds: int | None = None,
+    seed: int = 0,
+    ensemble: int = 3,
+    groups: npt.NDArray[np.str_] | None = None,
+    *,
+    train_rows: BoolArray | None = None,
+    on_fold: Callable[[int, int], None] | None = None,
+) -> CrossValidation:
+    """Group cross-validation: leave-one-group-out when `folds` is None, else `folds` random folds of whole groups
+    (`fold_of`). Every row is predicted by a model trained on the other folds.
+
+    `groups` (default: the dataset's model x GPU) chooses what is held out together: the model alone for
+    leave-one-model-out, the GPU alone for leave-one-GPU-out. `train_rows` (default: all) limits what a fold may train
+    on, never what it predicts: a fold trains on the rows of `train_rows` it does not hold out, so two training sets
+    (a regressor version's data and a candidate's) are scored on the same held-out rows. `on_fold(done, total)` is
+    called after each fold.
+    """
+    start = time.perf_counter()
+    keys = data.groups if groups is None else groups
+    assigned = fold_of(keys, folds, seed)
+    eligible = np.ones(len(data.groups), bool) if train_rows is None else np.asarray(train_rows, dtype=bool)
     log_scales = np.full_like(data.targets, np.nan)
     sd = np.full_like(data.targets, np.nan)
     score = np.full(len(data.groups), np.nan)
-    for fold in np.unique(fold_of):
-        test = fold_of == fold
-        coverage = data.coverage(~test)
+    present = np.unique(assigned)
+    for done, fold in enumerate(present, start=1):
+        test = assigned == fold
+        fit = ~test & eligible
+        coverage = data.coverage(fit)
         model = train(
-            data.features[~test], data.targets[~test], data.groups[~test], seed, ensemble=ensemble, coverage=coverage
+            data.features[fit], data.targets[fit], data.groups[fit], seed, ensemble=ensemble, coverage=coverage
         )
         scales = model.log_scales(data.features[test])
         held_out = np.flatnonzero(test)
@@ -310,11 +339,13 @@ def cross_validate(
             log_scales[rows], sd[rows] = model.estimate(
                 LogScales(scales.mean[locals_], scales.spread[locals_]), gpu, family
             )
+        if on_fold is not None:
+            on_fold(done, len(present))
     corrected = data.corrected(log_scales)
     ends = [data.corrected(log_scales + z * sd) for z in (-Z_P90, Z_P90)]
     low, high = np.fmin(*ends), np.fmax(*ends)
     seconds = time.perf_counter() - start
-    return CrossValidation(corrected, log_scales, low, high, score, len(np.unique(fold_of)), seconds)
+    return CrossValidation(corrected, log_scales, low, high, score, len(present), seconds)
 
 
 def format_table(summary: dict[str, dict[str, float]], title: str) -> str:
@@ -351,12 +382,15 @@ def read_model(model_path: Path) -> ResidualRegressor:
     return ResidualRegressor.load({name: json.dumps(value).encode() for name, value in stored.items()})
 
 
-def _digest(csv_path: Path, stored: StoredRuns | None) -> str:
+def dataset_digest(csv_path: Path, stored: StoredRuns | None) -> str:
     """The training data's identity: the CSV's bytes plus every stored run, so a new recorded run changes it."""
     digest = hashlib.sha256(csv_path.read_bytes())
     for run in stored.runs if stored else ():
         digest.update(repr(run).encode())
     return digest.hexdigest()
+
+
+_digest = dataset_digest  # its name before it was public
 
 
 def train_from_csv(
@@ -368,7 +402,7 @@ def train_from_csv(
     stored: StoredRuns | None = None,
 ) -> TrainingReport:
     """Train on every usable row (the CSV's and `stored` runs), write model + manifest, print the LOGO table."""
-    digest = _digest(csv_path, stored)
+    digest = dataset_digest(csv_path, stored)
     data = load_dataset(csv_path, stored)
     start = time.perf_counter()
     regressor = train(data.features, data.targets, data.groups, seed, coverage=data.coverage())
@@ -421,7 +455,7 @@ def load_or_train(
         train_from_csv(csv_path, model_path, logo=False, stored=stored)
         return read_model(model_path)
     regressor = read_model(model_path)
-    if stored is not None and regressor.info.get("dataset_sha256") != _digest(
+    if stored is not None and regressor.info.get("dataset_sha256") != dataset_digest(
         csv_path, stored
     ):  # e.g. built into an image before any run was recorded
         print(f"{model_path} was trained on other data: training on the current data and stored runs")
