@@ -3,21 +3,21 @@ version on the same held-out folds before it may replace it (issue 18). Pure com
 nothing else; the job that calls it fetches the stored runs, stores the version and swaps it in.
 
 The evaluation. Every usable row (the CSV's and every stored run's) is split into folds of whole model x GPU groups:
-one fold per group by default (leave-one-group-out), or `folds` seeded folds. In each fold two regressors are trained
-on the rows not held out: the candidate on all of them, the baseline on those the active version trained on (the CSV's
-and the stored runs in `active_run_ids`); both predict the held-out rows. So a baseline that never saw the user's runs
-is scored on them too, and both are scored on exactly the same rows. A group is always held out whole, its CSV rows
-with its stored runs: what is measured is how well each version predicts a model x GPU pair it has not seen, which is
-what a new recorded pair improves (a user's runs on one new GPU help the held-out rows of another model on that GPU)
-and what wrong runs damage (the pairs near them, whose predictions they pull away).
+`folds` seeded folds (DEFAULT_FOLDS), or one per group (leave-one-group-out) when `folds` is None. In each fold two
+regressors are trained on the rows not held out: the candidate on all of them, the baseline on those the active
+version trained on (the CSV's and the stored runs in `active_run_ids`); both predict the held-out rows. So a baseline
+that never saw the user's runs is scored on them too, and both are scored on exactly the same rows. A group is always
+held out whole, its CSV rows with its stored runs: what is measured is how well each version predicts a model x GPU
+pair it has not seen, which is what a new recorded pair improves (a user's runs on one new GPU help the held-out rows
+of another model on that GPU) and what wrong runs damage (the pairs near them, whose predictions they pull away).
 
 The activation rule (`Evaluation.not_worse`): for every metric, the candidate's median and p90 APE over all rows, and
 its median over the stored runs' rows, are no more than the baseline's plus a tolerance for training noise
 (`MEDIAN_TOLERANCE`, `P90_TOLERANCE`): retraining the same data with another seed moves them by that much.
 
-Cost on the 3,074 rows of data/benchmarks.csv (2 cores, one used): loading 12 s, one training 3.4 s (1-member
-ensemble) or 5.2 s (the served 3-member one), so leave-one-group-out over 36 groups with `EVALUATION_ENSEMBLE` (1)
-takes about 2 minutes per version and a retrain with a baseline about 4.5 minutes; `folds=6` about 1 minute.
+Cost on the 3,074 rows of data/benchmarks.csv (2 cores, one used): loading 13 s, one training 3.4 s (1-member
+ensemble) or 5.2 s (the served 3-member one). With 60 stored runs and a baseline, a retrain took 98 s on the default
+12 folds and 302 s leave-one-group-out (38 folds); docs/model.md has the figures.
 """
 
 import time
@@ -44,6 +44,10 @@ from budsim.regressor.training import (
 # Members per ensemble in the evaluation's folds: one trains in 3.4 s where three take 5.2 s, and the comparison is
 # between two versions trained alike. The regressor that is kept has the served ensemble (`predictors.ENSEMBLE`).
 EVALUATION_ENSEMBLE = 1
+# Folds of whole model x GPU groups a retrain is evaluated on by default: 12 keep a retrain on the full data with a
+# baseline within two minutes (98 s), where one fold per group (folds=None, 38 folds) took 302 s. Both versions are
+# scored on the same folds either way; with fewer folds each trains on a little less, which both pay alike.
+DEFAULT_FOLDS = 12
 STAGES: tuple[str, ...] = ("loading", "evaluating", "training")
 
 
@@ -123,14 +127,15 @@ def retrain(
     stored: StoredRuns,
     active_run_ids: frozenset[str] | None,
     *,
-    folds: int | None = None,
+    folds: int | None = DEFAULT_FOLDS,
     seed: int = 0,
     ensemble: int = EVALUATION_ENSEMBLE,
     on_progress: Callable[[RetrainProgress], None] | None = None,
 ) -> Retrained:
     """A regressor trained on `csv_path` plus every usable run of `stored`, evaluated against the baseline rebuilt
     from the CSV plus the stored runs in `active_run_ids` (None: no baseline, `not_worse()` is True) on the same
-    folds: one per model x GPU group when `folds` is None, else `folds` seeded folds of whole groups. `ensemble` is
+    folds: `folds` seeded folds of whole model x GPU groups, or one per group when `folds` is None (with at least as
+    many folds as groups, that is what an int gives too). `ensemble` is
     the evaluation's members per ensemble; `on_progress` is called at each step (`RetrainProgress`), in the caller's
     thread. Minutes on the full data (module docstring): run it off the event loop."""
     start = time.perf_counter()
@@ -179,6 +184,7 @@ def retrain(
 
 
 __all__ = [
+    "DEFAULT_FOLDS",
     "EVALUATION_ENSEMBLE",
     "MEDIAN_TOLERANCE",
     "P90_TOLERANCE",

@@ -91,7 +91,7 @@ def progress() -> list[RetrainProgress]:
 @pytest.fixture(scope="module")
 def retrained(subset: Path, recorded: StoredRuns, progress: list[RetrainProgress]) -> Retrained:
     """Leave-one-group-out against the active version trained on the CSV alone (no stored run ids)."""
-    return retrain(subset, recorded, frozenset(), on_progress=progress.append)
+    return retrain(subset, recorded, frozenset(), folds=None, on_progress=progress.append)
 
 
 def held_out_error(
@@ -222,7 +222,7 @@ def test_runs_off_by_ten_times_are_not_activated(subset: Path) -> None:
         for run in shipped
         if run.model in pairs
     )
-    result = retrain(subset, stored(garbage, {}, "wrong"), frozenset())
+    result = retrain(subset, stored(garbage, {}, "wrong"), frozenset(), folds=None)
     assert not result.evaluation.not_worse()
     regressions = result.evaluation.regressions()
     assert any(line.startswith("tpot_ms median APE") for line in regressions), regressions
