@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.news = job_news(app.state.events, engine, settings.async_database_url)
         app.state.news.on_regressor.append(regressors.wake)
         await app.state.news.start()
-        app.state.retrainer = Retrainer(settings, app.state.sessionmaker, app.state.news)
+        app.state.retrainer = Retrainer(settings, app.state.sessionmaker, app.state.news, regressors.check)
         app.state.worker = None
         worker_task = None
         if settings.run_worker:

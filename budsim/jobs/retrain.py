@@ -13,6 +13,7 @@ import contextlib
 import logging
 import multiprocessing
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from multiprocessing.connection import Connection
@@ -92,10 +93,19 @@ def _train(connection: Connection, csv_path: Path, stored: StoredRuns, active_ru
 class Retrainer:
     """Starts retrains in this process and sees them through; `close` stops one still running (it is then FAILED)."""
 
-    def __init__(self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], news: JobNews) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        news: JobNews,
+        switch: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        """`switch` moves this process onto the newly active version; it is awaited before the retrain's end is
+        announced, so that whoever sees a version activated and asks this server next is answered by it."""
         self._settings = settings
         self._sessionmaker = sessionmaker
         self._news = news
+        self._switch = switch
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, *, force: bool, api_key_id: uuid.UUID | None) -> RegressorVersionRow:
@@ -157,10 +167,13 @@ class Retrainer:
         await self._announce(version_id, activated=False)
 
     async def _announce(self, version_id: int, *, activated: bool) -> None:
+        """Other processes first (they switch meanwhile), then this one, then the end to subscribers."""
         try:
-            await self._news.retrain_progress(version_id, "ended")
             if activated:
                 await self._news.regressor_activated(version_id)
+                if self._switch is not None:
+                    await self._switch()
+            await self._news.retrain_progress(version_id, "ended")
         except Exception:  # followers poll, and subscribers re-read the row
             log.exception("announcing regressor version %d failed", version_id)
 

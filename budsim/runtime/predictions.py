@@ -26,6 +26,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from budsim.core.architecture import ModelArchitecture
+from budsim.core.calibration import measured_gpus
 from budsim.core.deployment import Cluster, Workload
 from budsim.core.errors import CoreError, describe
 from budsim.core.heuristic import PartialConfig
@@ -78,13 +79,20 @@ def _release_freed_heap() -> None:
 def _answer(request: Any, regressor: ResidualRegressor | None) -> tuple[str, Any]:
     if request == "pid":
         return ("ok", os.getpid())
-    arch, cluster, workload, partial, engine, corrected = request
     try:
-        return ("ok", simulate(arch, cluster, workload, partial, engine, regressor if corrected else None))
+        return ("ok", _predict(request, regressor))
     except CoreError as error:
         return ("error", error)
     except Exception as error:
         return ("error", RuntimeError(describe(error)))
+
+
+def _predict(request: Any, regressor: ResidualRegressor | None) -> Prediction:
+    """A request's prediction: corrected when it asks and a regressor is held; either way the GPUs that count as
+    measured are the held regressor's, so both methods agree on them."""
+    arch, cluster, workload, partial, engine, corrected = request
+    correction = regressor if corrected else None
+    return simulate(arch, cluster, workload, partial, engine, correction, measured_gpus(regressor))
 
 
 class _Child:
@@ -255,7 +263,7 @@ class Predictions:
         regressor version whose corrections it holds (None when uncorrected or unversioned)."""
         if self._processes == 0:
             active = self._active
-            prediction = simulate(arch, cluster, workload, partial, engine, active.regressor if corrected else None)
+            prediction = _predict((arch, cluster, workload, partial, engine, corrected), active.regressor)
         else:
             prediction, active = await self._ask((arch, cluster, workload, partial, engine, corrected))
         return prediction, active.version if corrected and active.regressor is not None else None
