@@ -1,5 +1,6 @@
 """`budsim serve --processes N`: several event loops on one port, each with its worker, against one PostgreSQL."""
 
+import asyncio
 import os
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -37,7 +38,11 @@ async def test_two_processes_serve_one_port_and_run_jobs(tmp_path: Path, model_p
         args = ("serve", "--processes", "2", "--host", "127.0.0.1", "--port", str(port))
         supervisor = await stack.enter_async_context(process(*args, env=env, log=log))
         base = f"http://127.0.0.1:{port}"
-        await ready(base, log)
+        await ready(base, log)  # one process answering: the other may still be starting
+        for _ in range(100):
+            if len(server_processes(supervisor.pid)) == 2:
+                break
+            await asyncio.sleep(0.1)
         assert len(server_processes(supervisor.pid)) == 2
         engine = create_engine(url)
         stack.push_async_callback(engine.dispose)
