@@ -53,7 +53,7 @@ async def list_profiles(ctx: Context, first: int, after: str | None, gpu_type: s
     after_name = decode_cursor(after, 1)[0] if after else None
     async with ctx.reader() as session:
         page = await queries.list_hardware_profiles(
-            session, first=check_first(first), after_name=after_name, gpu_type=gpu_type
+            session, first=check_first(first), after_name=after_name, gpu_type=check.filter_text(gpu_type, "gpuType")
         )
     edges = [HardwareProfileEdge(cursor=encode_cursor(r.name), node=HardwareProfile.from_row(r)) for r in page.rows]
     return HardwareProfileConnection(

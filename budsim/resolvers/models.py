@@ -21,8 +21,9 @@ MAX_SEARCH_RESULTS = 100
 
 
 async def search(ctx: Context, text: str | None) -> list[Model]:
+    wanted = check.filter_text(text, "search")
     async with ctx.reader() as session:
-        rows = await queries.search_models(session, text.strip() if text else None, MAX_SEARCH_RESULTS)
+        rows = await queries.search_models(session, wanted.strip() if wanted else None, MAX_SEARCH_RESULTS)
     return [Model.from_row(r) for r in rows]
 
 

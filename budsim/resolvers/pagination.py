@@ -18,12 +18,15 @@ def encode_cursor(*parts: Any) -> str:
 
 def decode_cursor(cursor: str, arity: int) -> list[str]:
     try:
-        parts = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        parts: object = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except ValueError:
         raise BadUserInput("after", "is not a cursor returned by this API") from None
-    if not isinstance(parts, list) or len(parts) != arity or not all(isinstance(p, str) for p in parts):
+    if not isinstance(parts, list) or len(parts) != arity:
         raise BadUserInput("after", "is not a cursor returned by this API")
-    return parts
+    names = [p for p in parts if isinstance(p, str) and "\x00" not in p]  # NUL: no stored name holds one
+    if len(names) != arity:
+        raise BadUserInput("after", "is not a cursor returned by this API")
+    return names
 
 
 def decode_time_id_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:

@@ -4,7 +4,7 @@ import math
 import uuid
 from typing import Any
 
-from budsim.resolvers.errors import Invalid
+from budsim.resolvers.errors import BadUserInput, Invalid
 
 
 def parse_id(value: str, field: str) -> uuid.UUID:
@@ -16,6 +16,14 @@ def parse_id(value: str, field: str) -> uuid.UUID:
 
 # PostgreSQL's text and jsonb cannot hold U+0000; refused here, by its field, rather than failing the write.
 NUL = "\x00"
+
+
+def filter_text(value: str | None, field: str) -> str | None:
+    """A query's text filter (a search, a GPU type) as given; NUL refused as the query's error, since PostgreSQL
+    cannot compare against it either (it failed the query as an internal error)."""
+    if value is not None and NUL in value:
+        raise BadUserInput(field, "must not contain the NUL character (U+0000)")
+    return value
 
 
 def text(value: str, field: str, *, max_length: int) -> str:

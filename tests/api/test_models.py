@@ -190,6 +190,24 @@ async def test_models_search_is_case_insensitive_substring_and_literal(client: h
     assert [m["name"] for m in (await gql_data(client, query, s=f"{tag}_"))["models"]] == [f"other/{tag}_gamma"]
 
 
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ('query { models(search: "llama\\u0000") { name } }', "search"),
+        ('query { hardwareProfiles(gpuType: "H100\\u0000") { totalCount } }', "gpuType"),
+        ('query { hardwareProfiles(after: "WyJcdTAwMDAiXQ==") { totalCount } }', "after"),  # the cursor ["\u0000"]
+    ],
+    ids=["search", "gpuType", "cursor"],
+)
+async def test_a_nul_character_in_a_query_filter_is_the_callers_error_naming_it(
+    client: httpx.AsyncClient, query: str, field: str
+) -> None:
+    # PostgreSQL cannot compare text with U+0000: the query failed as an internal error until it was refused here.
+    body = await gql(client, query)
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
+
+
 async def test_model_by_id_and_unknown_id(client: httpx.AsyncClient) -> None:
     model = await register(client, unique("org/by-id"), LLAMA_31_8B)
     query = "query($id: ID!) { model(id: $id) { name architecture { numLayers } } }"
