@@ -5,6 +5,7 @@ processes around a retrain do is the same on 400 rows as on 3,000, and ten times
 """
 
 import csv
+from collections.abc import Collection
 from pathlib import Path
 
 from budsim.regressor.stored_runs import StoredRuns
@@ -18,14 +19,19 @@ SLICE = {
 }
 
 
-def write_slice(directory: Path) -> tuple[Path, Path]:
-    """The slice as a CSV, and the regressor trained on it (a first start on that data reuses it): their paths."""
-    path = directory / "benchmarks.csv"
+def write_groups(path: Path, groups: Collection[tuple[str, str]]) -> Path:
+    """The rows of data/benchmarks.csv whose (model, GPU) is in `groups`, as a CSV at `path`."""
     with DEFAULT_CSV.open(newline="") as source, path.open("w", newline="") as target:
         reader = csv.DictReader(source)
         writer = csv.DictWriter(target, fieldnames=list(reader.fieldnames or ()))
         writer.writeheader()
-        writer.writerows(row for row in reader if (row["model"], row["gpu"]) in SLICE)
+        writer.writerows(row for row in reader if (row["model"], row["gpu"]) in groups)
+    return path
+
+
+def write_slice(directory: Path) -> tuple[Path, Path]:
+    """The slice as a CSV, and the regressor trained on it (a first start on that data reuses it): their paths."""
+    path = write_groups(directory / "benchmarks.csv", SLICE)
     model = directory / "start-up.json"
     train_from_csv(path, model, logo=False, stored=StoredRuns((), {}))
     return path, model

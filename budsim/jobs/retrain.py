@@ -30,7 +30,7 @@ from budsim.db.models import RegressorVersionRow
 from budsim.jobs.news import JobNews
 from budsim.jobs.search_process import yield_to_the_server
 from budsim.regressor.retrain import RetrainProgress, retrain
-from budsim.regressor.stored_runs import StoredRuns, fetch_stored_runs
+from budsim.regressor.stored_runs import StoredRuns, stored_runs
 from budsim.regressor.training import DEFAULT_CSV
 from budsim.regressor.versions import encode
 from budsim.settings import Settings
@@ -179,7 +179,7 @@ class Retrainer:
 
     async def _train(self, version_id: int) -> Trained:
         settings = self._settings
-        stored = await fetch_stored_runs(settings.async_database_url)
+        stored = await stored_runs(self._sessionmaker)
         async with self._sessionmaker() as session:
             active = await regressor_versions.active_id(session)
             row = await regressor_versions.get(session, active) if active is not None else None

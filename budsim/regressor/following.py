@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from budsim.core.predictors import ActiveRegressor
 from budsim.db import regressor_versions
-from budsim.regressor.versions import UNREADABLE, load_version
+from budsim.regressor.stored_runs import UNREADABLE
+from budsim.regressor.versions import load_version
 
 log = logging.getLogger("budsim")
 

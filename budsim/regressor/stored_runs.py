@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from budsim.core.catalog.gpus import find_gpu
 from budsim.core.measurements import MeasuredRun
@@ -112,25 +113,35 @@ def _usable(pairs: list[tuple[BenchmarkRunRow, ModelRow]]) -> list[tuple[Benchma
     return kept
 
 
-def _sqlite_file_missing(database_url: str) -> bool:
+# What reading a database can fail with when there is none yet, it is unreachable, or it is not migrated.
+UNREADABLE = (OperationalError, ProgrammingError, DBAPIError, OSError)
+
+
+def sqlite_file_missing(database_url: str) -> bool:
+    """True for a SQLite URL whose file does not exist: connecting would create an empty file where `migrate` should
+    make the database."""
     url = make_url(database_url)
     return url.get_backend_name() == "sqlite" and bool(url.database) and not Path(str(url.database)).exists()
 
 
 async def fetch_stored_runs(database_url: str) -> StoredRuns:
     """Every stored run; none (with a log line saying why) when the database is missing, unreachable or unmigrated."""
-    if _sqlite_file_missing(database_url):
-        return StoredRuns((), {})  # connecting would create an empty file where `migrate` should make the database
+    if sqlite_file_missing(database_url):
+        return StoredRuns((), {})
     engine = create_engine(database_url)
     try:
-        async with create_sessionmaker(engine)() as session:
-            pairs = await queries.benchmark_runs_for_training(session)
-    except (OperationalError, ProgrammingError, DBAPIError, OSError) as error:
+        return await stored_runs(create_sessionmaker(engine))
+    except UNREADABLE as error:
         log.warning("no stored benchmark runs used (%s: %s)", type(error).__name__, str(error).splitlines()[0])
         return StoredRuns((), {})
     finally:
         await engine.dispose()
-    pairs = _usable(pairs)
+
+
+async def stored_runs(sessionmaker: async_sessionmaker[AsyncSession]) -> StoredRuns:
+    """Every stored run training can use, read through a process's own sessions."""
+    async with sessionmaker() as session:
+        pairs = _usable(await queries.benchmark_runs_for_training(session))
     return StoredRuns(
         tuple(measured_run(run, model) for run, model in pairs),
         {model.name: dict(model.architecture) for _, model in pairs},

@@ -390,9 +390,6 @@ def dataset_digest(csv_path: Path, stored: StoredRuns | None) -> str:
     return digest.hexdigest()
 
 
-_digest = dataset_digest  # its name before it was public
-
-
 def train_from_csv(
     csv_path: Path = DEFAULT_CSV,
     model_path: Path = DEFAULT_MODEL,

@@ -14,22 +14,18 @@ import asyncio
 import json
 import logging
 import zlib
-from pathlib import Path
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from budsim.core.predictors import ActiveRegressor, ResidualRegressor
 from budsim.db import regressor_versions
 from budsim.db.session import create_engine, create_sessionmaker
 from budsim.regressor.loading import load_regressor
-from budsim.regressor.stored_runs import StoredRuns, fetch_stored_runs
+from budsim.regressor.stored_runs import UNREADABLE, StoredRuns, sqlite_file_missing, stored_runs
 from budsim.settings import Settings
 
 log = logging.getLogger("budsim")
-
-UNREADABLE = (OperationalError, ProgrammingError, DBAPIError, OSError)  # no database, not migrated, unreachable
 
 
 def encode(regressor: ResidualRegressor) -> bytes:
@@ -53,11 +49,6 @@ async def load_version(sessionmaker: async_sessionmaker[AsyncSession], version_i
     regressor = await asyncio.to_thread(decode, row.model)
     _ = regressor.saved  # serialised now, off the loop, for the child processes that will need a copy
     return ActiveRegressor(regressor, version_id)
-
-
-def _sqlite_file_missing(database_url: str) -> bool:
-    url = make_url(database_url)
-    return url.get_backend_name() == "sqlite" and bool(url.database) and not Path(str(url.database)).exists()
 
 
 async def _store_first(
@@ -97,7 +88,7 @@ async def prepare_regressor(settings: Settings) -> ActiveRegressor:
     trained on exactly this data) and stored as the first version; else, without a readable database, MODEL_PATH
     unversioned. None inside when none could be loaded at all."""
     url = settings.async_database_url
-    if _sqlite_file_missing(url):  # connecting would create an empty file where `migrate` should make the database
+    if sqlite_file_missing(url):
         return await _unversioned(settings)
     engine = create_engine(url)
     sessionmaker = create_sessionmaker(engine)
@@ -120,7 +111,7 @@ async def prepare_regressor(settings: Settings) -> ActiveRegressor:
                 return ActiveRegressor(None, None)
             log.info("regressor version %d loaded (%s)", active, loaded.regressor.info if loaded.regressor else {})
             return loaded
-        stored = await fetch_stored_runs(url)
+        stored = await stored_runs(sessionmaker)  # the database just answered: no second engine for it
         regressor = await asyncio.to_thread(load_regressor, settings.model_path, stored, settings.training_data)
         if regressor is None:
             return ActiveRegressor(None, None)

@@ -28,6 +28,7 @@ from budsim.regressor.retrain import Evaluation, Retrained, RetrainProgress, ret
 from budsim.regressor.stored_runs import StoredRuns
 from budsim.regressor.synthetic import Layout, combined, stored, synthetic_runs
 from budsim.regressor.training import DEFAULT_CSV, METRICS, load_or_train
+from tests.training import write_groups
 
 pytestmark = pytest.mark.skipif(not DEFAULT_CSV.exists(), reason="data/benchmarks.csv not built")
 
@@ -60,16 +61,7 @@ def user(model: str, tps: Iterable[int], prefix: str) -> StoredRuns:
 
 @pytest.fixture(scope="module")
 def subset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    with DEFAULT_CSV.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        rows = [row for row in reader if (row["model"], row["gpu"]) in GROUPS]
-        fields = list(reader.fieldnames or ())
-    path = tmp_path_factory.mktemp("retrain") / "benchmarks.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return write_groups(tmp_path_factory.mktemp("retrain") / "benchmarks.csv", GROUPS)
 
 
 @pytest.fixture(scope="module")
